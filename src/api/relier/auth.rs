@@ -1,0 +1,59 @@
+//! Relier authentication: `x-customer-id` names the customer, `x-api-key` proves it
+//! (SHA-256 compared in constant time). Unknown customer and wrong key look the same.
+
+use super::errors::RelierError;
+use crate::api::AppState;
+use crate::domain::keys;
+use crate::service::purchase::Buyer;
+use crate::service::rate_limit::LimitKind;
+use crate::store::customers::{self, CustomerAuth};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+pub struct RelierCustomer(pub CustomerAuth);
+
+impl RelierCustomer {
+    pub fn buyer(&self) -> Buyer {
+        Buyer {
+            customer_id: self.0.id.clone(),
+            commission_rate: self.0.commission_rate,
+            daily_limit_local: self.0.daily_limit_local,
+        }
+    }
+
+    pub fn rate_limit(&self, state: &AppState, kind: LimitKind) -> Result<(), RelierError> {
+        let own = match kind {
+            LimitKind::Topup => self.0.topup_rate_per_min,
+            LimitKind::Api => self.0.api_rate_per_15min,
+        };
+        state
+            .rate_limits
+            .check(kind, &self.0.id, own)
+            .map_err(RelierError::RateLimited)
+    }
+}
+
+impl FromRequestParts<AppState> for RelierCustomer {
+    type Rejection = RelierError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let (Some(customer_id), Some(api_key)) = (header("x-customer-id"), header("x-api-key")) else {
+            return Err(RelierError::Unauthorized);
+        };
+        if customer_id.is_empty() || customer_id.len() > 64 {
+            return Err(RelierError::Unauthorized);
+        }
+        let customer = customers::auth(&state.pool, customer_id)
+            .await?
+            .ok_or(RelierError::Unauthorized)?;
+        if !keys::verify(api_key, &customer.api_key_hash) {
+            return Err(RelierError::Unauthorized);
+        }
+        if customer.status != "active" {
+            return Err(RelierError::Suspended);
+        }
+        tracing::Span::current().record("customer", customer.id.as_str());
+        Ok(Self(customer))
+    }
+}

@@ -1,0 +1,166 @@
+//! Every Relier error, and its status and body (seed 000's shapes), in one place.
+
+use crate::api::json::number;
+use crate::service::fx::FxError;
+use crate::service::purchase::PurchaseError;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rust_decimal::Decimal;
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Debug)]
+pub enum RelierError {
+    Validation(Vec<(&'static str, String)>),
+    PayloadTooLarge,
+    Unauthorized,
+    Suspended,
+    RateLimited(Duration),
+    NotFound,
+    Purchase(PurchaseError),
+    /// The top-up definitely failed and was refunded.
+    ProcessingFailed {
+        transaction_id: String,
+        reason: Option<String>,
+        response_time_ms: i64,
+    },
+    Internal(String),
+}
+
+impl From<PurchaseError> for RelierError {
+    fn from(e: PurchaseError) -> Self {
+        Self::Purchase(e)
+    }
+}
+
+impl From<sqlx::Error> for RelierError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+fn body(status: StatusCode, value: serde_json::Value) -> Response {
+    (status, Json(value)).into_response()
+}
+
+impl IntoResponse for RelierError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Validation(details) => body(
+                StatusCode::BAD_REQUEST,
+                json!({
+                    "success": false,
+                    "error": "Validation failed",
+                    "details": details.iter().map(|(f, m)| json!({"field": f, "message": m})).collect::<Vec<_>>(),
+                }),
+            ),
+            Self::PayloadTooLarge => body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"success": false, "error": "Request body too large"}),
+            ),
+            Self::Unauthorized => body(
+                StatusCode::UNAUTHORIZED,
+                json!({"success": false, "error": "Invalid API credentials"}),
+            ),
+            Self::Suspended => body(
+                StatusCode::FORBIDDEN,
+                json!({"success": false, "error": "Account suspended"}),
+            ),
+            Self::RateLimited(wait) => {
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                let mut r = body(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"success": false, "error": "Too many requests", "retry_after_seconds": secs}),
+                );
+                r.headers_mut().insert(header::RETRY_AFTER, secs.into());
+                r
+            }
+            Self::NotFound => body(
+                StatusCode::NOT_FOUND,
+                json!({"success": false, "error": "Transaction not found"}),
+            ),
+            Self::ProcessingFailed {
+                transaction_id,
+                reason,
+                response_time_ms,
+            } => body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({
+                    "success": false,
+                    "error": "Transaction processing failed",
+                    "response_time_ms": response_time_ms,
+                    "transaction_id": transaction_id,
+                    "reason": reason,
+                    "refunded": true,
+                }),
+            ),
+            Self::Purchase(e) => purchase_error(e),
+            Self::Internal(cause) => {
+                tracing::error!(cause, "internal error");
+                body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"success": false, "error": "Internal error"}),
+                )
+            }
+        }
+    }
+}
+
+fn purchase_error(e: PurchaseError) -> Response {
+    match e {
+        PurchaseError::InsufficientBalance {
+            balance,
+            required_usd,
+            rate,
+            requested,
+        } => body(
+            StatusCode::FORBIDDEN,
+            json!({
+                "success": false,
+                "error": "Insufficient balance",
+                "current_balance_usd": number(balance),
+                "requested_mxn": number(requested),
+                "required_usd": number(required_usd),
+                "exchange_rate": number(rate),
+            }),
+        ),
+        PurchaseError::DailyLimit { used, limit, requested } => body(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({
+                "success": false,
+                "error": "Daily transaction limit exceeded",
+                "daily_limit_mxn": number(limit),
+                "used_today_mxn": number(used),
+                "requested_mxn": number(requested),
+                "available_mxn": number((limit - used).max(Decimal::ZERO)),
+            }),
+        ),
+        PurchaseError::ReferenceConflict => body(
+            StatusCode::CONFLICT,
+            json!({
+                "success": false,
+                "error": "Duplicate reference",
+                "message": "This reference was already used for a different phone or amount",
+            }),
+        ),
+        PurchaseError::CustomerInactive => RelierError::Suspended.into_response(),
+        PurchaseError::Amount(e) => RelierError::Validation(vec![("amount", e.to_string())]).into_response(),
+        PurchaseError::UnknownProduct(p) => RelierError::Validation(vec![(
+            "operator",
+            format!("no product is configured for this operator ({p})"),
+        )])
+        .into_response(),
+        PurchaseError::Fx(e) => {
+            let detail = match &e {
+                FxError::Unavailable(_) => "no exchange rate has been obtained yet",
+                FxError::Stale { .. } => "the latest exchange rate is too old to price with",
+            };
+            body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"success": false, "error": "Exchange rate unavailable", "message": detail}),
+            )
+        }
+        PurchaseError::Store(e) => RelierError::Internal(format!("{e:?}")).into_response(),
+    }
+}

@@ -1,0 +1,18 @@
+//! The Relier reseller API (seed 000): `x-api-key` + `x-customer-id`.
+
+pub mod auth;
+pub mod errors;
+pub mod handlers;
+pub mod types;
+
+use super::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/balance", get(handlers::balance))
+        .route("/api/enviadespensa/topup", post(handlers::topup))
+        .route("/api/enviadespensa/topup-async", post(handlers::topup_async))
+        .route("/api/transaction/{id}", get(handlers::transaction))
+}

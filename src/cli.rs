@@ -1,0 +1,179 @@
+//! The command line: `serve` (the default), `migrate`, and ops commands whose output
+//! is JSON on stdout.
+
+use crate::api::json::number;
+use crate::config::Settings;
+use crate::domain::keys;
+use crate::startup;
+use crate::store::{self, customers, StoreError};
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use rust_decimal::Decimal;
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "recarga", version, about = "Airtime and data top-up gateway")]
+pub struct Cli {
+    /// Configuration file (default: config/recarga.toml, or RECARGA_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the gateway (sandbox mode when no upstream credentials are configured).
+    Serve {
+        /// Address to listen on (default 0.0.0.0:8080).
+        #[arg(long, env = "RECARGA_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Create the database if missing and apply migrations.
+    Migrate,
+    /// Manage resellers.
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Settle a transaction that is in REVIEW (funds held) after checking with the upstream.
+    Settle(SettleArgs),
+}
+
+#[derive(Subcommand)]
+pub enum CustomerCommand {
+    /// Create a reseller; prints its keys once (only their hashes are stored).
+    Create(CreateArgs),
+    /// Add funds to a reseller's balance.
+    Credit {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        usd: Decimal,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Balance, limits and status (no secrets).
+    Show {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    #[arg(long)]
+    pub id: String,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "0")]
+    pub balance_usd: Decimal,
+    #[arg(long, default_value = "0")]
+    pub credit_limit_usd: Decimal,
+    /// A fraction: 0.02 is 2 %.
+    #[arg(long, default_value = "0")]
+    pub commission_rate: Decimal,
+    /// Per end-user phone per business day, in local currency (default from config).
+    #[arg(long)]
+    pub daily_limit_mxn: Option<Decimal>,
+    #[arg(long)]
+    pub topup_rate_per_min: Option<i32>,
+    #[arg(long)]
+    pub api_rate_per_15min: Option<i32>,
+}
+
+#[derive(Args)]
+pub struct SettleArgs {
+    /// Transaction id.
+    #[arg(long)]
+    pub id: String,
+    /// What the upstream confirmed: `success` (keep the debit) or `failed` (refund).
+    #[arg(long, value_parser = ["success", "failed"])]
+    pub outcome: String,
+    /// Why: recorded in the audit notes.
+    #[arg(long)]
+    pub note: String,
+}
+
+pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<serde_json::Value> {
+    let pool = startup::database(&settings).await?;
+    match command {
+        Command::Migrate => Ok(json!({"migrated": true})),
+        Command::Customer(CustomerCommand::Create(args)) => create(&pool, args).await,
+        Command::Customer(CustomerCommand::Credit { id, usd, note }) => {
+            if usd <= Decimal::ZERO || usd.normalize().scale() > 2 {
+                bail!("--usd must be a positive amount with at most 2 decimals");
+            }
+            let balance = customers::credit(&pool, &id, usd, note.as_deref())
+                .await
+                .map_err(store_error)?;
+            Ok(json!({"customer_id": id, "credited_usd": number(usd), "balance_usd": number(balance)}))
+        }
+        Command::Customer(CustomerCommand::Show { id }) => {
+            let c = customers::get(&pool, &id)
+                .await?
+                .with_context(|| format!("customer {id} not found"))?;
+            let daily = c.daily_limit_local.unwrap_or(settings.limits.daily_limit_local);
+            Ok(json!({
+                "customer_id": c.id, "name": c.name, "status": c.status,
+                "balance_usd": number(c.balance_usd), "credit_limit_usd": number(c.credit_limit_usd),
+                "commission_rate": number(c.commission_rate), "daily_limit_mxn": number(daily),
+                "topup_rate_per_min": c.topup_rate_per_min.unwrap_or(settings.limits.topup_requests_per_minute as i32),
+                "api_rate_per_15min": c.api_rate_per_15min.unwrap_or(settings.limits.api_requests_per_15_minutes as i32),
+                "created_at": c.created_at,
+            }))
+        }
+        Command::Settle(args) => {
+            let settled =
+                store::transactions::settle_review(&pool, &args.id, args.outcome == "success", &args.note).await?;
+            if !settled {
+                bail!("transaction {} is not in REVIEW", args.id);
+            }
+            Ok(json!({"transaction_id": args.id, "status": args.outcome.to_uppercase(), "note": args.note}))
+        }
+        Command::Serve { .. } => unreachable!("serve is not an ops command"),
+    }
+}
+
+async fn create(pool: &sqlx::PgPool, a: CreateArgs) -> anyhow::Result<serde_json::Value> {
+    if a.id.is_empty() || a.id.len() > 64 || !a.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        bail!("--id must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
+    }
+    if a.balance_usd < Decimal::ZERO || a.credit_limit_usd < Decimal::ZERO {
+        bail!("--balance-usd and --credit-limit-usd must not be negative");
+    }
+    if a.commission_rate < Decimal::ZERO || a.commission_rate >= Decimal::ONE {
+        bail!("--commission-rate is a fraction in [0, 1): 0.02 means 2 %");
+    }
+    let (api_key, secret_key, reconcile_key) = (keys::generate("rk_"), keys::generate("sk_"), keys::generate("rc_"));
+    let c = customers::create(
+        pool,
+        customers::NewCustomer {
+            id: &a.id,
+            name: &a.name,
+            opening_balance_usd: a.balance_usd,
+            credit_limit_usd: a.credit_limit_usd,
+            commission_rate: a.commission_rate,
+            daily_limit_local: a.daily_limit_mxn,
+            topup_rate_per_min: a.topup_rate_per_min,
+            api_rate_per_15min: a.api_rate_per_15min,
+            api_key_hash: &keys::hash(&api_key),
+            secret_key_hash: &keys::hash(&secret_key),
+            reconcile_key_hash: &keys::hash(&reconcile_key),
+        },
+    )
+    .await
+    .map_err(store_error)?;
+    Ok(json!({
+        "customer_id": c.id, "name": c.name, "api_key": api_key, "secret_key": secret_key,
+        "reconcile_key": reconcile_key, "balance_usd": number(c.balance_usd),
+        "credit_limit_usd": number(c.credit_limit_usd), "commission_rate": number(c.commission_rate),
+        "note": "keys are shown once; only their hashes are stored",
+    }))
+}
+
+fn store_error(e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::Db(e) => anyhow::Error::new(e).context("database error"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}

@@ -1,0 +1,257 @@
+//! One layered loader: built-in defaults → `config/recarga.toml` (or `RECARGA_CONFIG`) →
+//! environment (`RECARGA__SECTION__KEY`, plus `DATABASE_URL` and `RECARGA_LISTEN`).
+//! Every setting is documented in `config/recarga.toml`.
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub listen: String,
+    pub database_url: String,
+    /// `auto` (sandbox when no upstream has credentials), `sandbox`, or `live`.
+    pub mode: Mode,
+    pub catalog_file: PathBuf,
+    pub business_timezone: String,
+    pub database: DatabaseSettings,
+    pub limits: LimitSettings,
+    pub purchase: PurchaseSettings,
+    pub relier: RelierSettings,
+    pub fx: FxSettings,
+    pub providers: ProviderSettings,
+    pub sandbox: SandboxSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Auto,
+    Sandbox,
+    Live,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LimitSettings {
+    /// Per (customer, end-user phone) per business day, in the product's currency.
+    pub daily_limit_local: Decimal,
+    pub topup_requests_per_minute: u32,
+    pub api_requests_per_15_minutes: u32,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PurchaseSettings {
+    /// A synchronous topup whose outcome is still unknown by then answers 202 PENDING.
+    pub sync_deadline_secs: u64,
+    /// Open transactions older than this are swept by the resolver.
+    pub resolver_min_age_secs: u64,
+    pub resolver_interval_secs: u64,
+    /// Unresolved this long → REVIEW (funds held for ops).
+    pub review_after_hours: i64,
+    pub queue_workers: usize,
+    pub queue_poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RelierSettings {
+    pub min_amount: Decimal,
+    pub max_amount: Decimal,
+    /// The product a Relier topup buys when the request names no operator.
+    pub default_product: String,
+    /// Operator name (upper case) → product, for the optional `operator` field.
+    pub operator_products: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct FxSettings {
+    /// `fixed` or `banxico`.
+    pub source: String,
+    pub refresh_interval_secs: u64,
+    pub max_age_hours: i64,
+    /// Currency → units per USD, used by the `fixed` source.
+    pub fixed_rates: BTreeMap<String, Decimal>,
+    pub banxico: BanxicoSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct BanxicoSettings {
+    pub base_url: String,
+    /// SIE series of the FIX rate.
+    pub series: String,
+    pub token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ProviderSettings {
+    pub latcom: LatcomSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LatcomSettings {
+    pub base_url: String,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub dist_api: Option<SecretString>,
+    pub user_uid: Option<String>,
+    /// Tokens are reused for this long, then refreshed (integrators see ~5 min lifetimes).
+    pub token_refresh_secs: u64,
+    pub timeout_secs: u64,
+}
+
+impl LatcomSettings {
+    pub fn has_credentials(&self) -> bool {
+        self.username.is_some() && self.password.is_some() && self.dist_api.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SandboxSettings {
+    /// Simulated upstream latency.
+    pub latency_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+            database_url: "postgres://postgres@127.0.0.1:5432/recarga".into(),
+            mode: Mode::Auto,
+            catalog_file: "config/products.toml".into(),
+            business_timezone: "America/Mexico_City".into(),
+            database: DatabaseSettings::default(),
+            limits: LimitSettings::default(),
+            purchase: PurchaseSettings::default(),
+            relier: RelierSettings::default(),
+            fx: FxSettings::default(),
+            providers: ProviderSettings::default(),
+            sandbox: SandboxSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 20,
+            acquire_timeout_secs: 5,
+        }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            daily_limit_local: dec!(200000),
+            topup_requests_per_minute: 200,
+            api_requests_per_15_minutes: 300,
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl Default for PurchaseSettings {
+    fn default() -> Self {
+        Self {
+            sync_deadline_secs: 25,
+            resolver_min_age_secs: 30,
+            resolver_interval_secs: 5,
+            review_after_hours: 24,
+            queue_workers: 256,
+            queue_poll_interval_ms: 250,
+        }
+    }
+}
+
+impl Default for RelierSettings {
+    fn default() -> Self {
+        Self {
+            min_amount: dec!(10),
+            max_amount: dec!(500),
+            default_product: "MOVISTAR_TAE".into(),
+            operator_products: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for FxSettings {
+    fn default() -> Self {
+        Self {
+            source: "fixed".into(),
+            refresh_interval_secs: 6 * 3600,
+            max_age_hours: 96,
+            fixed_rates: BTreeMap::from([("MXN".to_string(), dec!(17.0068))]),
+            banxico: BanxicoSettings::default(),
+        }
+    }
+}
+
+impl Default for BanxicoSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://www.banxico.org.mx/SieAPIRest/service/v1".into(),
+            series: "SF43718".into(),
+            token: None,
+        }
+    }
+}
+
+impl Default for LatcomSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://lattest.mitopup.com".into(),
+            username: None,
+            password: None,
+            dist_api: None,
+            user_uid: None,
+            token_refresh_secs: 240,
+            timeout_secs: 20,
+        }
+    }
+}
+
+impl Settings {
+    /// Load the layers. A missing config file is fine (defaults apply); a malformed one is not.
+    pub fn load(config_file: Option<PathBuf>) -> Result<Self, Box<figment::Error>> {
+        let file = config_file
+            .or_else(|| std::env::var_os("RECARGA_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("config/recarga.toml"));
+        Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("RECARGA__").split("__"))
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
+            .merge(Env::raw().only(&["RECARGA_LISTEN"]).map(|_| "listen".into()))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// Sandbox is all or nothing: either every upstream is simulated, or none is.
+    pub fn is_sandbox(&self) -> bool {
+        match self.mode {
+            Mode::Sandbox => true,
+            Mode::Live => false,
+            Mode::Auto => !self.providers.latcom.has_credentials(),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The product catalog: data loaded from `config/products.toml`, never hard-coded.
+//! Each product carries an ordered list of routes (upstream + its product code);
+//! the router tries them in order, failing over only after a definite retryable failure.
+
+use crate::domain::money::round_half_up;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::collections::HashMap;
+use thiserror::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductKind {
+    Airtime,
+    Data,
+    Bundle,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Provider id, e.g. "latcom".
+    pub upstream: String,
+    /// The upstream's product code.
+    pub product: String,
+    /// Operator name in the upstream's vocabulary.
+    pub operator: Option<String>,
+    pub service: Option<String>,
+    pub sku: Option<String>,
+    /// What the upstream is sent is face ÷ divisor (e.g. "1.16" where the upstream adds VAT).
+    pub amount_divisor: Option<Decimal>,
+}
+
+impl Route {
+    pub fn upstream_amount(&self, face: Decimal) -> Decimal {
+        match self.amount_divisor {
+            Some(d) => round_half_up(face / d, 2),
+            None => face,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: String,
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    pub operator: String,
+    pub kind: ProductKind,
+    pub currency: String,
+    pub description: String,
+    pub fixed_amount: Option<Decimal>,
+    pub min_amount: Option<Decimal>,
+    pub max_amount: Option<Decimal>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum AmountError {
+    #[error("this product is sold only at {0}")]
+    NotFixedAmount(Decimal),
+    #[error("amount must be between {0} and {1}")]
+    OutOfRange(Decimal, Decimal),
+}
+
+impl Product {
+    pub fn check_amount(&self, amount: Decimal) -> Result<(), AmountError> {
+        if let Some(fixed) = self.fixed_amount {
+            return if amount == fixed {
+                Ok(())
+            } else {
+                Err(AmountError::NotFixedAmount(fixed))
+            };
+        }
+        let (min, max) = (
+            self.min_amount.unwrap_or(Decimal::ZERO),
+            self.max_amount.unwrap_or(Decimal::MAX),
+        );
+        if amount < min || amount > max {
+            return Err(AmountError::OutOfRange(min, max));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum CatalogError {
+    #[error("product {0}: give either fixed_amount or min_amount and max_amount")]
+    AmountRule(String),
+    #[error("product {0}: needs at least one route")]
+    NoRoute(String),
+    #[error("product {0} is defined twice")]
+    Duplicate(String),
+    #[error("product {0}: route to unknown upstream {1}")]
+    UnknownUpstream(String, String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    products: HashMap<String, Product>,
+}
+
+impl Catalog {
+    /// Build and validate; `upstreams` are the provider ids the binary knows.
+    pub fn new(products: Vec<Product>, upstreams: &[&str]) -> Result<Self, CatalogError> {
+        let mut map = HashMap::new();
+        for p in products {
+            let ranged = p.min_amount.is_some() && p.max_amount.is_some();
+            if p.fixed_amount.is_some() == ranged || (!ranged && (p.min_amount.is_some() || p.max_amount.is_some())) {
+                return Err(CatalogError::AmountRule(p.id));
+            }
+            if p.routes.is_empty() {
+                return Err(CatalogError::NoRoute(p.id));
+            }
+            if let Some(r) = p.routes.iter().find(|r| !upstreams.contains(&r.upstream.as_str())) {
+                return Err(CatalogError::UnknownUpstream(p.id.clone(), r.upstream.clone()));
+            }
+            let id = p.id.clone();
+            if map.insert(id.clone(), p).is_some() {
+                return Err(CatalogError::Duplicate(id));
+            }
+        }
+        Ok(Self { products: map })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Product> {
+        self.products.get(id)
+    }
+
+    /// All products, sorted by id for stable listings.
+    pub fn all(&self) -> Vec<&Product> {
+        let mut v: Vec<_> = self.products.values().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn product(fixed: Option<Decimal>, min: Option<Decimal>, max: Option<Decimal>) -> Product {
+        Product {
+            id: "P".into(),
+            country: "MX".into(),
+            operator: "MOVISTAR".into(),
+            kind: ProductKind::Airtime,
+            currency: "MXN".into(),
+            description: "test".into(),
+            fixed_amount: fixed,
+            min_amount: min,
+            max_amount: max,
+            routes: vec![Route {
+                upstream: "latcom".into(),
+                product: "X".into(),
+                operator: None,
+                service: None,
+                sku: None,
+                amount_divisor: Some(dec!(1.16)),
+            }],
+        }
+    }
+
+    #[test]
+    fn amount_rules() {
+        let fixed = product(Some(dec!(30)), None, None);
+        assert!(fixed.check_amount(dec!(30.00)).is_ok());
+        assert_eq!(fixed.check_amount(dec!(31)), Err(AmountError::NotFixedAmount(dec!(30))));
+        let ranged = product(None, Some(dec!(10)), Some(dec!(5000)));
+        assert!(ranged.check_amount(dec!(10)).is_ok());
+        assert!(ranged.check_amount(dec!(9.99)).is_err());
+        assert!(ranged.check_amount(dec!(5000.01)).is_err());
+    }
+
+    #[test]
+    fn catalog_rejects_ambiguous_amounts_and_unknown_upstreams() {
+        assert!(Catalog::new(vec![product(Some(dec!(1)), Some(dec!(1)), Some(dec!(2)))], &["latcom"]).is_err());
+        assert!(Catalog::new(vec![product(None, Some(dec!(1)), None)], &["latcom"]).is_err());
+        assert!(Catalog::new(vec![product(Some(dec!(1)), None, None)], &["smartcall"]).is_err());
+        assert!(Catalog::new(vec![product(Some(dec!(1)), None, None)], &["latcom"]).is_ok());
+    }
+
+    #[test]
+    fn upstream_amount_divides_and_rounds_half_up() {
+        let p = product(None, Some(dec!(10)), Some(dec!(5000)));
+        assert_eq!(p.routes[0].upstream_amount(dec!(50)), dec!(43.10));
+        assert_eq!(p.routes[0].upstream_amount(dec!(116)), dec!(100));
+    }
+}

@@ -1,0 +1,12 @@
+//! Pure domain rules: money, phones, catalog, FX, limits, provider contract.
+//! Nothing here knows about HTTP, SQL or a particular upstream.
+
+pub mod catalog;
+pub mod clock;
+pub mod fx;
+pub mod keys;
+pub mod limits;
+pub mod money;
+pub mod phone;
+pub mod provider;
+pub mod status;

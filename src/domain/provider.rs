@@ -1,0 +1,79 @@
+//! The contract every upstream adapter fulfils. Adapters speak their own wire format
+//! and report one of these outcomes; they know nothing of resellers or the ledger.
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use std::time::Duration;
+
+/// One request to an upstream, named by our own upstream reference so that a
+/// re-send or an enquiry always designates the same request.
+#[derive(Debug, Clone)]
+pub struct UpstreamTopup {
+    pub upstream_reference: String,
+    /// The number in the form this upstream expects.
+    pub msisdn: String,
+    /// The upstream's own product code.
+    pub upstream_product: String,
+    /// The amount in the upstream's terms (may differ from the face value, e.g. net of VAT).
+    pub amount: Decimal,
+    pub currency: String,
+    /// The operator name in the upstream's vocabulary, when the route names one.
+    pub operator: Option<String>,
+    /// Upstream-specific extra (e.g. LATCOM's `service`, `skuID`).
+    pub service: Option<String>,
+    pub sku: Option<String>,
+}
+
+/// What happened upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered to the phone.
+    Success {
+        upstream_id: Option<String>,
+        message: Option<String>,
+    },
+    /// Definitely not delivered. `retryable` means another route may be tried.
+    Failed {
+        retryable: bool,
+        code: Option<String>,
+        message: String,
+    },
+    /// Accepted upstream, settles later (poll or webhook).
+    Pending { upstream_id: Option<String> },
+    /// We cannot know (timeout, 5xx, reset, garbage body): keep the funds held and enquire.
+    Unknown { reason: String },
+}
+
+/// The answer to "what happened to the request with this reference?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enquiry {
+    Known(Outcome),
+    /// The upstream has no record of it. Whether that is final is the adapter's call
+    /// (see [`Provider::not_found_is_final_after`]).
+    NotFound,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProviderHealth {
+    pub upstream: String,
+    pub up: bool,
+    pub detail: Option<String>,
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// Stable id used in routes, attempt rows and logs (e.g. "latcom").
+    fn id(&self) -> &'static str;
+
+    async fn topup(&self, request: &UpstreamTopup) -> Outcome;
+
+    async fn enquire(&self, request: &UpstreamTopup) -> Enquiry;
+
+    /// If the upstream documents that "not found" after some grace period means the
+    /// request never arrived, that period; `None` means not-found is never proof.
+    fn not_found_is_final_after(&self) -> Option<Duration> {
+        None
+    }
+
+    async fn health(&self) -> ProviderHealth;
+}

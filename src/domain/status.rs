@@ -1,0 +1,52 @@
+//! Life cycle of a top-up: PENDING → PROCESSING → SUCCESS | FAILED, or REVIEW for ops.
+
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TxnStatus {
+    /// Debited, queued or about to be sent.
+    Pending,
+    /// Sent upstream (an attempt row exists); the outcome may still be unknown.
+    Processing,
+    Success,
+    /// Definitely failed; the debit has been refunded.
+    Failed,
+    /// Funds held; an ops person settles it.
+    Review,
+}
+
+impl TxnStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Processing => "PROCESSING",
+            Self::Success => "SUCCESS",
+            Self::Failed => "FAILED",
+            Self::Review => "REVIEW",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "PENDING" => Self::Pending,
+            "PROCESSING" => Self::Processing,
+            "SUCCESS" => Self::Success,
+            "FAILED" => Self::Failed,
+            "REVIEW" => Self::Review,
+            _ => return None,
+        })
+    }
+
+    /// Final for the purchase flow: nothing automatic will change it any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Success | Self::Failed | Self::Review)
+    }
+}
+
+impl fmt::Display for TxnStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

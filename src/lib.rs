@@ -1,0 +1,16 @@
+//! recarga: an airtime and data top-up gateway.
+//!
+//! Layers, each importing only downwards: `api` (HTTP dialects) → `service`
+//! (orchestration) and `jobs` → `store` (Postgres) and `providers` (upstreams) →
+//! `domain` (pure rules).
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod jobs;
+pub mod providers;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

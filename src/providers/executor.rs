@@ -1,0 +1,86 @@
+//! The one place that calls upstreams: timeouts, timing, one structured log line per
+//! call (never bodies or tokens), and the classification that matters for money:
+//! a request that provably never left is `NotSent`; anything after that is `Unknown`.
+
+use bytes::Bytes;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CallError {
+    /// Connection refused, DNS, TLS, bad URL: the upstream never saw the request.
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// Timeout, reset, truncated body: the upstream may have acted on it.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
+#[derive(Debug)]
+pub struct CallResponse {
+    pub status: u16,
+    pub body: Bytes,
+    pub elapsed: Duration,
+}
+
+#[derive(Clone)]
+pub struct Executor {
+    client: reqwest::Client,
+}
+
+impl Executor {
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(1024)
+            .build()
+            .expect("reqwest client with rustls");
+        Self { client }
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    #[tracing::instrument(name = "upstream_call", skip_all, fields(upstream, operation))]
+    pub async fn call(
+        &self,
+        upstream: &'static str,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<CallResponse, CallError> {
+        let started = Instant::now();
+        let result = async {
+            let response = request.timeout(timeout).send().await.map_err(classify)?;
+            let status = response.status().as_u16();
+            let body = response.bytes().await.map_err(|e| CallError::Unknown(e.to_string()))?;
+            Ok(CallResponse {
+                status,
+                body,
+                elapsed: started.elapsed(),
+            })
+        }
+        .await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(r) => tracing::info!(upstream, operation, status = r.status, latency_ms, "upstream call"),
+            Err(e) => tracing::warn!(upstream, operation, latency_ms, error = %e, "upstream call failed"),
+        }
+        result
+    }
+}
+
+impl Default for Executor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn classify(e: reqwest::Error) -> CallError {
+    if e.is_connect() || e.is_builder() {
+        CallError::NotSent(e.to_string())
+    } else {
+        CallError::Unknown(e.to_string())
+    }
+}

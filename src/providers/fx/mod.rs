@@ -1,0 +1,4 @@
+//! Exchange-rate sources (the [`crate::domain::fx::RateSource`] implementations).
+
+pub mod banxico;
+pub mod fixed;

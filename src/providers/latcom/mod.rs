@@ -1,0 +1,8 @@
+//! LATCOM, the Mexican carrier aggregator (providers.md §3A): `/api/dislogin` for a
+//! bearer token, `/api/tn/fast` to top up. Its answers are HTTP 200 even on failure.
+
+pub mod adapter;
+pub mod simulator;
+pub mod wire;
+
+pub const ID: &str = "latcom";

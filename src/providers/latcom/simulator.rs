@@ -1,0 +1,264 @@
+//! A LATCOM simulator that speaks the real wire format over HTTP, for sandbox mode
+//! and tests. Test numbers (seed 000): 5500000000 always succeeds, 5500000001 always
+//! fails. Extra sandbox numbers: 5500000002 is processed (success) but answered only
+//! after the client has given up; 5500000003 is processed (failure) and answered
+//! with a 500 HTML page. Faults can also be injected for every request.
+
+use super::wire::{LoginRequest, LoginResponse, TopupRequest, TopupResponse};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const ALWAYS_SUCCEEDS: &str = "5500000000";
+pub const ALWAYS_FAILS: &str = "5500000001";
+pub const ANSWERS_TOO_LATE: &str = "5500000002";
+pub const ANSWERS_500: &str = "5500000003";
+
+/// What to do with every top-up request, on top of the test numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    #[default]
+    None,
+    /// Process the top-up, then hold the answer this long (the client times out).
+    HangAfterProcessing(Duration),
+    /// Process the top-up, then answer 500 with an HTML page.
+    ServerErrorAfterProcessing,
+    /// Answer 500 without processing anything.
+    ServerErrorBeforeProcessing,
+}
+
+#[derive(Default)]
+struct Inner {
+    tokens: HashMap<String, Instant>,
+    transactions: HashMap<String, TopupResponse>,
+    calls_by_reference: HashMap<String, u64>,
+    fault: Fault,
+    latency: Duration,
+    token_ttl: Option<Duration>,
+    status_unavailable: bool,
+}
+
+/// Shared state; tests hold it to inject faults and to count what arrived.
+#[derive(Clone, Default)]
+pub struct SimState {
+    inner: Arc<Mutex<Inner>>,
+    topups: Arc<AtomicU64>,
+    logins: Arc<AtomicU64>,
+    seq: Arc<AtomicU64>,
+}
+
+impl SimState {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("simulator state")
+    }
+    pub fn set_fault(&self, fault: Fault) {
+        self.lock().fault = fault;
+    }
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+    /// Tokens older than this are refused with 401 (default: never expire).
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.lock().token_ttl = Some(ttl);
+    }
+    /// Make status lookups answer 503 (true) or work again (false).
+    pub fn set_status_unavailable(&self, unavailable: bool) {
+        self.lock().status_unavailable = unavailable;
+    }
+    /// Every token issued so far stops working.
+    pub fn expire_tokens(&self) {
+        self.lock().tokens.clear();
+    }
+    pub fn topup_calls(&self) -> u64 {
+        self.topups.load(Ordering::SeqCst)
+    }
+    pub fn login_calls(&self) -> u64 {
+        self.logins.load(Ordering::SeqCst)
+    }
+    pub fn calls_for(&self, dist_transid: &str) -> u64 {
+        self.lock().calls_by_reference.get(dist_transid).copied().unwrap_or(0)
+    }
+    /// The simulator's record of a request, as the status lookup would answer.
+    pub fn status_of(&self, dist_transid: &str) -> Option<String> {
+        self.lock().transactions.get(dist_transid).map(|t| t.status.clone())
+    }
+}
+
+pub fn router(state: SimState) -> Router {
+    Router::new()
+        .route("/api/dislogin", post(login))
+        .route("/api/tn/fast", post(topup))
+        .route("/api/transaction/{id}", get(status))
+        .with_state(state)
+}
+
+/// Serve the simulator on an ephemeral loopback port.
+pub async fn spawn(latency: Duration) -> std::io::Result<(SocketAddr, SimState)> {
+    let state = SimState::default();
+    state.set_latency(latency);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "LATCOM simulator stopped");
+        }
+    });
+    Ok((addr, state))
+}
+
+fn validation_error(message: &str) -> Response {
+    let body = serde_json::json!({
+        "error": "Validation Error", "message": message, "status": 400,
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+    });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+async fn login(State(state): State<SimState>, body: Option<Json<LoginRequest>>) -> Response {
+    let Some(Json(req)) = body else {
+        return validation_error("username, password, dist_api and user_uid are required");
+    };
+    if req.username.is_empty() || req.password.is_empty() || req.dist_api.is_empty() {
+        return validation_error("Invalid credentials");
+    }
+    state.logins.fetch_add(1, Ordering::SeqCst);
+    let token = format!("sim.{}", uuid::Uuid::new_v4().simple());
+    state.lock().tokens.insert(token.clone(), Instant::now());
+    Json(LoginResponse { access: token }).into_response()
+}
+
+fn authorised(state: &SimState, headers: &HeaderMap) -> bool {
+    let Some(token) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let inner = state.lock();
+    match inner.tokens.get(token) {
+        Some(issued) => inner.token_ttl.is_none_or(|ttl| issued.elapsed() < ttl),
+        None => false,
+    }
+}
+
+fn unauthorised() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(serde_json::json!({"error": "Unauthorized", "status": 401})),
+    )
+        .into_response()
+}
+
+fn server_error_page() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html("<html><body><h1>500 Internal Server Error</h1></body></html>"),
+    )
+        .into_response()
+}
+
+async fn topup(State(state): State<SimState>, headers: HeaderMap, body: Option<Json<TopupRequest>>) -> Response {
+    if !authorised(&state, &headers) {
+        return unauthorised();
+    }
+    let Some(Json(req)) = body else {
+        return validation_error("malformed top-up request");
+    };
+    // The work runs in its own task: like a real upstream, it carries on when the
+    // caller hangs up.
+    let work = tokio::spawn(process(state, req));
+    work.await.unwrap_or_else(|_| server_error_page())
+}
+
+async fn process(state: SimState, req: TopupRequest) -> Response {
+    let (fault, latency) = {
+        let inner = state.lock();
+        (inner.fault, inner.latency)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if fault == Fault::ServerErrorBeforeProcessing {
+        return server_error_page();
+    }
+    state.topups.fetch_add(1, Ordering::SeqCst);
+    let record = {
+        let mut inner = state.lock();
+        *inner.calls_by_reference.entry(req.dist_transid.clone()).or_default() += 1;
+        // A repeated dist_transid gets the original answer, never a second top-up.
+        if let Some(existing) = inner.transactions.get(&req.dist_transid) {
+            existing.clone()
+        } else {
+            let fails = req.target_msisdn == ALWAYS_FAILS || req.target_msisdn == ANSWERS_500;
+            let n = state.seq.fetch_add(1, Ordering::SeqCst);
+            let record = record_for(&req, n, fails);
+            inner.transactions.insert(req.dist_transid.clone(), record.clone());
+            record
+        }
+    };
+    match (fault, req.target_msisdn.as_str()) {
+        (Fault::HangAfterProcessing(d), _) => tokio::time::sleep(d).await,
+        (_, ANSWERS_TOO_LATE) => tokio::time::sleep(Duration::from_secs(120)).await,
+        (Fault::ServerErrorAfterProcessing, _) | (_, ANSWERS_500) => return server_error_page(),
+        _ => {}
+    }
+    Json(record).into_response()
+}
+
+fn record_for(req: &TopupRequest, n: u64, fails: bool) -> TopupResponse {
+    let now = chrono::Utc::now().to_rfc3339();
+    TopupResponse {
+        uid: Some(uuid::Uuid::new_v4().to_string()),
+        amount: Some(req.amount),
+        product_id: Some(req.product_id.clone()),
+        service: Some(req.service),
+        trans_id: Some(format!("LT{:08}", 38_000_000 + n)),
+        status: if fails { "Fail" } else { "Success" }.into(),
+        created_at: Some(now.clone()),
+        ven_transid: (!fails).then(|| format!("VEN{n:010}")),
+        response_code: None,
+        response_message: None,
+        vendor_response_msg: Some(
+            if fails {
+                "Test number: always fails"
+            } else {
+                "Recarga exitosa"
+            }
+            .into(),
+        ),
+        vendor_response_code: Some(if fails { "-1" } else { "0" }.into()),
+        dist_transid: Some(req.dist_transid.clone()),
+        ended_at: Some(now),
+    }
+}
+
+async fn status(State(state): State<SimState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !authorised(&state, &headers) {
+        return unauthorised();
+    }
+    let inner = state.lock();
+    if inner.status_unavailable {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html("<html><body>503 Service Unavailable</body></html>"),
+        )
+            .into_response();
+    }
+    match inner.transactions.get(&id) {
+        Some(record) => Json(record.clone()).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"error": "Not Found", "status": 404})),
+        )
+            .into_response(),
+    }
+}

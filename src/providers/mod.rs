@@ -1,0 +1,33 @@
+//! Upstream adapters, each with its wire types and its simulator, all calling out
+//! through the one [`executor::Executor`].
+
+pub mod executor;
+pub mod fx;
+pub mod latcom;
+
+use crate::domain::provider::Provider;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The upstream ids this binary has adapters for (routes in the catalog must use these).
+pub const KNOWN_UPSTREAMS: &[&str] = &[latcom::ID];
+
+/// The enabled upstreams, by id.
+#[derive(Clone, Default)]
+pub struct Providers {
+    by_id: HashMap<&'static str, Arc<dyn Provider>>,
+}
+
+impl Providers {
+    pub fn insert(&mut self, provider: Arc<dyn Provider>) {
+        self.by_id.insert(provider.id(), provider);
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<dyn Provider>> {
+        self.by_id.get(id)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
+        self.by_id.values()
+    }
+}

@@ -1,0 +1,6 @@
+//! Application services: they orchestrate domain rules, storage and providers.
+
+pub mod fx;
+pub mod purchase;
+pub mod rate_limit;
+pub mod resolver;

@@ -1,0 +1,442 @@
+//! The purchase flow: price, debit (atomically with idempotency key and daily limit),
+//! then route to upstreams with no database transaction open during the call.
+//! Failover only after a definite retryable failure; an unknown outcome keeps the
+//! funds held for the resolver.
+
+use crate::domain::catalog::{AmountError, Catalog, Product, Route};
+use crate::domain::clock::Clock;
+use crate::domain::limits::business_day;
+use crate::domain::money::price;
+use crate::domain::provider::{Enquiry, Outcome, UpstreamTopup};
+use crate::domain::status::TxnStatus;
+use crate::providers::Providers;
+use crate::service::fx::{FxError, FxService};
+use crate::store::transactions::{self as txns, Attempt, Created, NewAttempt, NewPurchase, Transaction};
+use crate::store::StoreError;
+use chrono_tz::Tz;
+use rand::Rng;
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::sync::Notify;
+
+#[derive(Debug, Error)]
+pub enum PurchaseError {
+    #[error("unknown product {0}")]
+    UnknownProduct(String),
+    #[error(transparent)]
+    Amount(#[from] AmountError),
+    #[error(transparent)]
+    Fx(#[from] FxError),
+    #[error("insufficient balance")]
+    InsufficientBalance {
+        balance: Decimal,
+        required_usd: Decimal,
+        rate: Decimal,
+        requested: Decimal,
+    },
+    #[error("daily limit exceeded")]
+    DailyLimit {
+        used: Decimal,
+        limit: Decimal,
+        requested: Decimal,
+    },
+    #[error("reference already used for a different request")]
+    ReferenceConflict,
+    #[error("customer is not active")]
+    CustomerInactive,
+    #[error("storage failure")]
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for PurchaseError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ReferenceConflict => Self::ReferenceConflict,
+            StoreError::DailyLimit { used, limit, requested } => Self::DailyLimit { used, limit, requested },
+            StoreError::CustomerInactive => Self::CustomerInactive,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<sqlx::Error> for PurchaseError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::Db(e))
+    }
+}
+
+/// Who is buying, with the settings that shape the purchase.
+#[derive(Debug, Clone)]
+pub struct Buyer {
+    pub customer_id: String,
+    pub commission_rate: Decimal,
+    pub daily_limit_local: Option<Decimal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PurchaseRequest {
+    pub buyer: Buyer,
+    pub channel: &'static str,
+    pub product_id: String,
+    /// Already normalised for the product's country.
+    pub phone: String,
+    pub operator: Option<String>,
+    pub amount: Decimal,
+    pub reference: Option<String>,
+    pub is_async: bool,
+}
+
+/// A purchase that exists in the ledger.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub txn: Transaction,
+    /// Balance before and after this purchase's debit.
+    pub balance_before: Decimal,
+    pub balance_after: Decimal,
+    /// True when this request repeated an earlier reference.
+    pub replay: bool,
+}
+
+pub struct PurchaseService {
+    pool: PgPool,
+    catalog: Arc<Catalog>,
+    providers: Providers,
+    fx: Arc<FxService>,
+    clock: Arc<dyn Clock>,
+    timezone: Tz,
+    default_daily_limit: Decimal,
+    sync_deadline: Duration,
+    review_after: chrono::Duration,
+    queue: Arc<Notify>,
+}
+
+pub struct PurchaseConfig {
+    pub timezone: Tz,
+    pub default_daily_limit: Decimal,
+    pub sync_deadline: Duration,
+    pub review_after: chrono::Duration,
+}
+
+impl PurchaseService {
+    pub fn new(
+        pool: PgPool,
+        catalog: Arc<Catalog>,
+        providers: Providers,
+        fx: Arc<FxService>,
+        clock: Arc<dyn Clock>,
+        config: PurchaseConfig,
+        queue: Arc<Notify>,
+    ) -> Self {
+        Self {
+            pool,
+            catalog,
+            providers,
+            fx,
+            clock,
+            timezone: config.timezone,
+            default_daily_limit: config.default_daily_limit,
+            sync_deadline: config.sync_deadline,
+            review_after: config.review_after,
+            queue,
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn fx(&self) -> &FxService {
+        &self.fx
+    }
+
+    /// Price and debit, or replay the original for a repeated reference.
+    #[tracing::instrument(skip_all, fields(customer = %req.buyer.customer_id, reference = req.reference.as_deref()))]
+    pub async fn submit(&self, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
+        let product = self.product(&req.product_id)?;
+        product.check_amount(req.amount)?;
+        let rate = self.fx.current(&product.currency)?;
+        let price = price(req.amount, rate.rate, req.buyer.commission_rate);
+        let new = NewPurchase {
+            id: new_transaction_id(),
+            customer_id: req.buyer.customer_id.clone(),
+            reference: req.reference.clone(),
+            channel: req.channel,
+            is_async: req.is_async,
+            product_id: product.id.clone(),
+            phone: req.phone.clone(),
+            operator: req.operator.clone().or_else(|| Some(product.operator.clone())),
+            amount_local: req.amount,
+            currency: product.currency.clone(),
+            exchange_rate: rate.rate,
+            cost_usd: price.cost_usd,
+            commission_usd: price.commission_usd,
+            charged_usd: price.charged_usd,
+            business_day: business_day(self.clock.now(), self.timezone),
+            daily_limit_local: req.buyer.daily_limit_local.unwrap_or(self.default_daily_limit),
+        };
+        let accepted = match txns::create_purchase(&self.pool, &new).await {
+            Ok(Created::New {
+                txn,
+                balance_before,
+                balance_after,
+            }) => {
+                if req.is_async {
+                    self.queue.notify_one();
+                }
+                Accepted {
+                    txn,
+                    balance_before,
+                    balance_after,
+                    replay: false,
+                }
+            }
+            Ok(Created::Existing(txn)) => {
+                let (before, after) = crate::store::ledger::debit_balances(&self.pool, &txn.id)
+                    .await?
+                    .unwrap_or((Decimal::ZERO, Decimal::ZERO));
+                Accepted {
+                    txn,
+                    balance_before: before,
+                    balance_after: after,
+                    replay: true,
+                }
+            }
+            Err(StoreError::InsufficientBalance { balance }) => {
+                return Err(PurchaseError::InsufficientBalance {
+                    balance,
+                    required_usd: price.charged_usd,
+                    rate: rate.rate,
+                    requested: req.amount,
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(accepted)
+    }
+
+    /// Submit and carry it out within the synchronous deadline. The work runs in its
+    /// own task, so a client that hangs up does not cut an upstream call in half.
+    pub async fn purchase_sync(self: &Arc<Self>, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
+        let started = Instant::now();
+        let mut accepted = self.submit(req).await?;
+        let id = accepted.txn.id.clone();
+        if !accepted.replay {
+            let this = Arc::clone(self);
+            let work = tokio::spawn(async move { this.process(&id).await });
+            let _ = tokio::time::timeout(self.sync_deadline, work).await;
+        }
+        accepted.txn = self
+            .wait_for_final(&accepted.txn.id, self.sync_deadline.saturating_sub(started.elapsed()))
+            .await?;
+        Ok(accepted)
+    }
+
+    /// Poll until the transaction is final or `within` has passed; its latest state.
+    async fn wait_for_final(&self, id: &str, within: Duration) -> Result<Transaction, PurchaseError> {
+        let deadline = Instant::now() + within;
+        loop {
+            let txn = txns::get(&self.pool, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+            if txn.status().is_final() || Instant::now() >= deadline {
+                return Ok(txn);
+            }
+            tokio::time::sleep(Duration::from_millis(50).min(deadline - Instant::now())).await;
+        }
+    }
+
+    /// Move a transaction forward: send a PENDING one, enquire about a PROCESSING one.
+    #[tracing::instrument(skip(self), err)]
+    pub async fn process(&self, id: &str) -> Result<(), PurchaseError> {
+        let Some(txn) = txns::get(&self.pool, id).await? else {
+            return Ok(());
+        };
+        match txn.status() {
+            TxnStatus::Pending => self.send(&txn).await,
+            TxnStatus::Processing => self.resolve(&txn).await,
+            _ => Ok(()),
+        }
+    }
+
+    fn product(&self, id: &str) -> Result<&Product, PurchaseError> {
+        self.catalog
+            .get(id)
+            .ok_or_else(|| PurchaseError::UnknownProduct(id.into()))
+    }
+
+    /// Try the product's routes in order. Each try commits its attempt row first.
+    async fn send(&self, txn: &Transaction) -> Result<(), PurchaseError> {
+        let started = Instant::now();
+        let Ok(product) = self.product(&txn.product_id) else {
+            txns::settle_failure(&self.pool, &txn.id, None, "product no longer offered", None).await?;
+            return Ok(());
+        };
+        let mut attempt_no = 0;
+        let mut last_failure = "no upstream is enabled for this product".to_string();
+        for route in &product.routes {
+            let Some(provider) = self.providers.get(&route.upstream) else {
+                continue;
+            };
+            attempt_no += 1;
+            let upstream_reference = if attempt_no == 1 {
+                txn.id.clone()
+            } else {
+                format!("{}-{attempt_no}", txn.id)
+            };
+            let request = upstream_request(txn, route, upstream_reference);
+            let new = NewAttempt {
+                transaction_id: &txn.id,
+                attempt_no,
+                upstream: provider.id(),
+                upstream_reference: &request.upstream_reference,
+                upstream_product: &request.upstream_product,
+                amount_sent: request.amount,
+            };
+            let Some(attempt) = txns::begin_attempt(&self.pool, &new).await? else {
+                return Ok(()); // another worker owns this transaction
+            };
+            let outcome = provider.topup(&request).await;
+            let elapsed = Some(started.elapsed().as_millis() as i64);
+            match outcome {
+                Outcome::Failed {
+                    retryable: true,
+                    code,
+                    message,
+                } => {
+                    txns::mark_attempt(&self.pool, attempt.id, "FAILED", code.as_deref(), Some(&message)).await?;
+                    last_failure = message;
+                    continue;
+                }
+                Outcome::Unknown { reason } => {
+                    txns::mark_attempt(&self.pool, attempt.id, "UNKNOWN", None, Some(&reason)).await?;
+                    // Ask once straight away; if that does not settle it, the resolver will.
+                    let enquiry = provider.enquire(&request).await;
+                    if let Enquiry::Known(outcome) = enquiry {
+                        self.apply(&attempt, outcome, elapsed).await?;
+                    }
+                    return Ok(());
+                }
+                outcome => {
+                    self.apply(&attempt, outcome, elapsed).await?;
+                    return Ok(());
+                }
+            }
+        }
+        txns::settle_failure(
+            &self.pool,
+            &txn.id,
+            None,
+            &last_failure,
+            Some(started.elapsed().as_millis() as i64),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Settle from a definite outcome; leave pending/unknown ones as they are.
+    async fn apply(&self, attempt: &Attempt, outcome: Outcome, elapsed_ms: Option<i64>) -> Result<(), PurchaseError> {
+        match outcome {
+            Outcome::Success { upstream_id, message } => {
+                txns::settle_success(
+                    &self.pool,
+                    attempt,
+                    upstream_id.as_deref(),
+                    message.as_deref(),
+                    elapsed_ms,
+                )
+                .await?;
+            }
+            Outcome::Failed { code, message, .. } => {
+                txns::settle_failure(
+                    &self.pool,
+                    &attempt.transaction_id,
+                    Some((attempt, code.as_deref())),
+                    &message,
+                    elapsed_ms,
+                )
+                .await?;
+            }
+            Outcome::Pending { .. } | Outcome::Unknown { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Ask the upstream what became of the last attempt, never guessing.
+    async fn resolve(&self, txn: &Transaction) -> Result<(), PurchaseError> {
+        let attempt = txns::latest_attempt(&self.pool, &txn.id).await?;
+        let found = attempt.as_ref().and_then(|a| {
+            let provider = self.providers.get(&a.upstream)?;
+            let route = self
+                .catalog
+                .get(&txn.product_id)?
+                .routes
+                .iter()
+                .find(|r| r.upstream == a.upstream)?;
+            Some((a, provider, route))
+        });
+        let Some((attempt, provider, route)) = found else {
+            return self
+                .hold_or_review(txn, "no way to ask the upstream about this attempt")
+                .await;
+        };
+        let mut request = upstream_request(txn, route, attempt.upstream_reference.clone());
+        request.upstream_product = attempt.upstream_product.clone();
+        request.amount = attempt.amount_sent;
+        match provider.enquire(&request).await {
+            Enquiry::Known(outcome @ (Outcome::Success { .. } | Outcome::Failed { .. })) => {
+                self.apply(attempt, outcome, None).await
+            }
+            Enquiry::NotFound => {
+                let grace = provider.not_found_is_final_after();
+                let age = self.clock.now() - attempt.created_at;
+                match grace.and_then(|g| chrono::Duration::from_std(g).ok()) {
+                    Some(g) if age > g => {
+                        let failure = Outcome::Failed {
+                            retryable: false,
+                            code: None,
+                            message: "the upstream never received the request".into(),
+                        };
+                        self.apply(attempt, failure, None).await
+                    }
+                    _ => {
+                        self.hold_or_review(txn, "upstream has no record of the request yet")
+                            .await
+                    }
+                }
+            }
+            Enquiry::Known(_) => self.hold_or_review(txn, "upstream outcome still unknown").await,
+        }
+    }
+
+    async fn hold_or_review(&self, txn: &Transaction, reason: &str) -> Result<(), PurchaseError> {
+        if self.clock.now() - txn.created_at > self.review_after {
+            tracing::warn!(txn = %txn.id, reason, "unresolved too long; moved to REVIEW with funds held");
+            txns::move_to_review(&self.pool, &txn.id, reason).await?;
+        } else {
+            txns::touch(&self.pool, &txn.id).await?;
+        }
+        Ok(())
+    }
+}
+
+fn upstream_request(txn: &Transaction, route: &Route, upstream_reference: String) -> UpstreamTopup {
+    UpstreamTopup {
+        upstream_reference,
+        msisdn: txn.phone.clone(),
+        upstream_product: route.product.clone(),
+        amount: route.upstream_amount(txn.amount_local),
+        currency: txn.currency.clone(),
+        operator: route.operator.clone(),
+        service: route.service.clone(),
+        sku: route.sku.clone(),
+    }
+}
+
+/// "RLR" + epoch milliseconds + 6 random digits: sortable, and unique in practice
+/// (the primary key catches the one-in-a-million same-millisecond clash).
+fn new_transaction_id() -> String {
+    let millis = chrono::Utc::now().timestamp_millis();
+    let suffix: u32 = rand::thread_rng().gen_range(0..1_000_000);
+    format!("RLR{millis}{suffix:06}")
+}

@@ -1,0 +1,25 @@
+//! The resolver: sweeps every non-final transaction (also after a crash) and moves
+//! it on — PENDING ones are sent, PROCESSING ones are enquired.
+
+use crate::service::purchase::PurchaseService;
+use crate::store::transactions as txns;
+use futures::StreamExt;
+use std::sync::Arc;
+
+/// One sweep over open transactions untouched for `min_age_secs`; how many were looked at.
+pub async fn sweep(
+    service: &Arc<PurchaseService>,
+    pool: &sqlx::PgPool,
+    min_age_secs: i64,
+) -> Result<usize, sqlx::Error> {
+    let open = txns::open_older_than(pool, min_age_secs, 500).await?;
+    let n = open.len();
+    futures::stream::iter(open)
+        .for_each_concurrent(32, |txn| async move {
+            if let Err(e) = service.process(&txn.id).await {
+                tracing::warn!(txn = %txn.id, error = %e, "resolver could not move transaction on");
+            }
+        })
+        .await;
+    Ok(n)
+}

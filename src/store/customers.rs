@@ -1,0 +1,132 @@
+//! Resellers (customers): creation, credits, lookups for authentication.
+
+use super::{is_unique_violation, ledger, StoreError};
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Customer {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub balance_usd: Decimal,
+    pub credit_limit_usd: Decimal,
+    pub commission_rate: Decimal,
+    pub daily_limit_local: Option<Decimal>,
+    pub topup_rate_per_min: Option<i32>,
+    pub api_rate_per_15min: Option<i32>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What authentication needs: the hashes, never the keys.
+#[derive(Clone, sqlx::FromRow)]
+pub struct CustomerAuth {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub commission_rate: Decimal,
+    pub daily_limit_local: Option<Decimal>,
+    pub topup_rate_per_min: Option<i32>,
+    pub api_rate_per_15min: Option<i32>,
+    pub api_key_hash: Vec<u8>,
+    pub secret_key_hash: Vec<u8>,
+}
+
+pub struct NewCustomer<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub opening_balance_usd: Decimal,
+    pub credit_limit_usd: Decimal,
+    pub commission_rate: Decimal,
+    pub daily_limit_local: Option<Decimal>,
+    pub topup_rate_per_min: Option<i32>,
+    pub api_rate_per_15min: Option<i32>,
+    pub api_key_hash: &'a [u8],
+    pub secret_key_hash: &'a [u8],
+    pub reconcile_key_hash: &'a [u8],
+}
+
+const CUSTOMER_COLUMNS: &str = "id, name, status, balance_usd, credit_limit_usd, commission_rate, daily_limit_local,
+     topup_rate_per_min, api_rate_per_15min, created_at";
+
+pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, StoreError> {
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO customers (id, name, credit_limit_usd, commission_rate, daily_limit_local,
+             topup_rate_per_min, api_rate_per_15min, api_key_hash, secret_key_hash, reconcile_key_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(c.id)
+    .bind(c.name)
+    .bind(c.credit_limit_usd)
+    .bind(c.commission_rate)
+    .bind(c.daily_limit_local)
+    .bind(c.topup_rate_per_min)
+    .bind(c.api_rate_per_15min)
+    .bind(c.api_key_hash)
+    .bind(c.secret_key_hash)
+    .bind(c.reconcile_key_hash)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e) => return Err(StoreError::CustomerExists),
+        other => other?,
+    };
+    if c.opening_balance_usd > Decimal::ZERO {
+        credit_in(&mut tx, c.id, c.opening_balance_usd, Some("opening balance")).await?;
+    }
+    tx.commit().await?;
+    get(pool, c.id).await?.ok_or(StoreError::CustomerNotFound)
+}
+
+pub async fn get(pool: &PgPool, id: &str) -> Result<Option<Customer>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn auth(pool: &PgPool, id: &str) -> Result<Option<CustomerAuth>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, status, commission_rate, daily_limit_local, topup_rate_per_min, api_rate_per_15min,
+                api_key_hash, secret_key_hash
+         FROM customers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Add funds (a wire received, say); returns the new balance.
+pub async fn credit(pool: &PgPool, id: &str, usd: Decimal, note: Option<&str>) -> Result<Decimal, StoreError> {
+    let mut tx = pool.begin().await?;
+    let balance = credit_in(&mut tx, id, usd, note).await?;
+    sqlx::query("INSERT INTO audit_notes (customer_id, action, note) VALUES ($1, 'credit', $2)")
+        .bind(id)
+        .bind(format!(
+            "{usd} USD{}",
+            note.map(|n| format!(": {n}")).unwrap_or_default()
+        ))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(balance)
+}
+
+async fn credit_in(
+    conn: &mut sqlx::PgConnection,
+    id: &str,
+    usd: Decimal,
+    note: Option<&str>,
+) -> Result<Decimal, StoreError> {
+    let balance: Option<Decimal> = sqlx::query_scalar(
+        "UPDATE customers SET balance_usd = balance_usd + $2, updated_at = now() WHERE id = $1 RETURNING balance_usd",
+    )
+    .bind(id)
+    .bind(usd)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let balance = balance.ok_or(StoreError::CustomerNotFound)?;
+    ledger::append(conn, id, None, "credit", usd, balance, note).await?;
+    Ok(balance)
+}

@@ -1,0 +1,81 @@
+//! Storage: one function per operation, each a short transaction. Nothing here
+//! calls an upstream, so no connection is ever held across one.
+
+pub mod customers;
+pub mod fx;
+pub mod jobs;
+pub mod ledger;
+pub mod transactions;
+
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use std::str::FromStr;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Db(#[from] sqlx::Error),
+    #[error("customer not found")]
+    CustomerNotFound,
+    #[error("customer already exists")]
+    CustomerExists,
+    #[error("customer is not active")]
+    CustomerInactive,
+    #[error("insufficient balance")]
+    InsufficientBalance { balance: Decimal },
+    #[error("daily limit exceeded")]
+    DailyLimit {
+        used: Decimal,
+        limit: Decimal,
+        requested: Decimal,
+    },
+    #[error("reference already used for a different request")]
+    ReferenceConflict,
+}
+
+/// Whether an error is a unique-constraint violation (SQLSTATE 23505).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
+}
+
+/// Create the database if it is missing (so a fresh machine needs no manual step).
+pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
+    let opts = PgConnectOptions::from_str(url)?;
+    let Some(name) = opts.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let mut admin = opts.clone().database("postgres").connect().await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await?;
+    if !exists {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        if let Err(e) = sqlx::query(&format!("CREATE DATABASE {quoted}"))
+            .execute(&mut admin)
+            .await
+        {
+            // Another instance may have created it at the same moment.
+            if !matches!(&e, sqlx::Error::Database(db) if db.code().as_deref() == Some("42P04")) {
+                return Err(e);
+            }
+        }
+    }
+    admin.close().await
+}
+
+pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<PgPool, sqlx::Error> {
+    let opts = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .connect_with(opts)
+        .await
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("./migrations").run(pool).await
+}

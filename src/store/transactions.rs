@@ -1,0 +1,528 @@
+//! Purchases in the ledger: the debit (with idempotency key, balance check and daily
+//! limit in one database transaction), attempts, and settlement exactly once.
+
+use super::{jobs, ledger, StoreError};
+use crate::domain::status::TxnStatus;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Transaction {
+    pub id: String,
+    pub customer_id: String,
+    pub reference: Option<String>,
+    pub channel: String,
+    pub mode: String,
+    pub product_id: String,
+    pub phone: String,
+    pub operator: Option<String>,
+    pub amount_local: Decimal,
+    pub currency: String,
+    pub exchange_rate: Decimal,
+    pub cost_usd: Decimal,
+    pub commission_usd: Decimal,
+    pub charged_usd: Decimal,
+    pub business_day: NaiveDate,
+    pub status: String,
+    pub upstream: Option<String>,
+    pub operator_transaction_id: Option<String>,
+    pub failure_reason: Option<String>,
+    pub response_time_ms: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+impl Transaction {
+    pub fn status(&self) -> TxnStatus {
+        TxnStatus::parse(&self.status).unwrap_or(TxnStatus::Review)
+    }
+}
+
+const TXN_COLUMNS: &str = "id, customer_id, reference, channel, mode, product_id, phone, operator, amount_local,
+     currency, exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status, upstream,
+     operator_transaction_id, failure_reason, response_time_ms, created_at, updated_at, processed_at";
+
+#[derive(Debug, Clone)]
+pub struct NewPurchase {
+    pub id: String,
+    pub customer_id: String,
+    pub reference: Option<String>,
+    pub channel: &'static str,
+    pub is_async: bool,
+    pub product_id: String,
+    pub phone: String,
+    pub operator: Option<String>,
+    pub amount_local: Decimal,
+    pub currency: String,
+    pub exchange_rate: Decimal,
+    pub cost_usd: Decimal,
+    pub commission_usd: Decimal,
+    pub charged_usd: Decimal,
+    pub business_day: NaiveDate,
+    pub daily_limit_local: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub enum Created {
+    New {
+        txn: Transaction,
+        balance_before: Decimal,
+        balance_after: Decimal,
+    },
+    /// The reference was used before for the same request: the original, untouched.
+    Existing(Transaction),
+}
+
+/// Debit and record a purchase atomically: idempotency key, balance, daily limit,
+/// ledger entries and (for async) the queue job all commit together or not at all.
+pub async fn create_purchase(pool: &PgPool, p: &NewPurchase) -> Result<Created, StoreError> {
+    let mut tx = pool.begin().await?;
+    let inserted: Option<String> = sqlx::query_scalar(
+        "INSERT INTO transactions (id, customer_id, reference, channel, mode, product_id, phone, operator,
+             amount_local, currency, exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'PENDING')
+         ON CONFLICT (customer_id, reference) WHERE reference IS NOT NULL DO NOTHING
+         RETURNING id",
+    )
+    .bind(&p.id)
+    .bind(&p.customer_id)
+    .bind(&p.reference)
+    .bind(p.channel)
+    .bind(if p.is_async { "async" } else { "sync" })
+    .bind(&p.product_id)
+    .bind(&p.phone)
+    .bind(&p.operator)
+    .bind(p.amount_local)
+    .bind(&p.currency)
+    .bind(p.exchange_rate)
+    .bind(p.cost_usd)
+    .bind(p.commission_usd)
+    .bind(p.charged_usd)
+    .bind(p.business_day)
+    .fetch_optional(&mut *tx)
+    .await?;
+
+    if inserted.is_none() {
+        tx.rollback().await?;
+        let reference = p.reference.as_deref().unwrap_or_default();
+        let original = by_reference(pool, &p.customer_id, reference)
+            .await?
+            .ok_or(StoreError::ReferenceConflict)?;
+        let same = original.product_id == p.product_id
+            && original.phone == p.phone
+            && original.amount_local == p.amount_local
+            && original.currency == p.currency;
+        return if same {
+            Ok(Created::Existing(original))
+        } else {
+            Err(StoreError::ReferenceConflict)
+        };
+    }
+
+    // Customer row first, daily usage second: the same lock order as a refund.
+    let balance_after: Option<Decimal> = sqlx::query_scalar(
+        "UPDATE customers SET balance_usd = balance_usd - $2, updated_at = now()
+         WHERE id = $1 AND status = 'active' AND balance_usd >= $2 RETURNING balance_usd",
+    )
+    .bind(&p.customer_id)
+    .bind(p.charged_usd)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(balance_after) = balance_after else {
+        let (balance, status): (Decimal, String) =
+            sqlx::query_as("SELECT balance_usd, status FROM customers WHERE id = $1")
+                .bind(&p.customer_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.rollback().await?;
+        return Err(if status == "active" {
+            StoreError::InsufficientBalance { balance }
+        } else {
+            StoreError::CustomerInactive
+        });
+    };
+
+    let used: Option<Decimal> = if p.amount_local > p.daily_limit_local {
+        None
+    } else {
+        sqlx::query_scalar(
+            "INSERT INTO daily_usage (customer_id, phone, currency, business_day, amount_local)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (customer_id, phone, currency, business_day)
+             DO UPDATE SET amount_local = daily_usage.amount_local + EXCLUDED.amount_local
+             WHERE daily_usage.amount_local + EXCLUDED.amount_local <= $6
+             RETURNING amount_local",
+        )
+        .bind(&p.customer_id)
+        .bind(&p.phone)
+        .bind(&p.currency)
+        .bind(p.business_day)
+        .bind(p.amount_local)
+        .bind(p.daily_limit_local)
+        .fetch_optional(&mut *tx)
+        .await?
+    };
+    if used.is_none() {
+        let used: Decimal = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT amount_local FROM daily_usage
+              WHERE customer_id = $1 AND phone = $2 AND currency = $3 AND business_day = $4), 0)",
+        )
+        .bind(&p.customer_id)
+        .bind(&p.phone)
+        .bind(&p.currency)
+        .bind(p.business_day)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.rollback().await?;
+        return Err(StoreError::DailyLimit {
+            used,
+            limit: p.daily_limit_local,
+            requested: p.amount_local,
+        });
+    }
+
+    let balance_before = balance_after + p.charged_usd;
+    let after_cost = balance_before - p.cost_usd;
+    ledger::append(
+        &mut tx,
+        &p.customer_id,
+        Some(&p.id),
+        "purchase",
+        -p.cost_usd,
+        after_cost,
+        None,
+    )
+    .await?;
+    if p.commission_usd > Decimal::ZERO {
+        ledger::append(
+            &mut tx,
+            &p.customer_id,
+            Some(&p.id),
+            "commission",
+            -p.commission_usd,
+            balance_after,
+            None,
+        )
+        .await?;
+    }
+    if p.is_async {
+        jobs::enqueue(&mut tx, jobs::TOPUP, &p.id).await?;
+    }
+    tx.commit().await?;
+    let txn = get(pool, &p.id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    Ok(Created::New {
+        txn,
+        balance_before,
+        balance_after,
+    })
+}
+
+pub async fn get(pool: &PgPool, id: &str) -> Result<Option<Transaction>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {TXN_COLUMNS} FROM transactions WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// A customer's own transaction; another customer's id is simply not found.
+pub async fn get_for_customer(pool: &PgPool, customer_id: &str, id: &str) -> Result<Option<Transaction>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {TXN_COLUMNS} FROM transactions WHERE id = $1 AND customer_id = $2"
+    ))
+    .bind(id)
+    .bind(customer_id)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn by_reference(
+    pool: &PgPool,
+    customer_id: &str,
+    reference: &str,
+) -> Result<Option<Transaction>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {TXN_COLUMNS} FROM transactions WHERE customer_id = $1 AND reference = $2"
+    ))
+    .bind(customer_id)
+    .bind(reference)
+    .fetch_optional(pool)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Attempt {
+    pub id: i64,
+    pub transaction_id: String,
+    pub attempt_no: i32,
+    pub upstream: String,
+    pub upstream_reference: String,
+    pub upstream_product: String,
+    pub amount_sent: Decimal,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct NewAttempt<'a> {
+    pub transaction_id: &'a str,
+    pub attempt_no: i32,
+    pub upstream: &'a str,
+    pub upstream_reference: &'a str,
+    pub upstream_product: &'a str,
+    pub amount_sent: Decimal,
+}
+
+/// Commit the attempt row and PROCESSING before anything is sent. The first attempt
+/// takes the transaction from PENDING, so only one worker can ever send it; a
+/// failover attempt requires it still PROCESSING. `None`: someone else owns it.
+pub async fn begin_attempt(pool: &PgPool, a: &NewAttempt<'_>) -> Result<Option<Attempt>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let from = if a.attempt_no == 1 { "PENDING" } else { "PROCESSING" };
+    let owned = sqlx::query(
+        "UPDATE transactions SET status = 'PROCESSING', upstream = $2, updated_at = now() WHERE id = $1 AND status = $3",
+    )
+    .bind(a.transaction_id)
+    .bind(a.upstream)
+    .bind(from)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !owned {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let attempt = sqlx::query_as(
+        "INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status)
+         VALUES ($1, $2, $3, $4, $5, $6, 'SENT')
+         RETURNING id, transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status, created_at",
+    )
+    .bind(a.transaction_id)
+    .bind(a.attempt_no)
+    .bind(a.upstream)
+    .bind(a.upstream_reference)
+    .bind(a.upstream_product)
+    .bind(a.amount_sent)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(attempt))
+}
+
+pub async fn latest_attempt(pool: &PgPool, transaction_id: &str) -> Result<Option<Attempt>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status, created_at
+         FROM attempts WHERE transaction_id = $1 ORDER BY attempt_no DESC LIMIT 1",
+    )
+    .bind(transaction_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Record what an attempt came back with (UNKNOWN, or FAILED before a failover).
+pub async fn mark_attempt(
+    pool: &PgPool,
+    attempt_id: i64,
+    status: &str,
+    code: Option<&str>,
+    message: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE attempts SET status = $2, response_code = $3, message = $4, finished_at = now() WHERE id = $1")
+        .bind(attempt_id)
+        .bind(status)
+        .bind(code)
+        .bind(message)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// PROCESSING → SUCCESS. False if it was settled already (by the resolver, say).
+pub async fn settle_success(
+    pool: &PgPool,
+    attempt: &Attempt,
+    upstream_id: Option<&str>,
+    message: Option<&str>,
+    response_time_ms: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE transactions SET status = 'SUCCESS', operator_transaction_id = $2, response_time_ms = COALESCE($3, response_time_ms),
+             processed_at = now(), updated_at = now()
+         WHERE id = $1 AND status = 'PROCESSING'",
+    )
+    .bind(&attempt.transaction_id)
+    .bind(upstream_id)
+    .bind(response_time_ms)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if done {
+        sqlx::query(
+            "UPDATE attempts SET status = 'SUCCESS', upstream_transaction_id = $2, message = $3, finished_at = now() WHERE id = $1",
+        )
+        .bind(attempt.id)
+        .bind(upstream_id)
+        .bind(message)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// → FAILED with a refund that reverses the debit's exact entries and releases the
+/// daily limit on the original business day. Exactly once: false if already final.
+pub async fn settle_failure(
+    pool: &PgPool,
+    transaction_id: &str,
+    attempt: Option<(&Attempt, Option<&str>)>,
+    reason: &str,
+    response_time_ms: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let row: Option<(String, String, String, NaiveDate, Decimal, Decimal)> = sqlx::query_as(
+        "UPDATE transactions SET status = 'FAILED', failure_reason = $2, response_time_ms = COALESCE($3, response_time_ms),
+             processed_at = now(), updated_at = now()
+         WHERE id = $1 AND status IN ('PENDING', 'PROCESSING', 'REVIEW')
+         RETURNING customer_id, phone, currency, business_day, amount_local, charged_usd",
+    )
+    .bind(transaction_id)
+    .bind(reason)
+    .bind(response_time_ms)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((customer_id, phone, currency, day, amount_local, charged)) = row else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let mut balance: Decimal = sqlx::query_scalar(
+        "UPDATE customers SET balance_usd = balance_usd + $2, updated_at = now() WHERE id = $1 RETURNING balance_usd - $2",
+    )
+    .bind(&customer_id)
+    .bind(charged)
+    .fetch_one(&mut *tx)
+    .await?;
+    let debits: Vec<(String, Decimal)> = sqlx::query_as(
+        "SELECT kind, amount_usd FROM ledger_entries WHERE transaction_id = $1 AND amount_usd < 0 ORDER BY id",
+    )
+    .bind(transaction_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (kind, amount) in debits {
+        balance -= amount;
+        ledger::append(
+            &mut tx,
+            &customer_id,
+            Some(transaction_id),
+            &format!("refund_{kind}"),
+            -amount,
+            balance,
+            None,
+        )
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE daily_usage SET amount_local = amount_local - $5
+         WHERE customer_id = $1 AND phone = $2 AND currency = $3 AND business_day = $4",
+    )
+    .bind(&customer_id)
+    .bind(&phone)
+    .bind(&currency)
+    .bind(day)
+    .bind(amount_local)
+    .execute(&mut *tx)
+    .await?;
+    if let Some((a, code)) = attempt {
+        sqlx::query("UPDATE attempts SET status = 'FAILED', response_code = $2, message = $3, finished_at = now() WHERE id = $1")
+            .bind(a.id)
+            .bind(code)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Unresolved too long: hold the funds and hand it to ops.
+pub async fn move_to_review(pool: &PgPool, transaction_id: &str, reason: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE transactions SET status = 'REVIEW', failure_reason = $2, updated_at = now()
+         WHERE id = $1 AND status IN ('PENDING', 'PROCESSING')",
+    )
+    .bind(transaction_id)
+    .bind(reason)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Non-final transactions not touched for `min_age_secs`, oldest first.
+pub async fn open_older_than(pool: &PgPool, min_age_secs: i64, limit: i64) -> Result<Vec<Transaction>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {TXN_COLUMNS} FROM transactions
+         WHERE status IN ('PENDING', 'PROCESSING') AND updated_at < now() - make_interval(secs => $1)
+         ORDER BY updated_at LIMIT $2"
+    ))
+    .bind(min_age_secs as f64)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Push `updated_at` so the resolver's next sweep leaves this one alone for a while.
+pub async fn touch(pool: &PgPool, transaction_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE transactions SET updated_at = now() WHERE id = $1 AND status IN ('PENDING', 'PROCESSING')")
+        .bind(transaction_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Ops settlement of a REVIEW transaction, with an audit note. A failure is refunded
+/// through the same path as any other; a success keeps the debit.
+pub async fn settle_review(
+    pool: &PgPool,
+    transaction_id: &str,
+    success: bool,
+    note: &str,
+) -> Result<bool, sqlx::Error> {
+    let settled = if success {
+        sqlx::query(
+            "UPDATE transactions SET status = 'SUCCESS', processed_at = now(), updated_at = now()
+             WHERE id = $1 AND status = 'REVIEW'",
+        )
+        .bind(transaction_id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+            == 1
+    } else {
+        let in_review: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM transactions WHERE id = $1 AND status = 'REVIEW')")
+                .bind(transaction_id)
+                .fetch_one(pool)
+                .await?;
+        in_review && settle_failure(pool, transaction_id, None, note, None).await?
+    };
+    if settled {
+        sqlx::query(
+            "INSERT INTO audit_notes (customer_id, transaction_id, action, note)
+             SELECT customer_id, id, $2, $3 FROM transactions WHERE id = $1",
+        )
+        .bind(transaction_id)
+        .bind(if success {
+            "review_settled_success"
+        } else {
+            "review_settled_failed"
+        })
+        .bind(note)
+        .execute(pool)
+        .await?;
+    }
+    Ok(settled)
+}
