@@ -1,0 +1,93 @@
+//! The ops CLI as ops run it: the real binary, JSON on stdout.
+
+mod common;
+
+use serde_json::Value;
+
+fn recarga(database_url: &str, args: &[&str]) -> (bool, Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recarga"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn customer_create_credit_show() {
+    let db = common::fresh_database_url().await;
+    let (ok, created, err) = recarga(
+        &db,
+        &[
+            "customer",
+            "create",
+            "--id",
+            "SMARTBIZ_001",
+            "--name",
+            "SmartBiz Telecom",
+            "--balance-usd",
+            "200",
+            "--credit-limit-usd",
+            "200",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(created["customer_id"], "SMARTBIZ_001");
+    assert_eq!(created["balance_usd"], 200);
+    for key in ["api_key", "secret_key", "reconcile_key"] {
+        assert_eq!(created[key].as_str().unwrap().len(), 67, "{key}");
+    }
+
+    let (ok, credited, err) = recarga(
+        &db,
+        &[
+            "customer",
+            "credit",
+            "--id",
+            "SMARTBIZ_001",
+            "--usd",
+            "100.25",
+            "--note",
+            "wire 2025-10-01",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(credited["balance_usd"], serde_json::json!(300.25));
+
+    let (ok, shown, err) = recarga(&db, &["customer", "show", "--id", "SMARTBIZ_001"]);
+    assert!(ok, "{err}");
+    assert_eq!(shown["balance_usd"], serde_json::json!(300.25));
+    assert_eq!(shown["credit_limit_usd"], 200);
+    assert_eq!(shown["daily_limit_mxn"], 200000);
+    assert_eq!(shown["status"], "active");
+    let text = shown.to_string();
+    assert!(
+        !text.contains(created["api_key"].as_str().unwrap()) && !text.contains("hash"),
+        "no secrets: {text}"
+    );
+
+    // Keys are stored hashed only.
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT api_key_hash FROM customers WHERE id = 'SMARTBIZ_001'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 32);
+    assert!(!String::from_utf8_lossy(&stored).contains(&created["api_key"].as_str().unwrap()[3..]));
+    common::assert_ledger_invariants(&pool).await;
+
+    // Refusals: duplicate id, unknown customer, bad amounts.
+    assert!(!recarga(&db, &["customer", "create", "--id", "SMARTBIZ_001", "--name", "again"]).0);
+    assert!(!recarga(&db, &["customer", "credit", "--id", "NOBODY", "--usd", "1"]).0);
+    assert!(!recarga(&db, &["customer", "credit", "--id", "SMARTBIZ_001", "--usd", "-5"]).0);
+    assert!(!recarga(&db, &["customer", "credit", "--id", "SMARTBIZ_001", "--usd", "1.001"]).0);
+    assert!(!recarga(&db, &["customer", "show", "--id", "NOBODY"]).0);
+}
