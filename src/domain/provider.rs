@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// One request to an upstream, named by our own upstream reference so that a
@@ -58,6 +59,20 @@ pub struct ProviderHealth {
     pub upstream: String,
     pub up: bool,
     pub detail: Option<String>,
+    /// Our prepaid float with the upstream, where it reports one.
+    #[schema(value_type = Option<f64>)]
+    #[serde(serialize_with = "crate::domain::provider::float_json")]
+    pub float: Option<Decimal>,
+    /// Set when the float is under its alert threshold.
+    pub float_low: bool,
+}
+
+/// Floats go out as exact JSON numbers, like all money.
+pub fn float_json<S: serde::Serializer>(value: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    value
+        .map(|d| serde_json::Number::from_str(&d.normalize().to_string()).expect("decimal is a JSON number"))
+        .serialize(s)
 }
 
 #[async_trait]

@@ -199,6 +199,8 @@ impl Provider for LatcomAdapter {
             upstream: ID.into(),
             up: result.is_ok(),
             detail: result.err(),
+            float: None,
+            float_low: false,
         }
     }
 }
