@@ -24,6 +24,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub purchase: PurchaseSettings,
     pub relier: RelierSettings,
+    pub distributor: DistributorSettings,
     pub fx: FxSettings,
     pub providers: ProviderSettings,
     pub sandbox: SandboxSettings,
@@ -77,6 +78,52 @@ pub struct RelierSettings {
     pub default_product: String,
     /// Operator name (upper case) → product, for the optional `operator` field.
     pub operator_products: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DistributorSettings {
+    /// HS256 signing key for access tokens. Outside sandbox mode it must be set and at
+    /// least 32 bytes; the built-in sandbox key is refused there.
+    pub jwt_secret: Option<SecretString>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    /// Failed logins allowed per 15 minutes before further attempts are refused.
+    pub login_failures_per_customer: u32,
+    pub login_failures_per_address: u32,
+}
+
+/// Used only in sandbox mode when no key is configured.
+pub const SANDBOX_JWT_SECRET: &str = "recarga-sandbox-signing-key-not-for-production-use";
+
+impl DistributorSettings {
+    /// The signing key, or why the server must not start with it.
+    pub fn signing_key(&self, sandbox: bool) -> Result<SecretString, String> {
+        use secrecy::ExposeSecret;
+        match &self.jwt_secret {
+            Some(k) if k.expose_secret().len() >= 32 && k.expose_secret() != SANDBOX_JWT_SECRET => Ok(k.clone()),
+            _ if sandbox => Ok(self
+                .jwt_secret
+                .clone()
+                .unwrap_or_else(|| SecretString::from(SANDBOX_JWT_SECRET))),
+            Some(_) => Err("distributor.jwt_secret must be at least 32 bytes and not the sandbox key".into()),
+            None => {
+                Err("distributor.jwt_secret is required outside sandbox mode (RECARGA__DISTRIBUTOR__JWT_SECRET)".into())
+            }
+        }
+    }
+}
+
+impl Default for DistributorSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            login_failures_per_customer: 10,
+            login_failures_per_address: 50,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,6 +191,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             purchase: PurchaseSettings::default(),
             relier: RelierSettings::default(),
+            distributor: DistributorSettings::default(),
             fx: FxSettings::default(),
             providers: ProviderSettings::default(),
             sandbox: SandboxSettings::default(),

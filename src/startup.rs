@@ -10,8 +10,10 @@ use crate::providers::fx::{banxico::Banxico, fixed::FixedRates};
 use crate::providers::latcom::{self, adapter::Credentials, adapter::LatcomAdapter, simulator::SimState};
 use crate::providers::{Providers, KNOWN_UPSTREAMS};
 use crate::service::fx::FxService;
+use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
 use crate::service::rate_limit::RateLimits;
+use crate::service::tokens::TokenService;
 use crate::{jobs, store};
 use anyhow::{bail, Context};
 use chrono_tz::Tz;
@@ -85,6 +87,7 @@ impl Application {
             .parse()
             .map_err(|e| anyhow::anyhow!("business_timezone: {e}"))?;
         let sandbox = settings.is_sandbox();
+        let signing_key = settings.distributor.signing_key(sandbox).map_err(anyhow::Error::msg)?;
         let executor = Executor::new();
 
         let mut providers = Providers::default();
@@ -192,6 +195,17 @@ impl Application {
             settings.limits.topup_requests_per_minute,
             settings.limits.api_requests_per_15_minutes,
         ));
+        let d = &settings.distributor;
+        let tokens = Arc::new(TokenService::new(
+            pool.clone(),
+            &signing_key,
+            d.access_token_ttl_secs,
+            d.refresh_token_ttl_secs,
+        ));
+        let login_guard = Arc::new(LoginGuard::new(
+            d.login_failures_per_customer,
+            d.login_failures_per_address,
+        ));
         let listener = TcpListener::bind(&settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
@@ -201,6 +215,8 @@ impl Application {
             purchases: Arc::clone(&purchases),
             providers,
             rate_limits,
+            tokens,
+            login_guard,
             settings: Arc::new(settings),
             sandbox,
         };

@@ -1,25 +1,28 @@
 //! HTTP surfaces, one module per API dialect. Thin: authenticate, parse, call the
 //! services, and map results to each dialect's own shapes in one place.
 
+pub mod distributor;
 pub mod health;
 pub mod json;
 pub mod relier;
 
 use crate::config::Settings;
 use crate::providers::Providers;
+use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::PurchaseService;
 use crate::service::rate_limit::RateLimits;
+use crate::service::tokens::TokenService;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::routing::get;
 use axum::{Json, Router};
-use relier::handlers::SecurityAddon;
 use sqlx::PgPool;
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const SANDBOX_HEADER: &str = "x-recarga-sandbox";
@@ -30,6 +33,8 @@ pub struct AppState {
     pub purchases: Arc<PurchaseService>,
     pub providers: Providers,
     pub rate_limits: Arc<RateLimits>,
+    pub tokens: Arc<TokenService>,
+    pub login_guard: Arc<LoginGuard>,
     pub settings: Arc<Settings>,
     pub sandbox: bool,
 }
@@ -43,11 +48,45 @@ pub struct AppState {
         relier::handlers::topup,
         relier::handlers::topup_async,
         relier::handlers::transaction,
+        distributor::handlers::login,
+        distributor::handlers::refresh,
+        distributor::handlers::logout,
+        distributor::handlers::get_balance,
+        distributor::handlers::products,
+        distributor::handlers::product_purchase,
+        distributor::handlers::transaction,
     ),
-    components(schemas(relier::types::TopupBody)),
+    components(schemas(
+        relier::types::TopupBody,
+        distributor::types::LoginBody,
+        distributor::types::RefreshBody,
+        distributor::types::TokenPair,
+        distributor::types::PurchaseBody
+    )),
     modifiers(&SecurityAddon)
 )]
 pub struct ApiDoc;
+
+/// The authentication schemes: Relier's two headers, the distributor's bearer JWT.
+pub struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let header = |name: &str| SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(name)));
+        components.add_security_scheme("api_key", header("x-api-key"));
+        components.add_security_scheme("customer_id", header("x-customer-id"));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.limits.max_body_bytes;
@@ -57,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(relier::routes())
+        .merge(distributor::routes())
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

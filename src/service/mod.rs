@@ -1,6 +1,8 @@
 //! Application services: they orchestrate domain rules, storage and providers.
 
 pub mod fx;
+pub mod login_guard;
 pub mod purchase;
 pub mod rate_limit;
 pub mod resolver;
+pub mod tokens;

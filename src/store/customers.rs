@@ -16,6 +16,7 @@ pub struct Customer {
     pub topup_rate_per_min: Option<i32>,
     pub api_rate_per_15min: Option<i32>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// What authentication needs: the hashes, never the keys.
@@ -47,7 +48,7 @@ pub struct NewCustomer<'a> {
 }
 
 const CUSTOMER_COLUMNS: &str = "id, name, status, balance_usd, credit_limit_usd, commission_rate, daily_limit_local,
-     topup_rate_per_min, api_rate_per_15min, created_at";
+     topup_rate_per_min, api_rate_per_15min, created_at, updated_at";
 
 pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, StoreError> {
     let mut tx = pool.begin().await?;

@@ -5,6 +5,7 @@ pub mod customers;
 pub mod fx;
 pub mod jobs;
 pub mod ledger;
+pub mod sessions;
 pub mod transactions;
 
 use rust_decimal::Decimal;

@@ -209,6 +209,41 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Distributor login; the tokens on success.
+    pub async fn login(&self, c: &Creds) -> (String, String) {
+        let (status, body) = send(
+            self.client
+                .post(self.url("/api/distributor/login"))
+                .json(&json!({"customer_id": c.id, "secret_key": c.secret_key})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["access_token"].as_str().unwrap().into(),
+            body["refresh_token"].as_str().unwrap().into(),
+        )
+    }
+
+    pub async fn purchase(&self, token: &str, body: Value) -> (u16, Value) {
+        send(
+            self.client
+                .post(self.url("/api/distributor/product_purchase"))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn bearer_get(&self, token: &str, path: &str) -> (u16, Value) {
+        send(self.client.get(self.url(path)).bearer_auth(token)).await
+    }
+}
+
 pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.expect("request reaches the server");
     let status = response.status().as_u16();

@@ -18,24 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use rust_decimal::Decimal;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::Modify;
-
-pub struct SecurityAddon;
-
-impl Modify for SecurityAddon {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
-        );
-        components.add_security_scheme(
-            "customer_id",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-customer-id"))),
-        );
-    }
-}
 
 #[utoipa::path(get, path = "/api/balance", tag = "relier",
     security(("api_key" = [], "customer_id" = [])),

@@ -1,0 +1,151 @@
+//! Every distributor error and its HTTP status, code and body, in one place.
+
+use super::codes::Code;
+use crate::api::json::number;
+use crate::service::purchase::PurchaseError;
+use crate::service::tokens::TokenError;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Debug)]
+pub enum DistributorError {
+    /// A coded refusal about a purchase.
+    Coded {
+        code: Code,
+        error: String,
+        dtid: Option<String>,
+    },
+    /// The same distributor_transaction_id with another payload.
+    Conflict {
+        dtid: String,
+    },
+    Unauthorized(String),
+    TooManyRequests(Duration),
+    PayloadTooLarge,
+    NotFound,
+    Internal(String),
+}
+
+impl DistributorError {
+    pub fn coded(code: Code, error: impl Into<String>, dtid: Option<&str>) -> Self {
+        Self::Coded {
+            code,
+            error: error.into(),
+            dtid: dtid.map(str::to_owned),
+        }
+    }
+
+    /// Map a purchase refusal, naming the request it answers.
+    pub fn purchase(e: PurchaseError, dtid: &str) -> Self {
+        let d = Some(dtid);
+        match e {
+            PurchaseError::UnknownProduct(p) => Self::coded(Code::InvalidPackage, format!("Unknown product {p}"), d),
+            PurchaseError::Amount(e) => Self::coded(Code::InvalidAmount, format!("Invalid amount: {e}"), d),
+            PurchaseError::InsufficientBalance {
+                balance, required_usd, ..
+            } => Self::Coded {
+                code: Code::InsufficientFunds,
+                error: format!(
+                    "Insufficient balance: {} USD required, {} USD available",
+                    number(required_usd),
+                    number(balance)
+                ),
+                dtid: Some(dtid.into()),
+            },
+            PurchaseError::DailyLimit { used, limit, .. } => Self::coded(
+                Code::NotAuthorized,
+                format!(
+                    "Daily transaction limit exceeded for this number ({} of {} used)",
+                    number(used),
+                    number(limit)
+                ),
+                d,
+            ),
+            PurchaseError::ReferenceConflict => Self::Conflict { dtid: dtid.into() },
+            PurchaseError::CustomerInactive => Self::coded(Code::NotAuthorized, "Account suspended", d),
+            PurchaseError::Fx(e) => Self::coded(Code::SystemError, format!("Exchange rate unavailable: {e}"), d),
+            PurchaseError::Store(e) => Self::Internal(format!("{e:?}")),
+        }
+    }
+}
+
+impl From<TokenError> for DistributorError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Db(e) => Self::Internal(e.to_string()),
+            other => Self::Unauthorized(match other {
+                TokenError::Expired => "Token expired".into(),
+                TokenError::Revoked => "Session revoked".into(),
+                TokenError::Reused => "Refresh token already used; session revoked".into(),
+                _ => "Invalid or missing token".into(),
+            }),
+        }
+    }
+}
+
+impl From<sqlx::Error> for DistributorError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+fn coded_body(code: Code, error: &str, dtid: Option<&str>) -> serde_json::Value {
+    let mut body = json!({
+        "success": false,
+        "error": error,
+        "response_code": code.code(),
+        "response_message": code.message(),
+    });
+    if let Some(d) = dtid {
+        body["distributor_transaction_id"] = json!(d);
+    }
+    body
+}
+
+impl IntoResponse for DistributorError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Coded { code, error, dtid } => (code.status(), Json(coded_body(code, &error, dtid.as_deref()))).into_response(),
+            Self::Conflict { dtid } => (
+                StatusCode::CONFLICT,
+                Json(coded_body(
+                    Code::InvalidTransaction,
+                    "distributor_transaction_id already used for a different purchase",
+                    Some(&dtid),
+                )),
+            )
+                .into_response(),
+            Self::Unauthorized(error) => {
+                (StatusCode::UNAUTHORIZED, Json(json!({"success": false, "error": error}))).into_response()
+            }
+            Self::TooManyRequests(wait) => {
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                let mut r = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({"success": false, "error": "Too many requests", "retry_after_seconds": secs})),
+                )
+                    .into_response();
+                r.headers_mut().insert(header::RETRY_AFTER, secs.into());
+                r
+            }
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Json(json!({"success": false, "error": "Request body too large"})),
+            )
+                .into_response(),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                Json(json!({"success": false, "error": "Transaction not found", "response_code": Code::InvalidTransaction.code()})),
+            )
+                .into_response(),
+            Self::Internal(cause) => {
+                tracing::error!(cause, "internal error");
+                let body = coded_body(Code::SystemError, "Internal error", None);
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Distributor endpoints.
+
+use super::auth::{ClientAddr, Distributor};
+use super::codes::Code;
+use super::errors::DistributorError;
+use super::types::{
+    Approved, Balance, LoginBody, Pending, ProductView, PurchaseBody, RefreshBody, TokenPair, TransactionView,
+};
+use crate::api::json::{decimal, parse_body, timestamp, BodyError};
+use crate::api::AppState;
+use crate::domain::keys;
+use crate::domain::money::has_at_most_dp;
+use crate::domain::phone;
+use crate::domain::status::TxnStatus;
+use crate::service::purchase::{Accepted, PurchaseRequest};
+use crate::service::rate_limit::LimitKind;
+use crate::service::tokens::Issued;
+use crate::store::{customers, transactions};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+fn body<T: DeserializeOwned>(raw: Result<Bytes, BytesRejection>, dtid: Option<&str>) -> Result<T, DistributorError> {
+    parse_body(raw).map_err(|e| match e {
+        BodyError::TooLarge => DistributorError::PayloadTooLarge,
+        BodyError::Invalid(m) => DistributorError::coded(Code::InvalidTransaction, m, dtid),
+    })
+}
+
+fn tokens(issued: Issued) -> Response {
+    Json(TokenPair {
+        success: true,
+        access_token: issued.access_token,
+        refresh_token: issued.refresh_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+    })
+    .into_response()
+}
+
+#[utoipa::path(post, path = "/api/distributor/login", tag = "distributor", request_body = LoginBody,
+    responses((status = 200, description = "Access and refresh tokens", body = TokenPair),
+              (status = 401, description = "Invalid credentials"), (status = 429, description = "Too many failed logins")))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, DistributorError> {
+    let creds: LoginBody = body(raw, None)?;
+    state
+        .login_guard
+        .check(&creds.customer_id, addr)
+        .map_err(DistributorError::TooManyRequests)?;
+    let customer = customers::auth(&state.pool, &creds.customer_id).await?;
+    let valid = customer
+        .as_ref()
+        .is_some_and(|c| keys::verify(&creds.secret_key, &c.secret_key_hash));
+    let Some(customer) = customer.filter(|_| valid) else {
+        state.login_guard.record_failure(&creds.customer_id, addr);
+        return Err(DistributorError::Unauthorized("Invalid credentials".into()));
+    };
+    if customer.status != "active" {
+        return Err(DistributorError::Unauthorized("Account suspended".into()));
+    }
+    Ok(tokens(state.tokens.login(&customer.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/distributor/refresh", tag = "distributor", request_body = RefreshBody,
+    responses((status = 200, description = "A new pair; the old refresh token is spent", body = TokenPair),
+              (status = 401, description = "Invalid, expired or reused refresh token (reuse revokes the session)")))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, DistributorError> {
+    let req: RefreshBody = body(raw, None)?;
+    Ok(tokens(state.tokens.refresh(&req.refresh_token).await?))
+}
+
+#[utoipa::path(post, path = "/api/distributor/logout", tag = "distributor", security(("bearer" = [])),
+    responses((status = 200, description = "Session revoked: its access and refresh tokens stop working")))]
+pub async fn logout(State(state): State<AppState>, caller: Distributor) -> Result<Response, DistributorError> {
+    state.tokens.logout(&caller.claims).await?;
+    Ok(Json(json!({"success": true, "message": "Logged out"})).into_response())
+}
+
+#[utoipa::path(get, path = "/api/distributor/get_balance", tag = "distributor", security(("bearer" = [])),
+    responses((status = 200, description = "USD balance"), (status = 401, description = "Invalid or missing token")))]
+pub async fn get_balance(State(state): State<AppState>, caller: Distributor) -> Result<Response, DistributorError> {
+    caller.rate_limit(&state, LimitKind::Api)?;
+    let c = customers::get(&state.pool, &caller.customer.id)
+        .await?
+        .ok_or(DistributorError::NotFound)?;
+    Ok(Json(Balance {
+        success: true,
+        balance: c.balance_usd,
+        currency: "USD",
+        last_updated: timestamp(c.updated_at),
+    })
+    .into_response())
+}
+
+#[utoipa::path(get, path = "/api/distributor/products", tag = "distributor", security(("bearer" = [])),
+    responses((status = 200, description = "Products the caller can buy")))]
+pub async fn products(State(state): State<AppState>, caller: Distributor) -> Result<Response, DistributorError> {
+    caller.rate_limit(&state, LimitKind::Api)?;
+    let products: Vec<ProductView> = state
+        .purchases
+        .catalog()
+        .all()
+        .into_iter()
+        .filter(|p| p.routes.iter().any(|r| state.providers.get(&r.upstream).is_some()))
+        .map(ProductView::from)
+        .collect();
+    Ok(Json(json!({"success": true, "products": products})).into_response())
+}
+
+#[utoipa::path(get, path = "/api/distributor/transaction/{distributor_transaction_id}", tag = "distributor",
+    params(("distributor_transaction_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "Current state and response code"), (status = 404, description = "Not found (or not yours)")))]
+pub async fn transaction(
+    State(state): State<AppState>,
+    caller: Distributor,
+    Path(dtid): Path<String>,
+) -> Result<Response, DistributorError> {
+    caller.rate_limit(&state, LimitKind::Api)?;
+    let t = transactions::by_reference(&state.pool, &caller.customer.id, &dtid)
+        .await?
+        .ok_or(DistributorError::NotFound)?;
+    let code = match t.status() {
+        TxnStatus::Success => Some(Code::Approved),
+        TxnStatus::Failed => Some(Code::IssuerUnavailable),
+        _ => None,
+    };
+    Ok(Json(TransactionView::new(&t, code)).into_response())
+}
+
+#[utoipa::path(post, path = "/api/distributor/product_purchase", tag = "distributor", request_body = PurchaseBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "00 approved"), (status = 202, description = "Outcome not final yet: PENDING"),
+        (status = 400, description = "05/12/13/14/83, nothing debited"), (status = 401, description = "Invalid or missing token"),
+        (status = 402, description = "51 insufficient funds"), (status = 409, description = "12: id reused with another payload"),
+        (status = 429, description = "Too many requests"), (status = 500, description = "91 refunded / 96 system error")))]
+pub async fn product_purchase(
+    State(state): State<AppState>,
+    caller: Distributor,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, DistributorError> {
+    caller.rate_limit(&state, LimitKind::Topup)?;
+    let value: Value = body(raw, None)?;
+    let dtid = value
+        .get("distributor_transaction_id")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .map(str::to_owned);
+    let req: PurchaseBody = serde_json::from_value(value).map_err(|e| {
+        DistributorError::coded(
+            Code::InvalidTransaction,
+            format!("invalid request: {e}"),
+            dtid.as_deref(),
+        )
+    })?;
+    let dtid = req.distributor_transaction_id.trim().to_string();
+    if dtid.is_empty() || dtid.chars().count() > 100 || dtid.chars().any(char::is_control) {
+        return Err(DistributorError::coded(
+            Code::InvalidTransaction,
+            "distributor_transaction_id must be 1-100 printable characters",
+            Some(&dtid),
+        ));
+    }
+    let d = Some(dtid.as_str());
+    let product = state
+        .purchases
+        .catalog()
+        .get(req.product_id.trim())
+        .cloned()
+        .ok_or_else(|| {
+            DistributorError::coded(Code::InvalidPackage, format!("Unknown product {}", req.product_id), d)
+        })?;
+    let amount = decimal(&req.amount)
+        .filter(|a| *a > Decimal::ZERO && has_at_most_dp(*a, 2))
+        .ok_or_else(|| {
+            DistributorError::coded(
+                Code::InvalidAmount,
+                "amount must be positive with at most 2 decimals",
+                d,
+            )
+        })?
+        .normalize();
+    product
+        .check_amount(amount)
+        .map_err(|e| DistributorError::coded(Code::InvalidAmount, format!("Invalid amount: {e}"), d))?;
+    let phone = phone::normalize_for_country(&product.country, &req.phone_number)
+        .map_err(|e| DistributorError::coded(Code::InvalidNumber, e.to_string(), d))?;
+    let request = PurchaseRequest {
+        buyer: caller.buyer(),
+        channel: "distributor",
+        product_id: product.id.clone(),
+        phone,
+        operator: req
+            .operator
+            .map(|o| o.trim().to_ascii_uppercase())
+            .filter(|o| !o.is_empty()),
+        amount,
+        reference: Some(dtid.clone()),
+        is_async: false,
+    };
+    let accepted = state
+        .purchases
+        .purchase_sync(request)
+        .await
+        .map_err(|e| DistributorError::purchase(e, &dtid))?;
+    Ok(purchase_response(accepted, dtid))
+}
+
+/// 00 delivered; 91 definitely failed (refunded); anything still open: 202 PENDING.
+fn purchase_response(a: Accepted, dtid: String) -> Response {
+    let t = &a.txn;
+    match t.status() {
+        TxnStatus::Success => Json(Approved {
+            success: true,
+            transaction_id: t.id.clone(),
+            distributor_transaction_id: dtid,
+            response_code: Code::Approved.code(),
+            response_message: Code::Approved.message(),
+            reference: t.operator_transaction_id.clone(),
+            auth_code: auth_code(&t.id),
+            balance_after: a.balance_after,
+        })
+        .into_response(),
+        TxnStatus::Failed => {
+            let reason = t.failure_reason.clone().unwrap_or_else(|| "declined upstream".into());
+            let mut r = DistributorError::coded(
+                Code::IssuerUnavailable,
+                format!("Top-up failed and was refunded: {reason}"),
+                Some(&dtid),
+            )
+            .into_response();
+            if let Ok(v) = t.id.parse() {
+                r.headers_mut().insert("x-transaction-id", v);
+            }
+            r
+        }
+        _ => (
+            StatusCode::ACCEPTED,
+            Json(Pending {
+                success: false,
+                status: "PENDING",
+                transaction_id: t.id.clone(),
+                check_status_url: format!("/api/distributor/transaction/{dtid}"),
+                distributor_transaction_id: dtid,
+                message: "The outcome is not final yet; funds are held. Poll check_status_url.",
+            }),
+        )
+            .into_response(),
+    }
+}
+
+/// A stable six-character authorisation code derived from our transaction id.
+fn auth_code(transaction_id: &str) -> String {
+    hex::encode_upper(&Sha256::digest(transaction_id.as_bytes())[..3])
+}
