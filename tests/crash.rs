@@ -41,6 +41,10 @@ async fn start_gateway(database_url: &str, latcom_url: &str) -> Gateway {
         .env("RECARGA__PURCHASE__RESOLVER_MIN_AGE_SECS", "1")
         .env("RECARGA__PURCHASE__RESOLVER_INTERVAL_SECS", "1")
         .env("RECARGA__LIMITS__TOPUP_REQUESTS_PER_MINUTE", "100000")
+        .env(
+            "RECARGA__DISTRIBUTOR__JWT_SECRET",
+            "crash-test-signing-key-0123456789abcdef",
+        )
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()

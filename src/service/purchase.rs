@@ -11,7 +11,7 @@ use crate::domain::provider::{Enquiry, Outcome, UpstreamTopup};
 use crate::domain::status::TxnStatus;
 use crate::providers::Providers;
 use crate::service::fx::{FxError, FxService};
-use crate::store::transactions::{self as txns, Attempt, Created, NewAttempt, NewPurchase, Transaction};
+use crate::store::transactions::{self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Transaction};
 use crate::store::StoreError;
 use chrono_tz::Tz;
 use rand::Rng;
@@ -93,6 +93,8 @@ pub struct PurchaseRequest {
 #[derive(Debug, Clone)]
 pub struct Accepted {
     pub txn: Transaction,
+    /// The first attempt, when it was committed with the debit (sync purchases).
+    pub attempt: Option<Attempt>,
     /// Balance before and after this purchase's debit.
     pub balance_before: Decimal,
     pub balance_after: Decimal,
@@ -159,8 +161,24 @@ impl PurchaseService {
         product.check_amount(req.amount)?;
         let rate = self.fx.current(&product.currency)?;
         let price = price(req.amount, rate.rate, req.buyer.commission_rate);
+        let id = new_transaction_id();
+        // A synchronous purchase commits its first attempt with the debit: one commit less.
+        let first_attempt = if req.is_async {
+            None
+        } else {
+            product.routes.iter().find_map(|route| {
+                let provider = self.providers.get(&route.upstream)?;
+                Some(FirstAttempt {
+                    upstream: provider.id(),
+                    upstream_reference: id.clone(),
+                    upstream_product: route.product.clone(),
+                    amount_sent: route.upstream_amount(req.amount),
+                })
+            })
+        };
         let new = NewPurchase {
-            id: new_transaction_id(),
+            id,
+            first_attempt,
             customer_id: req.buyer.customer_id.clone(),
             reference: req.reference.clone(),
             channel: req.channel,
@@ -180,6 +198,7 @@ impl PurchaseService {
         let accepted = match txns::create_purchase(&self.pool, &new).await {
             Ok(Created::New {
                 txn,
+                attempt,
                 balance_before,
                 balance_after,
             }) => {
@@ -188,6 +207,7 @@ impl PurchaseService {
                 }
                 Accepted {
                     txn,
+                    attempt,
                     balance_before,
                     balance_after,
                     replay: false,
@@ -199,6 +219,7 @@ impl PurchaseService {
                     .unwrap_or((Decimal::ZERO, Decimal::ZERO));
                 Accepted {
                     txn,
+                    attempt: None,
                     balance_before: before,
                     balance_after: after,
                     replay: true,
@@ -222,10 +243,18 @@ impl PurchaseService {
     pub async fn purchase_sync(self: &Arc<Self>, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
         let started = Instant::now();
         let mut accepted = self.submit(req).await?;
-        let id = accepted.txn.id.clone();
         if !accepted.replay {
             let this = Arc::clone(self);
-            let work = tokio::spawn(async move { this.process(&id).await });
+            let (txn, attempt) = (accepted.txn.clone(), accepted.attempt.take());
+            let work = tokio::spawn(async move {
+                let result = match attempt {
+                    Some(attempt) => this.send(&txn, Some(attempt)).await,
+                    None => this.process(&txn.id).await,
+                };
+                if let Err(e) = result {
+                    tracing::warn!(txn = %txn.id, error = %e, "purchase left for the resolver");
+                }
+            });
             let _ = tokio::time::timeout(self.sync_deadline, work).await;
         }
         accepted.txn = self
@@ -253,7 +282,7 @@ impl PurchaseService {
             return Ok(());
         };
         match txn.status() {
-            TxnStatus::Pending => self.send(&txn).await,
+            TxnStatus::Pending => self.send(&txn, None).await,
             TxnStatus::Processing => self.resolve(&txn).await,
             _ => Ok(()),
         }
@@ -265,8 +294,9 @@ impl PurchaseService {
             .ok_or_else(|| PurchaseError::UnknownProduct(id.into()))
     }
 
-    /// Try the product's routes in order. Each try commits its attempt row first.
-    async fn send(&self, txn: &Transaction) -> Result<(), PurchaseError> {
+    /// Try the product's routes in order. Each try commits its attempt row first;
+    /// `begun` is a first attempt already committed with the debit.
+    async fn send(&self, txn: &Transaction, mut begun: Option<Attempt>) -> Result<(), PurchaseError> {
         let started = Instant::now();
         let Ok(product) = self.product(&txn.product_id) else {
             txns::settle_failure(&self.pool, &txn.id, None, "product no longer offered", None).await?;
@@ -293,8 +323,12 @@ impl PurchaseService {
                 upstream_product: &request.upstream_product,
                 amount_sent: request.amount,
             };
-            let Some(attempt) = txns::begin_attempt(&self.pool, &new).await? else {
-                return Ok(()); // another worker owns this transaction
+            let attempt = match begun.take() {
+                Some(attempt) => attempt,
+                None => match txns::begin_attempt(&self.pool, &new).await? {
+                    Some(attempt) => attempt,
+                    None => return Ok(()), // another worker owns this transaction
+                },
             };
             let outcome = provider.topup(&request).await;
             let elapsed = Some(started.elapsed().as_millis() as i64);

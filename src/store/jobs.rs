@@ -1,8 +1,9 @@
 //! The durable queue. Claiming commits a lease (locked_until) so that no transaction
 //! stays open while a job runs; a crashed worker's lease simply expires.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
+/// Kind of the job `recarga_debit` queues for an async top-up.
 pub const TOPUP: &str = "topup";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -11,15 +12,6 @@ pub struct Job {
     pub kind: String,
     pub transaction_id: Option<String>,
     pub tries: i32,
-}
-
-pub async fn enqueue(conn: &mut PgConnection, kind: &str, transaction_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO jobs (kind, transaction_id) VALUES ($1, $2)")
-        .bind(kind)
-        .bind(transaction_id)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 pub async fn claim(pool: &PgPool, limit: i64, lease_secs: i64) -> Result<Vec<Job>, sqlx::Error> {

@@ -46,9 +46,18 @@ pub enum Redeemed {
     Unknown,
 }
 
+/// A refresh token's row as `redeem` marks it used.
+#[derive(sqlx::FromRow)]
+struct Spent {
+    family_id: Uuid,
+    customer_id: String,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
 /// Mark a refresh token used, exactly once (a conditional update), detecting reuse.
 pub async fn redeem(pool: &PgPool, token_hash: &[u8], now: DateTime<Utc>) -> Result<Redeemed, sqlx::Error> {
-    let fresh: Option<(Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+    let fresh: Option<Spent> = sqlx::query_as(
         "UPDATE refresh_tokens r SET used_at = now() FROM token_families f
          WHERE r.token_hash = $1 AND r.used_at IS NULL AND f.id = r.family_id
          RETURNING r.family_id, r.customer_id, r.expires_at, f.revoked_at",
@@ -56,11 +65,14 @@ pub async fn redeem(pool: &PgPool, token_hash: &[u8], now: DateTime<Utc>) -> Res
     .bind(token_hash)
     .fetch_optional(pool)
     .await?;
-    if let Some((family_id, customer_id, expires_at, revoked_at)) = fresh {
-        return Ok(match (revoked_at, expires_at <= now) {
+    if let Some(t) = fresh {
+        return Ok(match (t.revoked_at, t.expires_at <= now) {
             (Some(_), _) => Redeemed::Revoked,
             (None, true) => Redeemed::Expired,
-            (None, false) => Redeemed::Fresh { family_id, customer_id },
+            (None, false) => Redeemed::Fresh {
+                family_id: t.family_id,
+                customer_id: t.customer_id,
+            },
         });
     }
     let family: Option<Uuid> = sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")

@@ -1,7 +1,7 @@
 //! Purchases in the ledger: the debit (with idempotency key, balance check and daily
 //! limit in one database transaction), attempts, and settlement exactly once.
 
-use super::{jobs, ledger, StoreError};
+use super::{ledger, StoreError};
 use crate::domain::status::TxnStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -62,12 +62,23 @@ pub struct NewPurchase {
     pub charged_usd: Decimal,
     pub business_day: NaiveDate,
     pub daily_limit_local: Decimal,
+    /// For a purchase sent at once: its first attempt, committed with the debit.
+    pub first_attempt: Option<FirstAttempt>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FirstAttempt {
+    pub upstream: &'static str,
+    pub upstream_reference: String,
+    pub upstream_product: String,
+    pub amount_sent: Decimal,
 }
 
 #[derive(Debug, Clone)]
 pub enum Created {
     New {
         txn: Transaction,
+        attempt: Option<Attempt>,
         balance_before: Decimal,
         balance_after: Decimal,
     },
@@ -75,16 +86,14 @@ pub enum Created {
     Existing(Transaction),
 }
 
-/// Debit and record a purchase atomically: idempotency key, balance, daily limit,
-/// ledger entries and (for async) the queue job all commit together or not at all.
+/// Debit and record a purchase atomically, in one round trip (`recarga_debit`):
+/// idempotency key, balance, daily limit, ledger entries and the first attempt or the
+/// queue job all commit together or not at all.
 pub async fn create_purchase(pool: &PgPool, p: &NewPurchase) -> Result<Created, StoreError> {
-    let mut tx = pool.begin().await?;
-    let inserted: Option<String> = sqlx::query_scalar(
-        "INSERT INTO transactions (id, customer_id, reference, channel, mode, product_id, phone, operator,
-             amount_local, currency, exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'PENDING')
-         ON CONFLICT (customer_id, reference) WHERE reference IS NOT NULL DO NOTHING
-         RETURNING id",
+    let a = p.first_attempt.as_ref();
+    let row: (String, Option<Decimal>, Option<Decimal>, DateTime<Utc>, Option<i64>) = sqlx::query_as(
+        "SELECT outcome, balance_after, used, created_at, attempt_id FROM recarga_debit(
+             $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
     .bind(&p.id)
     .bind(&p.customer_id)
@@ -101,122 +110,100 @@ pub async fn create_purchase(pool: &PgPool, p: &NewPurchase) -> Result<Created, 
     .bind(p.commission_usd)
     .bind(p.charged_usd)
     .bind(p.business_day)
-    .fetch_optional(&mut *tx)
+    .bind(p.daily_limit_local)
+    .bind(a.map(|a| a.upstream))
+    .bind(a.map(|a| a.upstream_reference.as_str()))
+    .bind(a.map(|a| a.upstream_product.as_str()))
+    .bind(a.map(|a| a.amount_sent))
+    .fetch_one(pool)
     .await?;
-
-    if inserted.is_none() {
-        tx.rollback().await?;
-        let reference = p.reference.as_deref().unwrap_or_default();
-        let original = by_reference(pool, &p.customer_id, reference)
-            .await?
-            .ok_or(StoreError::ReferenceConflict)?;
-        let same = original.product_id == p.product_id
-            && original.phone == p.phone
-            && original.amount_local == p.amount_local
-            && original.currency == p.currency;
-        return if same {
-            Ok(Created::Existing(original))
-        } else {
-            Err(StoreError::ReferenceConflict)
-        };
-    }
-
-    // Customer row first, daily usage second: the same lock order as a refund.
-    let balance_after: Option<Decimal> = sqlx::query_scalar(
-        "UPDATE customers SET balance_usd = balance_usd - $2, updated_at = now()
-         WHERE id = $1 AND status = 'active' AND balance_usd >= $2 RETURNING balance_usd",
-    )
-    .bind(&p.customer_id)
-    .bind(p.charged_usd)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(balance_after) = balance_after else {
-        let (balance, status): (Decimal, String) =
-            sqlx::query_as("SELECT balance_usd, status FROM customers WHERE id = $1")
-                .bind(&p.customer_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        tx.rollback().await?;
-        return Err(if status == "active" {
-            StoreError::InsufficientBalance { balance }
-        } else {
-            StoreError::CustomerInactive
-        });
-    };
-
-    let used: Option<Decimal> = if p.amount_local > p.daily_limit_local {
-        None
-    } else {
-        sqlx::query_scalar(
-            "INSERT INTO daily_usage (customer_id, phone, currency, business_day, amount_local)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (customer_id, phone, currency, business_day)
-             DO UPDATE SET amount_local = daily_usage.amount_local + EXCLUDED.amount_local
-             WHERE daily_usage.amount_local + EXCLUDED.amount_local <= $6
-             RETURNING amount_local",
-        )
-        .bind(&p.customer_id)
-        .bind(&p.phone)
-        .bind(&p.currency)
-        .bind(p.business_day)
-        .bind(p.amount_local)
-        .bind(p.daily_limit_local)
-        .fetch_optional(&mut *tx)
-        .await?
-    };
-    if used.is_none() {
-        let used: Decimal = sqlx::query_scalar(
-            "SELECT COALESCE((SELECT amount_local FROM daily_usage
-              WHERE customer_id = $1 AND phone = $2 AND currency = $3 AND business_day = $4), 0)",
-        )
-        .bind(&p.customer_id)
-        .bind(&p.phone)
-        .bind(&p.currency)
-        .bind(p.business_day)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.rollback().await?;
-        return Err(StoreError::DailyLimit {
-            used,
+    let (outcome, balance, used, created_at, attempt_id) = row;
+    match outcome.as_str() {
+        "created" => {
+            let balance_after = balance.ok_or(sqlx::Error::RowNotFound)?;
+            let txn = p.as_created(created_at);
+            let attempt = attempt_id.zip(a).map(|(id, a)| Attempt {
+                id,
+                transaction_id: p.id.clone(),
+                attempt_no: 1,
+                upstream: a.upstream.to_string(),
+                upstream_reference: a.upstream_reference.clone(),
+                upstream_product: a.upstream_product.clone(),
+                amount_sent: a.amount_sent,
+                status: "SENT".into(),
+                created_at,
+            });
+            Ok(Created::New {
+                txn,
+                attempt,
+                balance_before: balance_after + p.charged_usd,
+                balance_after,
+            })
+        }
+        "duplicate" => {
+            let reference = p.reference.as_deref().unwrap_or_default();
+            let original = by_reference(pool, &p.customer_id, reference)
+                .await?
+                .ok_or(StoreError::ReferenceConflict)?;
+            let same = original.product_id == p.product_id
+                && original.phone == p.phone
+                && original.amount_local == p.amount_local
+                && original.currency == p.currency;
+            if same {
+                Ok(Created::Existing(original))
+            } else {
+                Err(StoreError::ReferenceConflict)
+            }
+        }
+        "insufficient" => Err(StoreError::InsufficientBalance {
+            balance: balance.unwrap_or_default(),
+        }),
+        "inactive" => Err(StoreError::CustomerInactive),
+        "daily_limit" => Err(StoreError::DailyLimit {
+            used: used.unwrap_or_default(),
             limit: p.daily_limit_local,
             requested: p.amount_local,
-        });
+        }),
+        other => Err(StoreError::Db(sqlx::Error::Protocol(format!(
+            "recarga_debit answered {other}"
+        )))),
     }
+}
 
-    let balance_before = balance_after + p.charged_usd;
-    let after_cost = balance_before - p.cost_usd;
-    ledger::append(
-        &mut tx,
-        &p.customer_id,
-        Some(&p.id),
-        "purchase",
-        -p.cost_usd,
-        after_cost,
-        None,
-    )
-    .await?;
-    if p.commission_usd > Decimal::ZERO {
-        ledger::append(
-            &mut tx,
-            &p.customer_id,
-            Some(&p.id),
-            "commission",
-            -p.commission_usd,
-            balance_after,
-            None,
-        )
-        .await?;
+impl NewPurchase {
+    /// The row `recarga_debit` just wrote, without reading it back.
+    fn as_created(&self, created_at: DateTime<Utc>) -> Transaction {
+        Transaction {
+            id: self.id.clone(),
+            customer_id: self.customer_id.clone(),
+            reference: self.reference.clone(),
+            channel: self.channel.to_string(),
+            mode: if self.is_async { "async" } else { "sync" }.to_string(),
+            product_id: self.product_id.clone(),
+            phone: self.phone.clone(),
+            operator: self.operator.clone(),
+            amount_local: self.amount_local,
+            currency: self.currency.clone(),
+            exchange_rate: self.exchange_rate,
+            cost_usd: self.cost_usd,
+            commission_usd: self.commission_usd,
+            charged_usd: self.charged_usd,
+            business_day: self.business_day,
+            status: if self.first_attempt.is_some() {
+                "PROCESSING"
+            } else {
+                "PENDING"
+            }
+            .to_string(),
+            upstream: self.first_attempt.as_ref().map(|a| a.upstream.to_string()),
+            operator_transaction_id: None,
+            failure_reason: None,
+            response_time_ms: None,
+            created_at,
+            updated_at: created_at,
+            processed_at: None,
+        }
     }
-    if p.is_async {
-        jobs::enqueue(&mut tx, jobs::TOPUP, &p.id).await?;
-    }
-    tx.commit().await?;
-    let txn = get(pool, &p.id).await?.ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Created::New {
-        txn,
-        balance_before,
-        balance_after,
-    })
 }
 
 pub async fn get(pool: &PgPool, id: &str) -> Result<Option<Transaction>, sqlx::Error> {
