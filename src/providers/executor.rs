@@ -20,6 +20,8 @@ pub enum CallError {
 pub struct CallResponse {
     pub status: u16,
     pub body: Bytes,
+    /// The `ETag` header, for conditional re-fetches of catalogs.
+    pub etag: Option<String>,
     pub elapsed: Duration,
 }
 
@@ -54,10 +56,16 @@ impl Executor {
         let result = async {
             let response = request.timeout(timeout).send().await.map_err(classify)?;
             let status = response.status().as_u16();
+            let etag = response
+                .headers()
+                .get(reqwest::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = response.bytes().await.map_err(|e| CallError::Unknown(e.to_string()))?;
             Ok(CallResponse {
                 status,
                 body,
+                etag,
                 elapsed: started.elapsed(),
             })
         }

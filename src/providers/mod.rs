@@ -4,13 +4,14 @@
 pub mod executor;
 pub mod fx;
 pub mod latcom;
+pub mod smartcall;
 
 use crate::domain::provider::Provider;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The upstream ids this binary has adapters for (routes in the catalog must use these).
-pub const KNOWN_UPSTREAMS: &[&str] = &[latcom::ID];
+pub const KNOWN_UPSTREAMS: &[&str] = &[latcom::ID, smartcall::ID];
 
 /// The enabled upstreams, by id.
 #[derive(Clone, Default)]
