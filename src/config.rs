@@ -129,8 +129,10 @@ impl Default for DistributorSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct FxSettings {
-    /// `fixed` or `banxico`.
+    /// The default source for every currency: `fixed` or `banxico` (MXN only).
     pub source: String,
+    /// Currency → source, overriding `source` (e.g. MXN = "banxico").
+    pub source_by_currency: BTreeMap<String, String>,
     pub refresh_interval_secs: u64,
     pub max_age_hours: i64,
     /// Currency → units per USD, used by the `fixed` source.
@@ -151,6 +153,45 @@ pub struct BanxicoSettings {
 #[serde(default)]
 pub struct ProviderSettings {
     pub latcom: LatcomSettings,
+    pub smartcall: SmartcallSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SmartcallSettings {
+    /// Live-live pair: api1 is used; api2 only when api1 provably did not take a request.
+    pub api1: String,
+    pub api2: String,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// Our dealer MSISDN (27 + 9 digits).
+    #[serde(deserialize_with = "lenient_string")]
+    pub smartload_id: Option<String>,
+    pub timeout_secs: u64,
+    /// Below this dealer balance (ZAR) health reports the float as low and an alarm is logged.
+    pub low_float_threshold: Decimal,
+    pub catalog_sync_interval_secs: u64,
+}
+
+impl SmartcallSettings {
+    pub fn has_credentials(&self) -> bool {
+        self.username.is_some() && self.password.is_some() && self.smartload_id.is_some()
+    }
+}
+
+impl Default for SmartcallSettings {
+    fn default() -> Self {
+        Self {
+            api1: "https://api1.smartcall.co.za:8100".into(),
+            api2: "https://api2.smartcall.co.za:8100".into(),
+            username: None,
+            password: None,
+            smartload_id: None,
+            timeout_secs: 30,
+            low_float_threshold: dec!(5000),
+            catalog_sync_interval_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +201,7 @@ pub struct LatcomSettings {
     pub username: Option<String>,
     pub password: Option<SecretString>,
     pub dist_api: Option<SecretString>,
+    #[serde(deserialize_with = "lenient_string")]
     pub user_uid: Option<String>,
     /// Tokens are reused for this long, then refreshed (integrators see ~5 min lifetimes).
     pub token_refresh_secs: u64,
@@ -177,6 +219,21 @@ impl LatcomSettings {
 pub struct SandboxSettings {
     /// Simulated upstream latency.
     pub latency_ms: u64,
+}
+
+/// Environment values that look like numbers (a dealer MSISDN, a numeric user id)
+/// arrive as numbers; these settings are identifiers, so take either.
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(u64),
+    }
+    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
+        Id::Text(s) => s,
+        Id::Number(n) => n.to_string(),
+    }))
 }
 
 impl Default for Settings {
@@ -247,9 +304,10 @@ impl Default for FxSettings {
     fn default() -> Self {
         Self {
             source: "fixed".into(),
+            source_by_currency: BTreeMap::new(),
             refresh_interval_secs: 6 * 3600,
             max_age_hours: 96,
-            fixed_rates: BTreeMap::from([("MXN".to_string(), dec!(17.0068))]),
+            fixed_rates: BTreeMap::from([("MXN".to_string(), dec!(17.0068)), ("ZAR".to_string(), dec!(18.0000))]),
             banxico: BanxicoSettings::default(),
         }
     }
@@ -299,7 +357,7 @@ impl Settings {
         match self.mode {
             Mode::Sandbox => true,
             Mode::Live => false,
-            Mode::Auto => !self.providers.latcom.has_credentials(),
+            Mode::Auto => !self.providers.latcom.has_credentials() && !self.providers.smartcall.has_credentials(),
         }
     }
 }

@@ -7,6 +7,7 @@ use common::{assert_ledger_invariants, dec, fresh_database_url, send, test_setti
 use futures::future::join_all;
 use recarga::cli::{self, Command, CreateArgs, CustomerCommand};
 use recarga::providers::latcom::simulator;
+use recarga::providers::smartcall::simulator as smartcall_sim;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
@@ -25,19 +26,17 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start_gateway(database_url: &str, latcom_url: &str) -> Gateway {
+async fn start_gateway(database_url: &str, upstream_env: &[(&str, String)]) -> Gateway {
     let manifest = env!("CARGO_MANIFEST_DIR");
     let port = free_port();
-    let child = Process::new(env!("CARGO_BIN_EXE_recarga"))
+    let mut command = Process::new(env!("CARGO_BIN_EXE_recarga"));
+    command.envs(upstream_env.iter().map(|(k, v)| (*k, v.as_str())));
+    let child = command
         .arg("serve")
         .current_dir(manifest)
         .env("DATABASE_URL", database_url)
         .env("RECARGA_LISTEN", format!("127.0.0.1:{port}"))
         .env("RECARGA__MODE", "live")
-        .env("RECARGA__PROVIDERS__LATCOM__BASE_URL", latcom_url)
-        .env("RECARGA__PROVIDERS__LATCOM__USERNAME", "test")
-        .env("RECARGA__PROVIDERS__LATCOM__PASSWORD", "test")
-        .env("RECARGA__PROVIDERS__LATCOM__DIST_API", "test")
         .env("RECARGA__PURCHASE__RESOLVER_MIN_AGE_SECS", "1")
         .env("RECARGA__PURCHASE__RESOLVER_INTERVAL_SECS", "1")
         .env("RECARGA__LIMITS__TOPUP_REQUESTS_PER_MINUTE", "100000")
@@ -81,14 +80,20 @@ async fn statuses(pool: &PgPool) -> Vec<(String, String)> {
         .unwrap()
 }
 
-#[tokio::test]
-async fn sigkill_mid_purchase_then_restart_settles_everything_exactly_once() {
-    let (sim_addr, sim) = simulator::spawn(Duration::from_millis(1500)).await.unwrap();
-    let latcom_url = format!("http://{sim_addr}");
+fn latcom_env(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("RECARGA__PROVIDERS__LATCOM__BASE_URL", url.to_string()),
+        ("RECARGA__PROVIDERS__LATCOM__USERNAME", "test".into()),
+        ("RECARGA__PROVIDERS__LATCOM__PASSWORD", "test".into()),
+        ("RECARGA__PROVIDERS__LATCOM__DIST_API", "test".into()),
+    ]
+}
+
+async fn create_customer(database_url: &str) -> (String, String) {
     let mut settings = test_settings().await;
-    settings.database_url = fresh_database_url().await;
+    settings.database_url = database_url.to_string();
     let created = cli::run_ops(
-        settings.clone(),
+        settings,
         Command::Customer(CustomerCommand::Create(CreateArgs {
             id: "CRASH".into(),
             name: "Crash Test".into(),
@@ -102,10 +107,22 @@ async fn sigkill_mid_purchase_then_restart_settles_everything_exactly_once() {
     )
     .await
     .unwrap();
-    let key = created["api_key"].as_str().unwrap().to_string();
-    let pool = PgPool::connect(&settings.database_url).await.unwrap();
+    (
+        created["api_key"].as_str().unwrap().into(),
+        created["secret_key"].as_str().unwrap().into(),
+    )
+}
 
-    let mut first = start_gateway(&settings.database_url, &latcom_url).await;
+#[tokio::test]
+async fn sigkill_mid_purchase_then_restart_settles_everything_exactly_once() {
+    let (sim_addr, sim) = simulator::spawn(Duration::from_millis(1500)).await.unwrap();
+    let latcom_url = format!("http://{sim_addr}");
+    let database_url = fresh_database_url().await;
+    let (key, _) = create_customer(&database_url).await;
+    let env = latcom_env(&latcom_url);
+    let pool = PgPool::connect(&database_url).await.unwrap();
+
+    let mut first = start_gateway(&database_url, &env).await;
     let client = reqwest::Client::new();
     let in_flight: Vec<_> = (0..10)
         .map(|i| {
@@ -147,8 +164,8 @@ async fn sigkill_mid_purchase_then_restart_settles_everything_exactly_once() {
     assert_ledger_invariants(&pool).await;
 
     // Two fresh instances on the same database: recovery must not double anything.
-    let second = start_gateway(&settings.database_url, &latcom_url).await;
-    let third = start_gateway(&settings.database_url, &latcom_url).await;
+    let second = start_gateway(&database_url, &env).await;
+    let third = start_gateway(&database_url, &env).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let s = statuses(&pool).await;
@@ -183,5 +200,94 @@ async fn sigkill_mid_purchase_then_restart_settles_everything_exactly_once() {
         .await
         .unwrap();
     assert_eq!(balance, dec("100") - dec("0.59") * dec("11"));
+    assert_ledger_invariants(&pool).await;
+}
+
+#[tokio::test]
+async fn sigkill_between_smartcall_recharge_and_settlement_is_settled_after_restart() {
+    let (sim_addr, sim) = smartcall_sim::spawn(Duration::from_millis(1500)).await.unwrap();
+    let url = format!("http://{sim_addr}");
+    let env = vec![
+        ("RECARGA__PROVIDERS__SMARTCALL__API1", url.clone()),
+        ("RECARGA__PROVIDERS__SMARTCALL__API2", url),
+        ("RECARGA__PROVIDERS__SMARTCALL__USERNAME", "test".into()),
+        ("RECARGA__PROVIDERS__SMARTCALL__PASSWORD", "test".into()),
+        (
+            "RECARGA__PROVIDERS__SMARTCALL__SMARTLOAD_ID",
+            smartcall_sim::DEALER.into(),
+        ),
+    ];
+    let database_url = fresh_database_url().await;
+    let (_, secret) = create_customer(&database_url).await;
+    let pool = PgPool::connect(&database_url).await.unwrap();
+    let mut first = start_gateway(&database_url, &env).await;
+    let client = reqwest::Client::new();
+    let (status, login) = send(
+        client
+            .post(format!("{}/api/distributor/login", first.base))
+            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    let token = login["access_token"].as_str().unwrap().to_string();
+    let buy = {
+        let (client, base, token) = (client.clone(), first.base.clone(), token.clone());
+        tokio::spawn(async move {
+            let body = json!({"distributor_transaction_id": "ZA-CRASH", "phone_number": "0821234567",
+                              "product_id": "ZA_VODACOM_AIRTIME", "amount": 50});
+            let _ = client
+                .post(format!("{base}/api/distributor/product_purchase"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await;
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !statuses(&pool).await.iter().any(|(_, s)| s == "PROCESSING") {
+        assert!(Instant::now() < deadline, "purchase never reached PROCESSING");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.child.kill().await.unwrap();
+    let _ = buy.await;
+    let (id, status) = statuses(&pool).await.remove(0);
+    assert_eq!(status, "PROCESSING");
+
+    let second = start_gateway(&database_url, &env).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while statuses(&pool).await[0].1 != "SUCCESS" {
+        assert!(Instant::now() < deadline, "not settled: {:?}", statuses(&pool).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(sim.calls_for(&id), 1, "never re-sent");
+    // The restarted gateway still honours the id: a retry is a replay, not a second recharge.
+    let (status, again) = send(
+        client
+            .post(format!("{}/api/distributor/login", second.base))
+            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    let body = json!({"distributor_transaction_id": "ZA-CRASH", "phone_number": "0821234567",
+                      "product_id": "ZA_VODACOM_AIRTIME", "amount": 50});
+    let token = again["access_token"].as_str().unwrap();
+    let (status, replay) = send(
+        client
+            .post(format!("{}/api/distributor/product_purchase", second.base))
+            .bearer_auth(token)
+            .json(&body),
+    )
+    .await;
+    assert_eq!(
+        (status, replay["transaction_id"].as_str()),
+        (200, Some(id.as_str())),
+        "{replay}"
+    );
+    assert_eq!(sim.recharge_calls(), 1);
+    let balance: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'CRASH'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(balance, dec("100") - dec("2.78"));
     assert_ledger_invariants(&pool).await;
 }

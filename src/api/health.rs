@@ -23,7 +23,8 @@ pub async fn health(State(state): State<AppState>) -> Response {
             json!({"currency": r.currency, "rate": number(r.rate), "as_of": timestamp(r.as_of), "source": r.source, "fresh": fresh})
         })
         .collect();
-    let healthy = database_ok && upstreams.iter().all(|u| u.up) && fx.iter().all(|r| r["fresh"] == true);
+    let healthy =
+        database_ok && upstreams.iter().all(|u| u.up && !u.float_low) && fx.iter().all(|r| r["fresh"] == true);
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },
         "sandbox": state.sandbox,

@@ -5,8 +5,11 @@
 use crate::domain::money::round_half_up;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use thiserror::Error;
+
+/// The operator of products that work out the number's network themselves.
+pub const AUTO_OPERATOR: &str = "AUTO";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +32,10 @@ pub struct Route {
     pub sku: Option<String>,
     /// What the upstream is sent is face ÷ divisor (e.g. "1.16" where the upstream adds VAT).
     pub amount_divisor: Option<Decimal>,
+    /// Ask the upstream to switch variable airtime to the network the number is on now
+    /// (Smartcall's AirtimeNetworkAutoCorrect).
+    #[serde(default)]
+    pub network_auto_correct: bool,
 }
 
 impl Route {
@@ -99,6 +106,8 @@ pub enum CatalogError {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     products: HashMap<String, Product>,
+    /// Ids that came from an upstream's product list rather than from config.
+    synced: HashSet<String>,
 }
 
 impl Catalog {
@@ -121,7 +130,51 @@ impl Catalog {
                 return Err(CatalogError::Duplicate(id));
             }
         }
-        Ok(Self { products: map })
+        Ok(Self {
+            products: map,
+            synced: HashSet::new(),
+        })
+    }
+
+    /// This catalog with `upstream`'s synced products replaced by `synced`. Configured
+    /// products win: a synced product is skipped when its id is taken or when a
+    /// configured product already sells the same upstream product.
+    pub fn with_synced(&self, upstream: &str, synced: Vec<Product>) -> Self {
+        let from_upstream = |p: &Product| p.routes.iter().all(|r| r.upstream == upstream);
+        let mut products: HashMap<String, Product> = self
+            .products
+            .iter()
+            .filter(|(id, p)| !(self.synced.contains(*id) && from_upstream(p)))
+            .map(|(id, p)| (id.clone(), p.clone()))
+            .collect();
+        let mut synced_ids: HashSet<String> = self
+            .synced
+            .iter()
+            .filter(|id| products.contains_key(*id))
+            .cloned()
+            .collect();
+        let covered: HashSet<String> = products
+            .values()
+            .filter(|p| !synced_ids.contains(&p.id))
+            .flat_map(|p| {
+                p.routes
+                    .iter()
+                    .filter(|r| r.upstream == upstream)
+                    .map(|r| r.product.clone())
+            })
+            .collect();
+        for p in synced {
+            let sold = p.routes.iter().any(|r| covered.contains(&r.product));
+            if sold || products.contains_key(&p.id) {
+                continue;
+            }
+            synced_ids.insert(p.id.clone());
+            products.insert(p.id.clone(), p);
+        }
+        Self {
+            products,
+            synced: synced_ids,
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&Product> {
@@ -159,6 +212,7 @@ mod tests {
                 service: None,
                 sku: None,
                 amount_divisor: Some(dec!(1.16)),
+                network_auto_correct: false,
             }],
         }
     }
@@ -180,6 +234,41 @@ mod tests {
         assert!(Catalog::new(vec![product(None, Some(dec!(1)), None)], &["latcom"]).is_err());
         assert!(Catalog::new(vec![product(Some(dec!(1)), None, None)], &["smartcall"]).is_err());
         assert!(Catalog::new(vec![product(Some(dec!(1)), None, None)], &["latcom"]).is_ok());
+    }
+
+    #[test]
+    fn synced_products_replace_earlier_ones_but_never_configured_ones() {
+        let mut configured = product(None, Some(dec!(2)), Some(dec!(1000)));
+        configured.id = "ZA_VODACOM_AIRTIME".into();
+        configured.routes[0].upstream = "smartcall".into();
+        configured.routes[0].product = "62".into();
+        let base = Catalog::new(vec![configured.clone()], &["smartcall"]).unwrap();
+        let synced = |id: &str, code: &str| {
+            let mut p = configured.clone();
+            p.id = id.into();
+            p.routes[0].product = code.into();
+            p
+        };
+        let first = base.with_synced(
+            "smartcall",
+            vec![synced("ZA_VODACOM_62", "62"), synced("ZA_DATA_1", "900")],
+        );
+        assert!(
+            first.get("ZA_VODACOM_62").is_none(),
+            "already sold by a configured product"
+        );
+        assert!(first.get("ZA_DATA_1").is_some());
+        let second = first.with_synced(
+            "smartcall",
+            vec![synced("ZA_DATA_2", "901"), synced("ZA_VODACOM_AIRTIME", "7")],
+        );
+        assert!(second.get("ZA_DATA_1").is_none(), "dropped from the upstream's list");
+        assert!(second.get("ZA_DATA_2").is_some());
+        assert_eq!(
+            second.get("ZA_VODACOM_AIRTIME").unwrap().routes[0].product,
+            "62",
+            "configured wins"
+        );
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct UpstreamTopup {
     /// Upstream-specific extra (e.g. LATCOM's `service`, `skuID`).
     pub service: Option<String>,
     pub sku: Option<String>,
+    /// Let the upstream correct variable airtime to the number's current network.
+    pub network_auto_correct: bool,
 }
 
 /// What happened upstream.
@@ -91,4 +93,10 @@ pub trait Provider: Send + Sync + 'static {
     }
 
     async fn health(&self) -> ProviderHealth;
+
+    /// The network a number is on now (numbers are portable), where the upstream can
+    /// say; in our operator vocabulary (upper case).
+    async fn detect_operator(&self, _msisdn: &str) -> Option<String> {
+        None
+    }
 }

@@ -1,5 +1,6 @@
 //! Application services: they orchestrate domain rules, storage and providers.
 
+pub mod catalog;
 pub mod fx;
 pub mod login_guard;
 pub mod purchase;

@@ -3,13 +3,14 @@
 //! Failover only after a definite retryable failure; an unknown outcome keeps the
 //! funds held for the resolver.
 
-use crate::domain::catalog::{AmountError, Catalog, Product, Route};
+use crate::domain::catalog::{AmountError, Catalog, Product, Route, AUTO_OPERATOR};
 use crate::domain::clock::Clock;
 use crate::domain::limits::business_day;
 use crate::domain::money::price;
 use crate::domain::provider::{Enquiry, Outcome, UpstreamTopup};
 use crate::domain::status::TxnStatus;
 use crate::providers::Providers;
+use crate::service::catalog::CatalogHandle;
 use crate::service::fx::{FxError, FxService};
 use crate::store::transactions::{self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Transaction};
 use crate::store::StoreError;
@@ -104,7 +105,7 @@ pub struct Accepted {
 
 pub struct PurchaseService {
     pool: PgPool,
-    catalog: Arc<Catalog>,
+    catalog: Arc<CatalogHandle>,
     providers: Providers,
     fx: Arc<FxService>,
     clock: Arc<dyn Clock>,
@@ -125,7 +126,7 @@ pub struct PurchaseConfig {
 impl PurchaseService {
     pub fn new(
         pool: PgPool,
-        catalog: Arc<Catalog>,
+        catalog: Arc<CatalogHandle>,
         providers: Providers,
         fx: Arc<FxService>,
         clock: Arc<dyn Clock>,
@@ -146,8 +147,9 @@ impl PurchaseService {
         }
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The catalog as it is now (it changes when upstream product lists sync).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.current()
     }
 
     pub fn fx(&self) -> &FxService {
@@ -160,6 +162,11 @@ impl PurchaseService {
         let product = self.product(&req.product_id)?;
         product.check_amount(req.amount)?;
         let rate = self.fx.current(&product.currency)?;
+        let operator = match req.operator.clone() {
+            None if product.operator == AUTO_OPERATOR => self.detect_operator(&product, &req.phone).await,
+            None => Some(product.operator.clone()),
+            given => given,
+        };
         let price = price(req.amount, rate.rate, req.buyer.commission_rate);
         let id = new_transaction_id();
         // A synchronous purchase commits its first attempt with the debit: one commit less.
@@ -185,7 +192,7 @@ impl PurchaseService {
             is_async: req.is_async,
             product_id: product.id.clone(),
             phone: req.phone.clone(),
-            operator: req.operator.clone().or_else(|| Some(product.operator.clone())),
+            operator,
             amount_local: req.amount,
             currency: product.currency.clone(),
             exchange_rate: rate.rate,
@@ -288,9 +295,23 @@ impl PurchaseService {
         }
     }
 
-    fn product(&self, id: &str) -> Result<&Product, PurchaseError> {
+    /// Ask the first enabled upstream that can tell which network the number is on.
+    async fn detect_operator(&self, product: &Product, phone: &str) -> Option<String> {
+        for route in &product.routes {
+            if let Some(provider) = self.providers.get(&route.upstream) {
+                if let Some(operator) = provider.detect_operator(phone).await {
+                    return Some(operator);
+                }
+            }
+        }
+        None
+    }
+
+    fn product(&self, id: &str) -> Result<Product, PurchaseError> {
         self.catalog
+            .current()
             .get(id)
+            .cloned()
             .ok_or_else(|| PurchaseError::UnknownProduct(id.into()))
     }
 
@@ -399,10 +420,10 @@ impl PurchaseService {
     /// Ask the upstream what became of the last attempt, never guessing.
     async fn resolve(&self, txn: &Transaction) -> Result<(), PurchaseError> {
         let attempt = txns::latest_attempt(&self.pool, &txn.id).await?;
+        let catalog = self.catalog.current();
         let found = attempt.as_ref().and_then(|a| {
             let provider = self.providers.get(&a.upstream)?;
-            let route = self
-                .catalog
+            let route = catalog
                 .get(&txn.product_id)?
                 .routes
                 .iter()
@@ -464,6 +485,7 @@ fn upstream_request(txn: &Transaction, route: &Route, upstream_reference: String
         operator: route.operator.clone(),
         service: route.service.clone(),
         sku: route.sku.clone(),
+        network_auto_correct: route.network_auto_correct,
     }
 }
 

@@ -6,7 +6,7 @@ use recarga::cli::{self, Command, CreateArgs, CustomerCommand};
 use recarga::config::{Mode, Settings};
 use recarga::domain::clock::{Clock, ManualClock, SystemClock};
 use recarga::providers::latcom::simulator::SimState;
-use recarga::startup::Application;
+use recarga::startup::{Application, SmartcallSim};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
@@ -21,6 +21,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub pool: PgPool,
     pub latcom: SimState,
+    pub smartcall: SmartcallSim,
     pub settings: Settings,
     pub app_purchases: Arc<recarga::service::purchase::PurchaseService>,
 }
@@ -111,6 +112,11 @@ impl TestApp {
             .latcom
             .clone()
             .expect("sandbox starts the LATCOM simulator");
+        let smartcall = app
+            .simulators
+            .smartcall
+            .clone()
+            .expect("sandbox starts the Smartcall simulator");
         let app_purchases = Arc::clone(&app.purchases);
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         Self {
@@ -118,6 +124,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             pool,
             latcom,
+            smartcall,
             settings,
             app_purchases,
         }

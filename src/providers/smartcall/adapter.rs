@@ -320,6 +320,7 @@ impl SmartcallAdapter {
             send_sms: false,
             // Seed §10g: populated only when a branded SMS is wanted; we send none.
             sms_provider_identifier: None,
+            airtime_network_auto_correct: t.network_auto_correct.then_some(true),
         })
     }
 
@@ -559,6 +560,17 @@ impl Provider for SmartcallAdapter {
     /// reference is never read as "never arrived".
     fn not_found_is_final_after(&self) -> Option<Duration> {
         Some(Duration::from_secs(10 * 60))
+    }
+
+    /// `/utilities/simnetwork`: numbers are portable, so the prefix proves nothing.
+    async fn detect_operator(&self, msisdn: &str) -> Option<String> {
+        match self.sim_network(msisdn).await {
+            Ok(network) => Some(network),
+            Err(e) => {
+                tracing::warn!(error = %e, "Smartcall SIM network lookup failed");
+                None
+            }
+        }
     }
 
     async fn health(&self) -> ProviderHealth {

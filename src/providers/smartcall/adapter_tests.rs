@@ -37,6 +37,7 @@ fn topup(reference: &str, msisdn: &str, amount: Decimal) -> UpstreamTopup {
         operator: Some("Vodacom".into()),
         service: None,
         sku: None,
+        network_auto_correct: false,
     }
 }
 

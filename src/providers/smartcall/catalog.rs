@@ -118,6 +118,7 @@ fn map_product(network: &str, operator: &str, product_type: &ProductType, item: 
             service: None,
             sku: None,
             amount_divisor: None,
+            network_auto_correct: false,
         }],
     })
 }

@@ -646,6 +646,26 @@ fn sim_products(revision: u32) -> Vec<SimProduct> {
     list
 }
 
+/// Seed §10g: with AirtimeNetworkAutoCorrect, a variable pinless airtime product is
+/// switched to the airtime product of the network the number is on now.
+fn auto_corrected(inner: &Inner, req: &RechargeRequest, products: &[SimProduct]) -> Option<i64> {
+    if req.airtime_network_auto_correct != Some(true) {
+        return None;
+    }
+    let asked = products.iter().find(|p| p.id == req.product_id)?;
+    if asked.code.map(str::trim) != Some("A") || asked.fixed {
+        return None;
+    }
+    let network = match inner.sim_networks.get(&req.device_id) {
+        Some((network, _)) => network.clone(),
+        None => network_by_range(&req.device_id)?.to_string(),
+    };
+    products
+        .iter()
+        .find(|p| p.network.eq_ignore_ascii_case(&network) && p.code.map(str::trim) == Some("A") && !p.fixed && !p.pin)
+        .map(|p| p.id)
+}
+
 fn rechargeable(code: Option<&str>) -> bool {
     matches!(code.map(str::trim), Some("A" | "D" | "X" | "SD" | "WD" | "P"))
 }
@@ -709,9 +729,10 @@ fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest) -> Respons
         );
     }
     let products = sim_products(inner.catalog_revision);
+    let product_id = auto_corrected(inner, req, &products).unwrap_or(req.product_id);
     let Some(product) = products
         .iter()
-        .find(|p| p.id == req.product_id && rechargeable(p.code) && !p.pin)
+        .find(|p| p.id == product_id && rechargeable(p.code) && !p.pin)
     else {
         return reject(
             inner,

@@ -109,6 +109,14 @@ pub struct RechargeRequest {
     /// Seed §10g: "should only be populated if a branded SMS should be sent".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_provider_identifier: Option<String>,
+    /// Seed §10g: "true" lets Smartcall correct a variable pinless airtime product to
+    /// the network the number is on now. Spelled as the seed spells it.
+    #[serde(
+        rename = "AirtimeNetworkAutoCorrect",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub airtime_network_auto_correct: Option<bool>,
 }
 
 fn flex_i64_required<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
@@ -566,6 +574,7 @@ mod tests {
             amount: dec!(50.00),
             send_sms: false,
             sms_provider_identifier: None,
+            airtime_network_auto_correct: None,
         };
         let v = serde_json::to_value(&req).unwrap();
         assert_eq!(v["productId"], serde_json::json!(62));

@@ -6,18 +6,17 @@ use crate::domain::catalog::{Catalog, Product};
 use crate::domain::clock::Clock;
 use crate::domain::fx::RateSource;
 use crate::providers::executor::Executor;
-use crate::providers::fx::{banxico::Banxico, fixed::FixedRates};
-use crate::providers::latcom::{self, adapter::Credentials, adapter::LatcomAdapter, simulator::SimState};
-use crate::providers::{Providers, KNOWN_UPSTREAMS};
+use crate::providers::smartcall::adapter::SmartcallAdapter;
+use crate::providers::KNOWN_UPSTREAMS;
+use crate::service::catalog::{CatalogHandle, SmartcallSync};
 use crate::service::fx::FxService;
 use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
 use crate::service::rate_limit::RateLimits;
 use crate::service::tokens::TokenService;
 use crate::{jobs, store};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use chrono_tz::Tz;
-use secrecy::SecretString;
 use serde::Deserialize;
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -27,11 +26,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-/// Handles to the simulators started in sandbox mode (tests inject faults through them).
-#[derive(Clone, Default)]
-pub struct Simulators {
-    pub latcom: Option<SimState>,
-}
+mod fx;
+mod upstreams;
+
+pub use upstreams::{Simulators, SmartcallSim};
 
 pub struct Application {
     listener: TcpListener,
@@ -42,6 +40,7 @@ pub struct Application {
     pub sandbox: bool,
     pub simulators: Simulators,
     pub purchases: Arc<PurchaseService>,
+    smartcall: Option<Arc<SmartcallAdapter>>,
 }
 
 #[derive(Deserialize)]
@@ -81,7 +80,7 @@ pub async fn database(settings: &Settings) -> anyhow::Result<PgPool> {
 impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let pool = database(&settings).await?;
-        let catalog = Arc::new(load_catalog(&settings)?);
+        let catalog = load_catalog(&settings)?;
         let timezone: Tz = settings
             .business_timezone
             .parse()
@@ -90,61 +89,20 @@ impl Application {
         let signing_key = settings.distributor.signing_key(sandbox).map_err(anyhow::Error::msg)?;
         let executor = Executor::new();
 
-        let mut providers = Providers::default();
-        let mut simulators = Simulators::default();
-        let latcom_settings = &settings.providers.latcom;
-        let latcom_endpoint = if sandbox {
-            let (addr, state) = latcom::simulator::spawn(Duration::from_millis(settings.sandbox.latency_ms)).await?;
-            simulators.latcom = Some(state);
-            let creds = Credentials {
-                username: "sandbox".into(),
-                password: SecretString::from("sandbox"),
-                dist_api: SecretString::from("sandbox"),
-                user_uid: "0".into(),
-            };
-            Some((format!("http://{addr}"), creds))
-        } else if let (Some(u), Some(p), Some(k)) = (
-            &latcom_settings.username,
-            &latcom_settings.password,
-            &latcom_settings.dist_api,
-        ) {
-            let creds = Credentials {
-                username: u.clone(),
-                password: p.clone(),
-                dist_api: k.clone(),
-                user_uid: latcom_settings.user_uid.clone().unwrap_or_default(),
-            };
-            Some((latcom_settings.base_url.clone(), creds))
-        } else {
-            tracing::warn!("LATCOM has no credentials: disabled (live mode never simulates)");
-            None
-        };
-        if let Some((base_url, creds)) = latcom_endpoint {
-            providers.insert(Arc::new(LatcomAdapter::new(
-                executor.clone(),
-                &base_url,
-                creds,
-                Duration::from_secs(latcom_settings.token_refresh_secs),
-                Duration::from_secs(latcom_settings.timeout_secs),
-            )));
-        }
-
-        let source: Arc<dyn RateSource> = match settings.fx.source.as_str() {
-            "fixed" => Arc::new(FixedRates::new(settings.fx.fixed_rates.clone(), Arc::clone(&clock))),
-            "banxico" => {
-                let Some(token) = settings.fx.banxico.token.clone() else {
-                    bail!("fx.source = \"banxico\" needs fx.banxico.token");
-                };
-                Arc::new(Banxico::new(
-                    executor.clone(),
-                    &settings.fx.banxico.base_url,
-                    &settings.fx.banxico.series,
-                    token,
-                ))
+        let upstreams = upstreams::start(&settings, sandbox, &executor).await?;
+        let providers = upstreams.providers.clone();
+        let catalog = Arc::new(CatalogHandle::new(catalog));
+        let smartcall_sync = upstreams
+            .smartcall
+            .clone()
+            .map(|a| Arc::new(SmartcallSync::new(a, Arc::clone(&catalog))));
+        if let Some(sync) = &smartcall_sync {
+            if let Err(e) = sync.run_once().await {
+                tracing::warn!(error = %e, "Smartcall catalog sync at start failed; configured products only");
             }
-            other => bail!("unknown fx.source {other:?} (use \"fixed\" or \"banxico\")"),
-        };
-        let mut currencies: Vec<String> = catalog.all().iter().map(|p| p.currency.clone()).collect();
+        }
+        let source: Arc<dyn RateSource> = Arc::new(fx::rate_source(&settings, &executor, &clock)?);
+        let mut currencies: Vec<String> = catalog.current().all().iter().map(|p| p.currency.clone()).collect();
         currencies.sort();
         currencies.dedup();
         let fx = Arc::new(FxService::new(
@@ -174,7 +132,7 @@ impl Application {
         ));
 
         let p = &settings.purchase;
-        let workers = vec![
+        let mut workers = vec![
             jobs::spawn_queue(
                 pool.clone(),
                 Arc::clone(&purchases),
@@ -190,6 +148,10 @@ impl Application {
             ),
             jobs::spawn_fx_refresh(Arc::clone(&fx), Duration::from_secs(settings.fx.refresh_interval_secs)),
         ];
+        if let Some(sync) = smartcall_sync {
+            let interval = Duration::from_secs(settings.providers.smartcall.catalog_sync_interval_secs);
+            workers.push(sync.spawn(interval));
+        }
 
         let rate_limits = Arc::new(RateLimits::new(
             settings.limits.topup_requests_per_minute,
@@ -231,21 +193,25 @@ impl Application {
             addr,
             pool,
             sandbox,
-            simulators,
+            simulators: upstreams.simulators,
             purchases,
+            smartcall: upstreams.smartcall,
         })
     }
 
-    /// Serve until `shutdown` resolves; then stop the workers.
+    /// Serve until `shutdown` resolves; then stop the workers and give back the
+    /// upstream session (Smartcall allows only so many live tokens).
     pub async fn run_until_stopped(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         for w in self.workers {
             w.abort();
+        }
+        if let Some(smartcall) = self.smartcall {
+            smartcall.invalidate_token().await;
         }
         result
     }

@@ -1,0 +1,302 @@
+//! South African airtime and data through Smartcall, bought with the distributor API.
+
+mod common;
+
+use common::{dec, send, TestApp};
+use recarga::providers::smartcall::simulator::{Fault, Status};
+use recarga::service::resolver;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn za(dtid: &str, product: &str, amount: Value, phone: &str) -> Value {
+    json!({"distributor_transaction_id": dtid, "phone_number": phone, "product_id": product, "amount": amount})
+}
+
+/// ZAR at the sandbox's fixed 18.0000 per USD.
+fn usd(zar: &str) -> rust_decimal::Decimal {
+    recarga::domain::money::round_half_up(dec(zar) / dec("18"), 2)
+}
+
+#[tokio::test]
+async fn za_products_are_listed_including_synced_data_bundles() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("ZA1", "100").await;
+    let (token, _) = app.login(&c).await;
+    let (status, body) = app.bearer_get(&token, "/api/distributor/products").await;
+    assert_eq!(status, 200);
+    let products = body["products"].as_array().unwrap();
+    let za: Vec<&Value> = products.iter().filter(|p| p["country"] == "ZA").collect();
+    for id in [
+        "ZA_VODACOM_AIRTIME",
+        "ZA_MTN_AIRTIME",
+        "ZA_CELLC_AIRTIME",
+        "ZA_TELKOM_AIRTIME",
+        "ZA_AIRTIME",
+    ] {
+        assert!(za.iter().any(|p| p["product_id"] == id), "{id}");
+    }
+    // From the synced product list: data bundles at fixed ZAR prices, SMS and vouchers left out,
+    // and the airtime already sold by configured products not listed twice.
+    let data: Vec<_> = za.iter().filter(|p| p["kind"] == "data").collect();
+    assert!(!data.is_empty(), "{za:?}");
+    assert!(data.iter().all(|p| p["currency"] == "ZAR" && p["amount"].is_number()));
+    assert!(!za
+        .iter()
+        .any(|p| p["description"].as_str().unwrap_or("").contains("SMS")));
+    let airtime = za.iter().filter(|p| p["kind"] == "airtime").count();
+    assert_eq!(airtime, 5, "{za:?}");
+}
+
+#[tokio::test]
+async fn airtime_and_data_purchases_convert_zar_to_usd() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("ZA2", "100").await;
+    let (token, _) = app.login(&c).await;
+    let (status, body) = app
+        .purchase(&token, za("ZA-1", "ZA_VODACOM_AIRTIME", json!(50), "082 123 4567"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response_code"], "00");
+    assert_eq!(app.balance(&c).await, dec("100") - usd("50"));
+    let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/ZA-1").await;
+    assert_eq!(t["phone_number"], "27821234567");
+    assert_eq!(t["currency"], "ZAR");
+    assert_eq!(t["exchange_rate"], json!(18));
+
+    // A synced data bundle at its fixed price.
+    let (_, products) = app.bearer_get(&token, "/api/distributor/products").await;
+    let bundle = products["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["country"] == "ZA" && p["kind"] == "data")
+        .unwrap()
+        .clone();
+    let (status, body) = app
+        .purchase(
+            &token,
+            za(
+                "ZA-2",
+                bundle["product_id"].as_str().unwrap(),
+                bundle["amount"].clone(),
+                "+27 83 123 4567",
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.smartcall.state.recharge_calls(), 2);
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn business_failure_network_down_and_duplicate_rule_refund() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("ZA3", "100").await;
+    let (token, _) = app.login(&c).await;
+    // R11: business failure (statusCode 2).
+    let (status, body) = app
+        .purchase(&token, za("R11", "ZA_VODACOM_AIRTIME", json!(11), "0821234567"))
+        .await;
+    assert_eq!((status, body["response_code"].as_str()), (500, Some("91")), "{body}");
+    // R17: the network is down.
+    let (status, body) = app
+        .purchase(&token, za("R17", "ZA_VODACOM_AIRTIME", json!(17), "0821234567"))
+        .await;
+    assert_eq!((status, body["response_code"].as_str()), (500, Some("91")), "{body}");
+    // The 5-minute rule: same number and amount again, under a new id.
+    assert_eq!(
+        app.purchase(&token, za("D-1", "ZA_MTN_AIRTIME", json!(20), "0831234567"))
+            .await
+            .0,
+        200
+    );
+    let (status, body) = app
+        .purchase(&token, za("D-2", "ZA_MTN_AIRTIME", json!(20), "0831234567"))
+        .await;
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("5 min"),
+        "clear business error: {body}"
+    );
+    assert_eq!(app.balance(&c).await, dec("100") - usd("20"));
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn network_pending_holds_funds_until_the_enquiry_settles_it() {
+    // The outcome arrives after the synchronous deadline.
+    let app = TestApp::spawn_with(|s| s.purchase.sync_deadline_secs = 1, None).await;
+    app.smartcall
+        .state
+        .set_network_pending(Duration::from_secs(3), Status::Successful);
+    let c = app.customer("ZA4", "100").await;
+    let (token, _) = app.login(&c).await;
+    // R13: network pending (statusCode 3): funds held, answer 202.
+    let (status, body) = app
+        .purchase(&token, za("R13", "ZA_VODACOM_AIRTIME", json!(13), "0821234567"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(app.balance(&c).await, dec("100") - usd("13"));
+    // The resolver (every second) asks until Smartcall says SUCCESSFUL.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/R13").await;
+        if t["status"] == "SUCCESS" {
+            assert_eq!(t["response_code"], "00");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {t}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.balance(&c).await, dec("100") - usd("13"));
+    assert_eq!(app.smartcall.state.recharge_calls(), 1);
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn pending_that_fails_later_is_refunded_once() {
+    let app = TestApp::spawn_with(|s| s.purchase.sync_deadline_secs = 1, None).await;
+    app.smartcall
+        .state
+        .set_network_pending(Duration::from_secs(2), Status::Failed);
+    let c = app.customer("ZA5", "100").await;
+    let (token, _) = app.login(&c).await;
+    let (status, _) = app
+        .purchase(&token, za("R13F", "ZA_VODACOM_AIRTIME", json!(13), "0821234567"))
+        .await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for r in futures::future::join_all((0..4).map(|_| resolver::sweep(&app.app_purchases, &app.pool, 0))).await {
+        r.unwrap();
+    }
+    let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/R13F").await;
+    assert_eq!(t["status"], "FAILED", "{t}");
+    assert_eq!(app.balance(&c).await, dec("100"));
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn api1_down_fails_over_to_api2() {
+    let app = TestApp::spawn().await;
+    app.smartcall.api1.set_unavailable(true);
+    let c = app.customer("ZA6", "100").await;
+    let (token, _) = app.login(&c).await;
+    let (status, body) = app
+        .purchase(&token, za("F-1", "ZA_VODACOM_AIRTIME", json!(30), "0821234567"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(app.smartcall.api2.requests() > 0);
+    assert_eq!(app.smartcall.state.recharge_calls(), 1);
+}
+
+#[tokio::test]
+async fn token_is_shared_and_renewed_when_it_expires_mid_run() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("ZA7", "100").await;
+    let (token, _) = app.login(&c).await;
+    let logins_at_start = app.smartcall.state.login_calls();
+    let buys = (0..10).map(|i| {
+        app.purchase(
+            &token,
+            za(&format!("T-{i}"), "ZA_VODACOM_AIRTIME", json!(20 + i), "0821234567"),
+        )
+    });
+    assert!(futures::future::join_all(buys).await.iter().all(|(s, _)| *s == 200));
+    assert!(
+        app.smartcall.state.login_calls() - logins_at_start <= 1,
+        "one token for all requests"
+    );
+    let before = app.smartcall.state.login_calls();
+    app.smartcall.state.expire_tokens();
+    assert_eq!(
+        app.purchase(&token, za("T-X", "ZA_VODACOM_AIRTIME", json!(40), "0821234567"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(app.smartcall.state.login_calls(), before + 1);
+}
+
+#[tokio::test]
+async fn timeout_between_recharge_and_settlement_is_resolved_by_enquiry() {
+    let app = TestApp::spawn_with(|s| s.providers.smartcall.timeout_secs = 1, None).await;
+    let c = app.customer("ZA8", "100").await;
+    let (token, _) = app.login(&c).await;
+    app.smartcall
+        .state
+        .set_fault(Fault::HangAfterProcessing(Duration::from_secs(4)));
+    app.smartcall.state.set_enquiry_unavailable(true);
+    let (status, body) = app
+        .purchase(&token, za("H-1", "ZA_VODACOM_AIRTIME", json!(25), "0821234567"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    app.smartcall.state.set_fault(Fault::None);
+    app.smartcall.state.set_enquiry_unavailable(false);
+    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/H-1").await;
+    assert_eq!(t["status"], "SUCCESS", "{t}");
+    assert_eq!(app.smartcall.state.recharge_calls(), 1, "never re-sent");
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn any_network_airtime_detects_and_autocorrects_a_ported_number() {
+    let app = TestApp::spawn().await;
+    // A number from a Vodacom range that has moved to MTN.
+    app.smartcall.state.set_sim_network("27821234567", "MTN", true);
+    let c = app.customer("ZA9", "100").await;
+    let (token, _) = app.login(&c).await;
+    let (status, body) = app
+        .purchase(&token, za("AUTO-1", "ZA_AIRTIME", json!(30), "0821234567"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let operator: Option<String> = sqlx::query_scalar("SELECT operator FROM transactions WHERE reference = 'AUTO-1'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(operator.as_deref(), Some("MTN"));
+}
+
+#[tokio::test]
+async fn dealer_float_shows_in_health_with_a_low_alert() {
+    let app = TestApp::spawn_with(|s| s.providers.smartcall.low_float_threshold = dec("1000"), None).await;
+    let health = |app: &TestApp| {
+        let url = app.url("/health");
+        let client = app.client.clone();
+        async move { send(client.get(url)).await.1 }
+    };
+    let smartcall = |h: &Value| {
+        h["upstreams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["upstream"] == "smartcall")
+            .unwrap()
+            .clone()
+    };
+    let h = health(&app).await;
+    assert_eq!(smartcall(&h)["float"], json!(100000));
+    assert_eq!(smartcall(&h)["float_low"], false);
+    app.smartcall.state.set_balance(dec("500"));
+    let h = health(&app).await;
+    assert_eq!(smartcall(&h)["float"], json!(500));
+    assert_eq!(smartcall(&h)["float_low"], true);
+    assert_eq!(h["status"], "degraded");
+}
+
+#[tokio::test]
+async fn upstream_out_of_funds_is_not_the_resellers_insufficient_balance() {
+    let app = TestApp::spawn().await;
+    app.smartcall.state.set_balance(dec("5"));
+    let c = app.customer("ZA10", "100").await;
+    let (token, _) = app.login(&c).await;
+    let (status, body) = app
+        .purchase(&token, za("E15", "ZA_VODACOM_AIRTIME", json!(50), "0821234567"))
+        .await;
+    assert_eq!((status, body["response_code"].as_str()), (500, Some("91")), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("temporarily unavailable"),
+        "{body}"
+    );
+    assert_eq!(app.balance(&c).await, dec("100"));
+}
