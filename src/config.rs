@@ -53,6 +53,9 @@ pub struct LimitSettings {
     pub topup_requests_per_minute: u32,
     pub api_requests_per_15_minutes: u32,
     pub max_body_bytes: usize,
+    /// How long a customer's authentication data is cached (a suspension or key change
+    /// takes effect within this).
+    pub auth_cache_ttl_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -272,6 +275,7 @@ impl Default for LimitSettings {
             topup_requests_per_minute: 200,
             api_requests_per_15_minutes: 300,
             max_body_bytes: 16 * 1024,
+            auth_cache_ttl_ms: 2000,
         }
     }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
     responses((status = 200, description = "Healthy"), (status = 503, description = "Database unreachable")))]
 pub async fn health(State(state): State<AppState>) -> Response {
     let database_ok = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
-    let upstreams = join_all(state.providers.all().map(|p| p.health())).await;
+    let upstreams = join_all(state.providers.all().into_iter().map(|p| p.health())).await;
     let fx: Vec<_> = state
         .purchases
         .fx()

@@ -8,6 +8,7 @@ pub mod relier;
 
 use crate::config::Settings;
 use crate::providers::Providers;
+use crate::service::customer_cache::CustomerCache;
 use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::PurchaseService;
 use crate::service::rate_limit::RateLimits;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub providers: Providers,
     pub rate_limits: Arc<RateLimits>,
     pub tokens: Arc<TokenService>,
+    pub customers: Arc<CustomerCache>,
     pub login_guard: Arc<LoginGuard>,
     pub settings: Arc<Settings>,
     pub sandbox: bool,

@@ -28,7 +28,10 @@ impl Providers {
         self.by_id.get(id)
     }
 
-    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
-        self.by_id.values()
+    /// Every enabled upstream, by id (a stable order for health output).
+    pub fn all(&self) -> Vec<&Arc<dyn Provider>> {
+        let mut all: Vec<_> = self.by_id.values().collect();
+        all.sort_by_key(|p| p.id());
+        all
     }
 }

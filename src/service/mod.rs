@@ -1,6 +1,7 @@
 //! Application services: they orchestrate domain rules, storage and providers.
 
 pub mod catalog;
+pub mod customer_cache;
 pub mod fx;
 pub mod login_guard;
 pub mod purchase;

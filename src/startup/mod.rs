@@ -9,6 +9,7 @@ use crate::providers::executor::Executor;
 use crate::providers::smartcall::adapter::SmartcallAdapter;
 use crate::providers::KNOWN_UPSTREAMS;
 use crate::service::catalog::{CatalogHandle, SmartcallSync};
+use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
 use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
@@ -178,6 +179,10 @@ impl Application {
             providers,
             rate_limits,
             tokens,
+            customers: Arc::new(CustomerCache::new(
+                pool.clone(),
+                Duration::from_millis(settings.limits.auth_cache_ttl_ms),
+            )),
             login_guard,
             settings: Arc::new(settings),
             sandbox,

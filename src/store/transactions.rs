@@ -325,7 +325,8 @@ pub async fn mark_attempt(
     Ok(())
 }
 
-/// PROCESSING → SUCCESS. False if it was settled already (by the resolver, say).
+/// PROCESSING → SUCCESS, in one statement. False if it was settled already (by the
+/// resolver, say).
 pub async fn settle_success(
     pool: &PgPool,
     attempt: &Attempt,
@@ -333,31 +334,25 @@ pub async fn settle_success(
     message: Option<&str>,
     response_time_ms: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let done = sqlx::query(
-        "UPDATE transactions SET status = 'SUCCESS', operator_transaction_id = $2, response_time_ms = COALESCE($3, response_time_ms),
-             processed_at = now(), updated_at = now()
-         WHERE id = $1 AND status = 'PROCESSING'",
+    let settled: Option<String> = sqlx::query_scalar(
+        "WITH t AS (
+             UPDATE transactions SET status = 'SUCCESS', operator_transaction_id = $3,
+                 response_time_ms = COALESCE($5, response_time_ms), processed_at = now(), updated_at = now()
+             WHERE id = $2 AND status = 'PROCESSING'
+             RETURNING id),
+         a AS (
+             UPDATE attempts SET status = 'SUCCESS', upstream_transaction_id = $3, message = $4, finished_at = now()
+             WHERE id = $1 AND EXISTS (SELECT 1 FROM t))
+         SELECT id FROM t",
     )
+    .bind(attempt.id)
     .bind(&attempt.transaction_id)
     .bind(upstream_id)
+    .bind(message)
     .bind(response_time_ms)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if done {
-        sqlx::query(
-            "UPDATE attempts SET status = 'SUCCESS', upstream_transaction_id = $2, message = $3, finished_at = now() WHERE id = $1",
-        )
-        .bind(attempt.id)
-        .bind(upstream_id)
-        .bind(message)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(done)
+    .fetch_optional(pool)
+    .await?;
+    Ok(settled.is_some())
 }
 
 /// → FAILED with a refund that reverses the debit's exact entries and releases the

@@ -6,7 +6,7 @@ use crate::api::AppState;
 use crate::service::purchase::Buyer;
 use crate::service::rate_limit::LimitKind;
 use crate::service::tokens::Claims;
-use crate::store::customers::{self, CustomerAuth};
+use crate::store::customers::CustomerAuth;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use std::convert::Infallible;
@@ -50,7 +50,9 @@ impl FromRequestParts<AppState> for Distributor {
             .map(str::trim)
             .ok_or_else(|| DistributorError::Unauthorized("Invalid or missing token".into()))?;
         let claims = state.tokens.verify(token).await?;
-        let customer = customers::auth(&state.pool, &claims.sub)
+        let customer = state
+            .customers
+            .get(&claims.sub)
             .await?
             .ok_or_else(|| DistributorError::Unauthorized("Invalid or missing token".into()))?;
         if customer.status != "active" {

@@ -6,7 +6,7 @@ use crate::api::AppState;
 use crate::domain::keys;
 use crate::service::purchase::Buyer;
 use crate::service::rate_limit::LimitKind;
-use crate::store::customers::{self, CustomerAuth};
+use crate::store::customers::CustomerAuth;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
@@ -44,7 +44,9 @@ impl FromRequestParts<AppState> for RelierCustomer {
         if customer_id.is_empty() || customer_id.len() > 64 {
             return Err(RelierError::Unauthorized);
         }
-        let customer = customers::auth(&state.pool, customer_id)
+        let customer = state
+            .customers
+            .get(customer_id)
             .await?
             .ok_or(RelierError::Unauthorized)?;
         if !keys::verify(api_key, &customer.api_key_hash) {
