@@ -70,6 +70,11 @@ pub struct PurchaseSettings {
     pub review_after_hours: i64,
     pub queue_workers: usize,
     pub queue_poll_interval_ms: u64,
+    /// Debits are grouped into shared transactions per shard of customers (one commit
+    /// for many; see service/debit_batcher.rs): how many shards, and at most how many
+    /// debits per transaction.
+    pub debit_shards: usize,
+    pub debit_batch_max: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -289,6 +294,8 @@ impl Default for PurchaseSettings {
             review_after_hours: 24,
             queue_workers: 256,
             queue_poll_interval_ms: 250,
+            debit_shards: 8,
+            debit_batch_max: 64,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod customer_cache;
+pub mod debit_batcher;
 pub mod fx;
 pub mod login_guard;
 pub mod purchase;

@@ -11,6 +11,7 @@ use crate::domain::provider::{Enquiry, Outcome, UpstreamTopup};
 use crate::domain::status::TxnStatus;
 use crate::providers::Providers;
 use crate::service::catalog::CatalogHandle;
+use crate::service::debit_batcher::DebitBatcher;
 use crate::service::fx::{FxError, FxService};
 use crate::store::transactions::{self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Transaction};
 use crate::store::StoreError;
@@ -105,6 +106,7 @@ pub struct Accepted {
 
 pub struct PurchaseService {
     pool: PgPool,
+    debits: DebitBatcher,
     catalog: Arc<CatalogHandle>,
     providers: Providers,
     fx: Arc<FxService>,
@@ -117,6 +119,7 @@ pub struct PurchaseService {
 }
 
 pub struct PurchaseConfig {
+    pub debits: DebitBatcher,
     pub timezone: Tz,
     pub default_daily_limit: Decimal,
     pub sync_deadline: Duration,
@@ -135,6 +138,7 @@ impl PurchaseService {
     ) -> Self {
         Self {
             pool,
+            debits: config.debits,
             catalog,
             providers,
             fx,
@@ -202,7 +206,7 @@ impl PurchaseService {
             business_day: business_day(self.clock.now(), self.timezone),
             daily_limit_local: req.buyer.daily_limit_local.unwrap_or(self.default_daily_limit),
         };
-        let accepted = match txns::create_purchase(&self.pool, &new).await {
+        let accepted = match self.debits.debit(new).await {
             Ok(Created::New {
                 txn,
                 attempt,

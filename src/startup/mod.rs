@@ -10,6 +10,7 @@ use crate::providers::smartcall::adapter::SmartcallAdapter;
 use crate::providers::KNOWN_UPSTREAMS;
 use crate::service::catalog::{CatalogHandle, SmartcallSync};
 use crate::service::customer_cache::CustomerCache;
+use crate::service::debit_batcher::DebitBatcher;
 use crate::service::fx::FxService;
 use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
@@ -124,6 +125,11 @@ impl Application {
             Arc::clone(&fx),
             Arc::clone(&clock),
             PurchaseConfig {
+                debits: DebitBatcher::start(
+                    pool.clone(),
+                    settings.purchase.debit_shards,
+                    settings.purchase.debit_batch_max,
+                ),
                 timezone,
                 default_daily_limit: settings.limits.daily_limit_local,
                 sync_deadline: Duration::from_secs(settings.purchase.sync_deadline_secs),

@@ -86,12 +86,49 @@ pub enum Created {
     Existing(Transaction),
 }
 
+/// What `recarga_debit` answered for one purchase.
+#[derive(sqlx::FromRow)]
+pub struct Debited {
+    outcome: String,
+    balance_after: Option<Decimal>,
+    used: Option<Decimal>,
+    created_at: DateTime<Utc>,
+    attempt_id: Option<i64>,
+}
+
 /// Debit and record a purchase atomically, in one round trip (`recarga_debit`):
 /// idempotency key, balance, daily limit, ledger entries and the first attempt or the
 /// queue job all commit together or not at all.
 pub async fn create_purchase(pool: &PgPool, p: &NewPurchase) -> Result<Created, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let debited = debit(&mut conn, p).await?;
+    drop(conn);
+    interpret(pool, p, debited).await
+}
+
+/// Several purchases in one database transaction: one commit (one WAL flush, one hold
+/// of a hot balance row) for the lot. Each purchase's refusal writes nothing, so one
+/// refused purchase leaves the others intact. An error aborts them all (none committed).
+pub async fn create_purchases(
+    pool: &PgPool,
+    batch: &[NewPurchase],
+) -> Result<Vec<Result<Created, StoreError>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut debited = Vec::with_capacity(batch.len());
+    for p in batch {
+        debited.push(debit(&mut tx, p).await?);
+    }
+    tx.commit().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for (p, d) in batch.iter().zip(debited) {
+        results.push(interpret(pool, p, d).await);
+    }
+    Ok(results)
+}
+
+async fn debit(conn: &mut sqlx::PgConnection, p: &NewPurchase) -> Result<Debited, sqlx::Error> {
     let a = p.first_attempt.as_ref();
-    let row: (String, Option<Decimal>, Option<Decimal>, DateTime<Utc>, Option<i64>) = sqlx::query_as(
+    sqlx::query_as(
         "SELECT outcome, balance_after, used, created_at, attempt_id FROM recarga_debit(
              $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
@@ -115,9 +152,20 @@ pub async fn create_purchase(pool: &PgPool, p: &NewPurchase) -> Result<Created, 
     .bind(a.map(|a| a.upstream_reference.as_str()))
     .bind(a.map(|a| a.upstream_product.as_str()))
     .bind(a.map(|a| a.amount_sent))
-    .fetch_one(pool)
-    .await?;
-    let (outcome, balance, used, created_at, attempt_id) = row;
+    .fetch_one(conn)
+    .await
+}
+
+/// Turn a committed `recarga_debit` answer into the purchase's result.
+async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Created, StoreError> {
+    let Debited {
+        outcome,
+        balance_after: balance,
+        used,
+        created_at,
+        attempt_id,
+    } = d;
+    let a = p.first_attempt.as_ref();
     match outcome.as_str() {
         "created" => {
             let balance_after = balance.ok_or(sqlx::Error::RowNotFound)?;
@@ -141,7 +189,13 @@ pub async fn create_purchase(pool: &PgPool, p: &NewPurchase) -> Result<Created, 
             })
         }
         "duplicate" => {
-            let reference = p.reference.as_deref().unwrap_or_default();
+            // Without a reference only the transaction id itself can have collided.
+            let Some(reference) = p.reference.as_deref() else {
+                return Err(StoreError::Db(sqlx::Error::Protocol(format!(
+                    "transaction id {} already exists",
+                    p.id
+                ))));
+            };
             let original = by_reference(pool, &p.customer_id, reference)
                 .await?
                 .ok_or(StoreError::ReferenceConflict)?;
