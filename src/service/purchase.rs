@@ -260,13 +260,18 @@ impl PurchaseService {
             let work = tokio::spawn(async move {
                 let result = match attempt {
                     Some(attempt) => this.send(&txn, Some(attempt)).await,
-                    None => this.process(&txn.id).await,
+                    None => this.process(&txn.id).await.map(|()| None),
                 };
-                if let Err(e) = result {
+                result.unwrap_or_else(|e| {
                     tracing::warn!(txn = %txn.id, error = %e, "purchase left for the resolver");
-                }
+                    None
+                })
             });
-            let _ = tokio::time::timeout(self.sync_deadline, work).await;
+            // A delivered top-up comes back settled: no need to read it again.
+            if let Ok(Ok(Some(settled))) = tokio::time::timeout(self.sync_deadline, work).await {
+                accepted.txn = settled;
+                return Ok(accepted);
+            }
         }
         accepted.txn = self
             .wait_for_final(&accepted.txn.id, self.sync_deadline.saturating_sub(started.elapsed()))
@@ -293,7 +298,7 @@ impl PurchaseService {
             return Ok(());
         };
         match txn.status() {
-            TxnStatus::Pending => self.send(&txn, None).await,
+            TxnStatus::Pending => self.send(&txn, None).await.map(|_| ()),
             TxnStatus::Processing => self.resolve(&txn).await,
             _ => Ok(()),
         }
@@ -320,12 +325,13 @@ impl PurchaseService {
     }
 
     /// Try the product's routes in order. Each try commits its attempt row first;
-    /// `begun` is a first attempt already committed with the debit.
-    async fn send(&self, txn: &Transaction, mut begun: Option<Attempt>) -> Result<(), PurchaseError> {
+    /// `begun` is a first attempt already committed with the debit. Returns the
+    /// transaction when this call settled it as delivered.
+    async fn send(&self, txn: &Transaction, mut begun: Option<Attempt>) -> Result<Option<Transaction>, PurchaseError> {
         let started = Instant::now();
         let Ok(product) = self.product(&txn.product_id) else {
             txns::settle_failure(&self.pool, &txn.id, None, "product no longer offered", None).await?;
-            return Ok(());
+            return Ok(None);
         };
         let mut attempt_no = 0;
         let mut last_failure = "no upstream is enabled for this product".to_string();
@@ -352,7 +358,7 @@ impl PurchaseService {
                 Some(attempt) => attempt,
                 None => match txns::begin_attempt(&self.pool, &new).await? {
                     Some(attempt) => attempt,
-                    None => return Ok(()), // another worker owns this transaction
+                    None => return Ok(None), // another worker owns this transaction
                 },
             };
             let outcome = provider.topup(&request).await;
@@ -371,15 +377,12 @@ impl PurchaseService {
                     txns::mark_attempt(&self.pool, attempt.id, "UNKNOWN", None, Some(&reason)).await?;
                     // Ask once straight away; if that does not settle it, the resolver will.
                     let enquiry = provider.enquire(&request).await;
-                    if let Enquiry::Known(outcome) = enquiry {
-                        self.apply(&attempt, outcome, elapsed).await?;
-                    }
-                    return Ok(());
+                    return match enquiry {
+                        Enquiry::Known(outcome) => self.apply(&attempt, outcome, elapsed).await,
+                        Enquiry::NotFound => Ok(None),
+                    };
                 }
-                outcome => {
-                    self.apply(&attempt, outcome, elapsed).await?;
-                    return Ok(());
-                }
+                outcome => return self.apply(&attempt, outcome, elapsed).await,
             }
         }
         txns::settle_failure(
@@ -390,35 +393,28 @@ impl PurchaseService {
             Some(started.elapsed().as_millis() as i64),
         )
         .await?;
-        Ok(())
+        Ok(None)
     }
 
     /// Settle from a definite outcome; leave pending/unknown ones as they are.
-    async fn apply(&self, attempt: &Attempt, outcome: Outcome, elapsed_ms: Option<i64>) -> Result<(), PurchaseError> {
+    async fn apply(
+        &self,
+        attempt: &Attempt,
+        outcome: Outcome,
+        elapsed_ms: Option<i64>,
+    ) -> Result<Option<Transaction>, PurchaseError> {
         match outcome {
             Outcome::Success { upstream_id, message } => {
-                txns::settle_success(
-                    &self.pool,
-                    attempt,
-                    upstream_id.as_deref(),
-                    message.as_deref(),
-                    elapsed_ms,
-                )
-                .await?;
+                let (id, msg) = (upstream_id.as_deref(), message.as_deref());
+                Ok(txns::settle_success(&self.pool, attempt, id, msg, elapsed_ms).await?)
             }
             Outcome::Failed { code, message, .. } => {
-                txns::settle_failure(
-                    &self.pool,
-                    &attempt.transaction_id,
-                    Some((attempt, code.as_deref())),
-                    &message,
-                    elapsed_ms,
-                )
-                .await?;
+                let failed = Some((attempt, code.as_deref()));
+                txns::settle_failure(&self.pool, &attempt.transaction_id, failed, &message, elapsed_ms).await?;
+                Ok(None)
             }
-            Outcome::Pending { .. } | Outcome::Unknown { .. } => {}
+            Outcome::Pending { .. } | Outcome::Unknown { .. } => Ok(None),
         }
-        Ok(())
     }
 
     /// Ask the upstream what became of the last attempt, never guessing.
@@ -444,7 +440,7 @@ impl PurchaseService {
         request.amount = attempt.amount_sent;
         match provider.enquire(&request).await {
             Enquiry::Known(outcome @ (Outcome::Success { .. } | Outcome::Failed { .. })) => {
-                self.apply(attempt, outcome, None).await
+                self.apply(attempt, outcome, None).await.map(|_| ())
             }
             Enquiry::NotFound => {
                 let grace = provider.not_found_is_final_after();
@@ -456,7 +452,7 @@ impl PurchaseService {
                             code: None,
                             message: "the upstream never received the request".into(),
                         };
-                        self.apply(attempt, failure, None).await
+                        self.apply(attempt, failure, None).await.map(|_| ())
                     }
                     _ => {
                         self.hold_or_review(txn, "upstream has no record of the request yet")

@@ -379,34 +379,33 @@ pub async fn mark_attempt(
     Ok(())
 }
 
-/// PROCESSING → SUCCESS, in one statement. False if it was settled already (by the
-/// resolver, say).
+/// PROCESSING → SUCCESS, in one statement; the settled row, or None if it was settled
+/// already (by the resolver, say).
 pub async fn settle_success(
     pool: &PgPool,
     attempt: &Attempt,
     upstream_id: Option<&str>,
     message: Option<&str>,
     response_time_ms: Option<i64>,
-) -> Result<bool, sqlx::Error> {
-    let settled: Option<String> = sqlx::query_scalar(
+) -> Result<Option<Transaction>, sqlx::Error> {
+    sqlx::query_as(&format!(
         "WITH t AS (
              UPDATE transactions SET status = 'SUCCESS', operator_transaction_id = $3,
                  response_time_ms = COALESCE($5, response_time_ms), processed_at = now(), updated_at = now()
              WHERE id = $2 AND status = 'PROCESSING'
-             RETURNING id),
+             RETURNING {TXN_COLUMNS}),
          a AS (
              UPDATE attempts SET status = 'SUCCESS', upstream_transaction_id = $3, message = $4, finished_at = now()
              WHERE id = $1 AND EXISTS (SELECT 1 FROM t))
-         SELECT id FROM t",
-    )
+         SELECT * FROM t"
+    ))
     .bind(attempt.id)
     .bind(&attempt.transaction_id)
     .bind(upstream_id)
     .bind(message)
     .bind(response_time_ms)
     .fetch_optional(pool)
-    .await?;
-    Ok(settled.is_some())
+    .await
 }
 
 /// → FAILED with a refund that reverses the debit's exact entries and releases the

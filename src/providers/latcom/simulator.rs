@@ -50,6 +50,7 @@ struct Inner {
 pub struct SimState {
     inner: Arc<Mutex<Inner>>,
     topups: Arc<AtomicU64>,
+    received: Arc<AtomicU64>,
     logins: Arc<AtomicU64>,
     seq: Arc<AtomicU64>,
 }
@@ -78,6 +79,10 @@ impl SimState {
     }
     pub fn topup_calls(&self) -> u64 {
         self.topups.load(Ordering::SeqCst)
+    }
+    /// Top-up requests that arrived (counted before any latency or fault).
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::SeqCst)
     }
     pub fn login_calls(&self) -> u64 {
         self.logins.load(Ordering::SeqCst)
@@ -173,6 +178,7 @@ async fn topup(State(state): State<SimState>, headers: HeaderMap, body: Option<J
     let Some(Json(req)) = body else {
         return validation_error("malformed top-up request");
     };
+    state.received.fetch_add(1, Ordering::SeqCst);
     // The work runs in its own task: like a real upstream, it carries on when the
     // caller hangs up.
     let work = tokio::spawn(process(state, req));

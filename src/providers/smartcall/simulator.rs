@@ -170,6 +170,7 @@ impl Inner {
 pub struct SimState {
     inner: Arc<Mutex<Inner>>,
     recharges: Arc<AtomicU64>,
+    received: Arc<AtomicU64>,
     logins: Arc<AtomicU64>,
     rejected_tokens: Arc<AtomicU64>,
     seq: Arc<AtomicU64>,
@@ -246,6 +247,10 @@ impl SimState {
         let mut inner = self.lock();
         inner.purge_expired_tokens();
         inner.tokens.len()
+    }
+    /// Recharge requests that arrived (counted before any latency or fault).
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::SeqCst)
     }
     pub fn recharge_calls(&self) -> u64 {
         self.recharges.load(Ordering::SeqCst)
@@ -551,6 +556,7 @@ async fn recharge(
             )
         }
     };
+    state.received.fetch_add(1, Ordering::SeqCst);
     // The work runs in its own task: like the real server, it carries on when the
     // caller hangs up.
     tokio::spawn(process(state, req))
