@@ -5,7 +5,9 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
 COPY .cargo .cargo
+COPY build.rs .
 COPY src src
+COPY bench bench
 COPY migrations migrations
 COPY config config
 RUN cargo build --release --locked --bin recarga

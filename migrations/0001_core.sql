@@ -46,7 +46,6 @@ CREATE TABLE transactions (
     processed_at            TIMESTAMPTZ
 );
 CREATE UNIQUE INDEX transactions_customer_reference ON transactions (customer_id, reference) WHERE reference IS NOT NULL;
-CREATE INDEX transactions_customer_created ON transactions (customer_id, created_at);
 CREATE INDEX transactions_open ON transactions (updated_at) WHERE status IN ('PENDING', 'PROCESSING');
 
 -- Append-only: every balance change is one row here, written in the same database

@@ -2,8 +2,10 @@
 -- upstream is called happens here, in the caller's transaction: idempotency key,
 -- balance check and debit, per-phone daily limit, ledger entries, and either the first
 -- attempt (sync: PROCESSING, ready to send) or the queue job (async: PENDING).
--- Refusals write nothing: the checks that can fail after a write raise inside a
--- sub-block whose writes are rolled back with it.
+-- No sub-transaction: refusals are found before anything is written (balance) or
+-- undone by compensating writes in the same transaction (daily limit, a reference
+-- committed concurrently), so nothing refused ever commits, and a debit that shares a
+-- transaction with others (the debit batcher) cannot abort them.
 
 CREATE FUNCTION recarga_debit(
     p_id TEXT, p_customer TEXT, p_reference TEXT, p_channel TEXT, p_mode TEXT,
@@ -15,6 +17,7 @@ CREATE FUNCTION recarga_debit(
 LANGUAGE plpgsql AS $$
 DECLARE
     v_status TEXT;
+    v_inserted TEXT;
 BEGIN
     created_at := now();
     IF p_reference IS NOT NULL
@@ -22,63 +25,67 @@ BEGIN
         outcome := 'duplicate';
         RETURN;
     END IF;
-    BEGIN
-        UPDATE customers SET balance_usd = balance_usd - p_charged, updated_at = now()
-        WHERE id = p_customer AND status = 'active' AND balance_usd >= p_charged
-        RETURNING balance_usd INTO balance_after;
-        IF NOT FOUND THEN
-            SELECT c.balance_usd, c.status INTO balance_after, v_status FROM customers c WHERE c.id = p_customer;
-            outcome := CASE WHEN v_status = 'active' THEN 'insufficient' ELSE 'inactive' END;
-            RETURN;
-        END IF;
 
-        IF p_amount > p_daily_limit THEN
-            RAISE EXCEPTION 'daily limit' USING ERRCODE = 'RC002';
-        END IF;
+    UPDATE customers SET balance_usd = balance_usd - p_charged, updated_at = now()
+    WHERE id = p_customer AND status = 'active' AND balance_usd >= p_charged
+    RETURNING balance_usd INTO balance_after;
+    IF NOT FOUND THEN
+        SELECT c.balance_usd, c.status INTO balance_after, v_status FROM customers c WHERE c.id = p_customer;
+        outcome := CASE WHEN v_status = 'active' THEN 'insufficient' ELSE 'inactive' END;
+        RETURN;
+    END IF;
+
+    IF p_amount <= p_daily_limit THEN
         INSERT INTO daily_usage AS d (customer_id, phone, currency, business_day, amount_local)
         VALUES (p_customer, p_phone, p_currency, p_day, p_amount)
         ON CONFLICT (customer_id, phone, currency, business_day)
         DO UPDATE SET amount_local = d.amount_local + EXCLUDED.amount_local
         WHERE d.amount_local + EXCLUDED.amount_local <= p_daily_limit
         RETURNING d.amount_local INTO used;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'daily limit' USING ERRCODE = 'RC002';
-        END IF;
+    END IF;
+    IF used IS NULL THEN
+        UPDATE customers SET balance_usd = balance_usd + p_charged WHERE id = p_customer;
+        balance_after := NULL;
+        outcome := 'daily_limit';
+        SELECT COALESCE((SELECT d.amount_local FROM daily_usage d
+            WHERE d.customer_id = p_customer AND d.phone = p_phone AND d.currency = p_currency
+              AND d.business_day = p_day), 0) INTO used;
+        RETURN;
+    END IF;
 
-        INSERT INTO transactions (id, customer_id, reference, channel, mode, product_id, phone, operator,
-            amount_local, currency, exchange_rate, cost_usd, commission_usd, charged_usd, business_day,
-            status, upstream, created_at, updated_at)
-        VALUES (p_id, p_customer, p_reference, p_channel, p_mode, p_product, p_phone, p_operator,
-            p_amount, p_currency, p_rate, p_cost, p_commission, p_charged, p_day,
-            CASE WHEN p_upstream IS NULL THEN 'PENDING' ELSE 'PROCESSING' END, p_upstream, created_at, created_at);
+    INSERT INTO transactions (id, customer_id, reference, channel, mode, product_id, phone, operator,
+        amount_local, currency, exchange_rate, cost_usd, commission_usd, charged_usd, business_day,
+        status, upstream, created_at, updated_at)
+    VALUES (p_id, p_customer, p_reference, p_channel, p_mode, p_product, p_phone, p_operator,
+        p_amount, p_currency, p_rate, p_cost, p_commission, p_charged, p_day,
+        CASE WHEN p_upstream IS NULL THEN 'PENDING' ELSE 'PROCESSING' END, p_upstream, created_at, created_at)
+    ON CONFLICT DO NOTHING
+    RETURNING id INTO v_inserted;
+    IF v_inserted IS NULL THEN
+        -- The same reference committed by a concurrent request (or instance) first.
+        UPDATE customers SET balance_usd = balance_usd + p_charged WHERE id = p_customer;
+        UPDATE daily_usage SET amount_local = amount_local - p_amount
+        WHERE customer_id = p_customer AND phone = p_phone AND currency = p_currency AND business_day = p_day;
+        balance_after := NULL;
+        used := NULL;
+        outcome := 'duplicate';
+        RETURN;
+    END IF;
 
+    INSERT INTO ledger_entries (customer_id, transaction_id, kind, amount_usd, balance_after_usd)
+    VALUES (p_customer, p_id, 'purchase', -p_cost, balance_after + p_commission);
+    IF p_commission > 0 THEN
         INSERT INTO ledger_entries (customer_id, transaction_id, kind, amount_usd, balance_after_usd)
-        VALUES (p_customer, p_id, 'purchase', -p_cost, balance_after + p_commission);
-        IF p_commission > 0 THEN
-            INSERT INTO ledger_entries (customer_id, transaction_id, kind, amount_usd, balance_after_usd)
-            VALUES (p_customer, p_id, 'commission', -p_commission, balance_after);
-        END IF;
+        VALUES (p_customer, p_id, 'commission', -p_commission, balance_after);
+    END IF;
 
-        IF p_upstream IS NOT NULL THEN
-            INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status)
-            VALUES (p_id, 1, p_upstream, p_upstream_reference, p_upstream_product, p_amount_sent, 'SENT')
-            RETURNING id INTO attempt_id;
-        END IF;
-        IF p_mode = 'async' THEN
-            INSERT INTO jobs (kind, transaction_id) VALUES ('topup', p_id);
-        END IF;
-        outcome := 'created';
-    EXCEPTION
-        WHEN unique_violation THEN
-            -- The same reference committed by a concurrent request (or instance) first.
-            outcome := 'duplicate';
-            balance_after := NULL;
-            used := NULL;
-        WHEN SQLSTATE 'RC002' THEN
-            outcome := 'daily_limit';
-            balance_after := NULL;
-            SELECT COALESCE((SELECT d.amount_local FROM daily_usage d
-                WHERE d.customer_id = p_customer AND d.phone = p_phone AND d.currency = p_currency
-                  AND d.business_day = p_day), 0) INTO used;
-    END;
+    IF p_upstream IS NOT NULL THEN
+        INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status)
+        VALUES (p_id, 1, p_upstream, p_upstream_reference, p_upstream_product, p_amount_sent, 'SENT')
+        RETURNING id INTO attempt_id;
+    END IF;
+    IF p_mode = 'async' THEN
+        INSERT INTO jobs (kind, transaction_id) VALUES ('topup', p_id);
+    END IF;
+    outcome := 'created';
 END $$;
