@@ -5,6 +5,7 @@ pub mod distributor;
 pub mod health;
 pub mod json;
 pub mod relier;
+pub mod responses;
 
 use crate::config::Settings;
 use crate::providers::Providers;

@@ -2,9 +2,10 @@
 
 use super::codes::Code;
 use crate::api::json::number;
+use crate::api::responses::{payload_too_large, too_many_requests};
 use crate::service::purchase::PurchaseError;
 use crate::service::tokens::TokenError;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -121,21 +122,8 @@ impl IntoResponse for DistributorError {
             Self::Unauthorized(error) => {
                 (StatusCode::UNAUTHORIZED, Json(json!({"success": false, "error": error}))).into_response()
             }
-            Self::TooManyRequests(wait) => {
-                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                let mut r = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({"success": false, "error": "Too many requests", "retry_after_seconds": secs})),
-                )
-                    .into_response();
-                r.headers_mut().insert(header::RETRY_AFTER, secs.into());
-                r
-            }
-            Self::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Json(json!({"success": false, "error": "Request body too large"})),
-            )
-                .into_response(),
+            Self::TooManyRequests(wait) => too_many_requests(wait),
+            Self::PayloadTooLarge => payload_too_large(),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 Json(json!({"success": false, "error": "Transaction not found", "response_code": Code::InvalidTransaction.code()})),

@@ -1,9 +1,10 @@
 //! Every Relier error, and its status and body (seed 000's shapes), in one place.
 
 use crate::api::json::number;
+use crate::api::responses::{payload_too_large, too_many_requests};
 use crate::service::fx::FxError;
 use crate::service::purchase::PurchaseError;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rust_decimal::Decimal;
@@ -55,10 +56,7 @@ impl IntoResponse for RelierError {
                     "details": details.iter().map(|(f, m)| json!({"field": f, "message": m})).collect::<Vec<_>>(),
                 }),
             ),
-            Self::PayloadTooLarge => body(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                json!({"success": false, "error": "Request body too large"}),
-            ),
+            Self::PayloadTooLarge => payload_too_large(),
             Self::Unauthorized => body(
                 StatusCode::UNAUTHORIZED,
                 json!({"success": false, "error": "Invalid API credentials"}),
@@ -67,15 +65,7 @@ impl IntoResponse for RelierError {
                 StatusCode::FORBIDDEN,
                 json!({"success": false, "error": "Account suspended"}),
             ),
-            Self::RateLimited(wait) => {
-                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                let mut r = body(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"success": false, "error": "Too many requests", "retry_after_seconds": secs}),
-                );
-                r.headers_mut().insert(header::RETRY_AFTER, secs.into());
-                r
-            }
+            Self::RateLimited(wait) => too_many_requests(wait),
             Self::NotFound => body(
                 StatusCode::NOT_FOUND,
                 json!({"success": false, "error": "Transaction not found"}),
