@@ -47,7 +47,3 @@ pub async fn retry_later(pool: &PgPool, id: i64, delay_secs: i64) -> Result<(), 
         .await?;
     Ok(())
 }
-
-pub async fn pending_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(pool).await
-}

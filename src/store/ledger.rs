@@ -38,14 +38,3 @@ pub async fn debit_balances(pool: &PgPool, transaction_id: &str) -> Result<Optio
     .await?;
     Ok(row)
 }
-
-/// One customer's ledger check: (balance, sum of entries).
-pub async fn balance_and_sum(pool: &PgPool, customer_id: &str) -> Result<(Decimal, Decimal), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.balance_usd, COALESCE((SELECT sum(amount_usd) FROM ledger_entries e WHERE e.customer_id = c.id), 0)
-         FROM customers c WHERE c.id = $1",
-    )
-    .bind(customer_id)
-    .fetch_one(pool)
-    .await
-}

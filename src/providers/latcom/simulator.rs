@@ -10,11 +10,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const ALWAYS_SUCCEEDS: &str = "5500000000";
 pub const ALWAYS_FAILS: &str = "5500000001";
@@ -36,12 +36,11 @@ pub enum Fault {
 
 #[derive(Default)]
 struct Inner {
-    tokens: HashMap<String, Instant>,
+    tokens: HashSet<String>,
     transactions: HashMap<String, TopupResponse>,
     calls_by_reference: HashMap<String, u64>,
     fault: Fault,
     latency: Duration,
-    token_ttl: Option<Duration>,
     status_unavailable: bool,
 }
 
@@ -65,10 +64,6 @@ impl SimState {
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;
     }
-    /// Tokens older than this are refused with 401 (default: never expire).
-    pub fn set_token_ttl(&self, ttl: Duration) {
-        self.lock().token_ttl = Some(ttl);
-    }
     /// Make status lookups answer 503 (true) or work again (false).
     pub fn set_status_unavailable(&self, unavailable: bool) {
         self.lock().status_unavailable = unavailable;
@@ -89,10 +84,6 @@ impl SimState {
     }
     pub fn calls_for(&self, dist_transid: &str) -> u64 {
         self.lock().calls_by_reference.get(dist_transid).copied().unwrap_or(0)
-    }
-    /// The simulator's record of a request, as the status lookup would answer.
-    pub fn status_of(&self, dist_transid: &str) -> Option<String> {
-        self.lock().transactions.get(dist_transid).map(|t| t.status.clone())
     }
 }
 
@@ -136,7 +127,7 @@ async fn login(State(state): State<SimState>, body: Option<Json<LoginRequest>>) 
     }
     state.logins.fetch_add(1, Ordering::SeqCst);
     let token = format!("sim.{}", uuid::Uuid::new_v4().simple());
-    state.lock().tokens.insert(token.clone(), Instant::now());
+    state.lock().tokens.insert(token.clone());
     Json(LoginResponse { access: token }).into_response()
 }
 
@@ -148,11 +139,7 @@ fn authorised(state: &SimState, headers: &HeaderMap) -> bool {
     else {
         return false;
     };
-    let inner = state.lock();
-    match inner.tokens.get(token) {
-        Some(issued) => inner.token_ttl.is_none_or(|ttl| issued.elapsed() < ttl),
-        None => false,
-    }
+    state.lock().tokens.contains(token)
 }
 
 fn unauthorised() -> Response {
