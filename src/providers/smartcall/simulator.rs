@@ -19,6 +19,8 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
@@ -269,12 +271,6 @@ impl SimState {
             .copied()
             .unwrap_or(0)
     }
-    /// The statusId the enquiry would report now.
-    pub fn status_of(&self, client_reference: &str) -> Option<String> {
-        let mut inner = self.lock();
-        settle_due(&mut inner, client_reference);
-        inner.txns.get(client_reference).map(|t| t.status_id.clone())
-    }
     /// Force what the enquiry reports (any string, to test unrecognised ids).
     pub fn set_status_id(&self, client_reference: &str, status_id: &str) {
         if let Some(t) = self.lock().txns.get_mut(client_reference) {
@@ -381,36 +377,13 @@ fn html(status: StatusCode) -> Response {
     (status, Html(page)).into_response()
 }
 
-/// Minimal base64 (standard alphabet) for the Basic header.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0u32);
-    for c in text.trim().trim_end_matches('=').bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32;
-        buf = (buf << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-            buf &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     let encoded = headers
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?
         .strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(base64_decode(encoded)?).ok()?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (user, pass) = decoded.split_once(':')?;
     Some((user.into(), pass.into()))
 }
@@ -1000,13 +973,6 @@ async fn sim_network(State(state): State<SimState>, headers: HeaderMap, Path(msi
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_round_trips_basic_credentials() {
-        assert_eq!(base64_decode("dXNlcjpwYXNz").unwrap(), b"user:pass");
-        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
-        assert!(base64_decode("not*base64").is_none());
-    }
 
     #[tokio::test]
     async fn login_limit_delete_and_ping() {
