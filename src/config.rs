@@ -71,10 +71,13 @@ pub struct PurchaseSettings {
     pub queue_workers: usize,
     pub queue_poll_interval_ms: u64,
     /// Debits are grouped into shared transactions per shard of customers (one commit
-    /// for many; see service/debit_batcher.rs): how many shards, and at most how many
+    /// for many; see service/group_commit.rs): how many shards, and at most how many
     /// debits per transaction.
     pub debit_shards: usize,
     pub debit_batch_max: usize,
+    /// The same for successful settlements, sharded by transaction.
+    pub settle_shards: usize,
+    pub settle_batch_max: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -296,6 +299,8 @@ impl Default for PurchaseSettings {
             queue_poll_interval_ms: 250,
             debit_shards: 8,
             debit_batch_max: 64,
+            settle_shards: 4,
+            settle_batch_max: 64,
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Application services: they orchestrate domain rules, storage and providers.
 
+pub mod batcher;
 pub mod catalog;
 pub mod customer_cache;
-pub mod debit_batcher;
 pub mod fx;
+pub mod group_commit;
 pub mod login_guard;
 pub mod purchase;
 pub mod rate_limit;

@@ -11,9 +11,11 @@ use crate::domain::provider::{Enquiry, Outcome, UpstreamTopup};
 use crate::domain::status::TxnStatus;
 use crate::providers::Providers;
 use crate::service::catalog::CatalogHandle;
-use crate::service::debit_batcher::DebitBatcher;
 use crate::service::fx::{FxError, FxService};
-use crate::store::transactions::{self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Transaction};
+use crate::service::group_commit::{DebitBatcher, SettleBatcher};
+use crate::store::transactions::{
+    self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Success, Transaction,
+};
 use crate::store::StoreError;
 use chrono_tz::Tz;
 use rand::Rng;
@@ -107,6 +109,7 @@ pub struct Accepted {
 pub struct PurchaseService {
     pool: PgPool,
     debits: DebitBatcher,
+    settlements: SettleBatcher,
     catalog: Arc<CatalogHandle>,
     providers: Providers,
     fx: Arc<FxService>,
@@ -120,6 +123,7 @@ pub struct PurchaseService {
 
 pub struct PurchaseConfig {
     pub debits: DebitBatcher,
+    pub settlements: SettleBatcher,
     pub timezone: Tz,
     pub default_daily_limit: Decimal,
     pub sync_deadline: Duration,
@@ -139,6 +143,7 @@ impl PurchaseService {
         Self {
             pool,
             debits: config.debits,
+            settlements: config.settlements,
             catalog,
             providers,
             fx,
@@ -405,8 +410,14 @@ impl PurchaseService {
     ) -> Result<Option<Transaction>, PurchaseError> {
         match outcome {
             Outcome::Success { upstream_id, message } => {
-                let (id, msg) = (upstream_id.as_deref(), message.as_deref());
-                Ok(txns::settle_success(&self.pool, attempt, id, msg, elapsed_ms).await?)
+                let success = Success {
+                    attempt_id: attempt.id,
+                    transaction_id: attempt.transaction_id.clone(),
+                    upstream_id,
+                    message,
+                    response_time_ms: elapsed_ms,
+                };
+                Ok(self.settlements.settle(success).await?)
             }
             Outcome::Failed { code, message, .. } => {
                 let failed = Some((attempt, code.as_deref()));

@@ -10,8 +10,8 @@ use crate::providers::smartcall::adapter::SmartcallAdapter;
 use crate::providers::KNOWN_UPSTREAMS;
 use crate::service::catalog::{CatalogHandle, SmartcallSync};
 use crate::service::customer_cache::CustomerCache;
-use crate::service::debit_batcher::DebitBatcher;
 use crate::service::fx::FxService;
+use crate::service::group_commit::{DebitBatcher, SettleBatcher};
 use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
 use crate::service::rate_limit::RateLimits;
@@ -129,6 +129,11 @@ impl Application {
                     pool.clone(),
                     settings.purchase.debit_shards,
                     settings.purchase.debit_batch_max,
+                ),
+                settlements: SettleBatcher::start(
+                    pool.clone(),
+                    settings.purchase.settle_shards,
+                    settings.purchase.settle_batch_max,
                 ),
                 timezone,
                 default_daily_limit: settings.limits.daily_limit_local,

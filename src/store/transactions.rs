@@ -100,60 +100,81 @@ pub struct Debited {
 /// idempotency key, balance, daily limit, ledger entries and the first attempt or the
 /// queue job all commit together or not at all.
 pub async fn create_purchase(pool: &PgPool, p: &NewPurchase) -> Result<Created, StoreError> {
-    let mut conn = pool.acquire().await?;
-    let debited = debit(&mut conn, p).await?;
-    drop(conn);
-    interpret(pool, p, debited).await
+    let mut results = create_purchases(pool, std::slice::from_ref(p)).await?;
+    results.pop().ok_or(StoreError::Db(sqlx::Error::RowNotFound))?
 }
 
-/// Several purchases in one database transaction: one commit (one WAL flush, one hold
-/// of a hot balance row) for the lot. Each purchase's refusal writes nothing, so one
-/// refused purchase leaves the others intact. An error aborts them all (none committed).
+/// Several purchases in one statement, hence one database transaction and one round
+/// trip: one commit (one WAL flush, one hold of a hot balance row) for the lot.
+/// `recarga_debit` runs once per purchase, in order, each call seeing the ones before
+/// it; a refused purchase writes nothing, so it leaves the others intact. An error
+/// aborts them all (none committed).
 pub async fn create_purchases(
     pool: &PgPool,
     batch: &[NewPurchase],
 ) -> Result<Vec<Result<Created, StoreError>>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let mut debited = Vec::with_capacity(batch.len());
-    for p in batch {
-        debited.push(debit(&mut tx, p).await?);
+    let attempts = || batch.iter().map(|p| p.first_attempt.as_ref());
+    let debited: Vec<Debited> = sqlx::query_as(
+        "SELECT d.outcome, d.balance_after, d.used, d.created_at, d.attempt_id
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::numeric[], $10::text[], $11::numeric[], $12::numeric[], $13::numeric[],
+                     $14::numeric[], $15::date[], $16::numeric[], $17::text[], $18::text[], $19::text[],
+                     $20::numeric[])
+              WITH ORDINALITY AS p(id, customer, reference, channel, mode, product, phone, operator, amount,
+                                   currency, rate, cost, commission, charged, day, daily_limit,
+                                   upstream, upstream_reference, upstream_product, amount_sent, n)
+         CROSS JOIN LATERAL recarga_debit(p.id, p.customer, p.reference, p.channel, p.mode, p.product,
+             p.phone, p.operator, p.amount, p.currency, p.rate, p.cost, p.commission, p.charged, p.day,
+             p.daily_limit, p.upstream, p.upstream_reference, p.upstream_product, p.amount_sent) AS d
+         ORDER BY p.n",
+    )
+    .bind(batch.iter().map(|p| p.id.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.customer_id.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.reference.as_deref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.channel).collect::<Vec<_>>())
+    .bind(
+        batch
+            .iter()
+            .map(|p| if p.is_async { "async" } else { "sync" })
+            .collect::<Vec<_>>(),
+    )
+    .bind(batch.iter().map(|p| p.product_id.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.phone.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.operator.as_deref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.amount_local).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.currency.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.exchange_rate).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.cost_usd).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.commission_usd).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.charged_usd).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.business_day).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.daily_limit_local).collect::<Vec<_>>())
+    .bind(attempts().map(|a| a.map(|a| a.upstream)).collect::<Vec<_>>())
+    .bind(
+        attempts()
+            .map(|a| a.map(|a| a.upstream_reference.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        attempts()
+            .map(|a| a.map(|a| a.upstream_product.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(attempts().map(|a| a.map(|a| a.amount_sent)).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?;
+    if debited.len() != batch.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "recarga_debit answered {} times for {} purchases",
+            debited.len(),
+            batch.len()
+        )));
     }
-    tx.commit().await?;
     let mut results = Vec::with_capacity(batch.len());
     for (p, d) in batch.iter().zip(debited) {
         results.push(interpret(pool, p, d).await);
     }
     Ok(results)
-}
-
-async fn debit(conn: &mut sqlx::PgConnection, p: &NewPurchase) -> Result<Debited, sqlx::Error> {
-    let a = p.first_attempt.as_ref();
-    sqlx::query_as(
-        "SELECT outcome, balance_after, used, created_at, attempt_id FROM recarga_debit(
-             $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-    )
-    .bind(&p.id)
-    .bind(&p.customer_id)
-    .bind(&p.reference)
-    .bind(p.channel)
-    .bind(if p.is_async { "async" } else { "sync" })
-    .bind(&p.product_id)
-    .bind(&p.phone)
-    .bind(&p.operator)
-    .bind(p.amount_local)
-    .bind(&p.currency)
-    .bind(p.exchange_rate)
-    .bind(p.cost_usd)
-    .bind(p.commission_usd)
-    .bind(p.charged_usd)
-    .bind(p.business_day)
-    .bind(p.daily_limit_local)
-    .bind(a.map(|a| a.upstream))
-    .bind(a.map(|a| a.upstream_reference.as_str()))
-    .bind(a.map(|a| a.upstream_product.as_str()))
-    .bind(a.map(|a| a.amount_sent))
-    .fetch_one(conn)
-    .await
 }
 
 /// Turn a committed `recarga_debit` answer into the purchase's result.
@@ -379,33 +400,46 @@ pub async fn mark_attempt(
     Ok(())
 }
 
-/// PROCESSING → SUCCESS, in one statement; the settled row, or None if it was settled
-/// already (by the resolver, say).
-pub async fn settle_success(
-    pool: &PgPool,
-    attempt: &Attempt,
-    upstream_id: Option<&str>,
-    message: Option<&str>,
-    response_time_ms: Option<i64>,
-) -> Result<Option<Transaction>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "WITH t AS (
-             UPDATE transactions SET status = 'SUCCESS', operator_transaction_id = $3,
-                 response_time_ms = COALESCE($5, response_time_ms), processed_at = now(), updated_at = now()
-             WHERE id = $2 AND status = 'PROCESSING'
-             RETURNING {TXN_COLUMNS}),
+/// A delivered top-up, to be settled.
+#[derive(Debug, Clone)]
+pub struct Success {
+    pub attempt_id: i64,
+    pub transaction_id: String,
+    pub upstream_id: Option<String>,
+    pub message: Option<String>,
+    pub response_time_ms: Option<i64>,
+}
+
+/// PROCESSING → SUCCESS for each, in one statement (one commit for the lot); per
+/// settlement, the settled row, or None if it was settled already (by the resolver, say).
+pub async fn settle_successes(pool: &PgPool, batch: &[Success]) -> Result<Vec<Option<Transaction>>, sqlx::Error> {
+    let settled: Vec<Transaction> = sqlx::query_as(&format!(
+        "WITH s AS (
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+                 AS s(attempt_id, transaction_id, upstream_id, message, response_time_ms)),
+         t AS (
+             UPDATE transactions x SET status = 'SUCCESS', operator_transaction_id = s.upstream_id,
+                 response_time_ms = COALESCE(s.response_time_ms, x.response_time_ms),
+                 processed_at = now(), updated_at = now()
+             FROM s WHERE x.id = s.transaction_id AND x.status = 'PROCESSING'
+             RETURNING x.*),
          a AS (
-             UPDATE attempts SET status = 'SUCCESS', upstream_transaction_id = $3, message = $4, finished_at = now()
-             WHERE id = $1 AND EXISTS (SELECT 1 FROM t))
-         SELECT * FROM t"
+             UPDATE attempts y SET status = 'SUCCESS', upstream_transaction_id = s.upstream_id,
+                 message = s.message, finished_at = now()
+             FROM s JOIN t ON t.id = s.transaction_id WHERE y.id = s.attempt_id)
+         SELECT {TXN_COLUMNS} FROM t"
     ))
-    .bind(attempt.id)
-    .bind(&attempt.transaction_id)
-    .bind(upstream_id)
-    .bind(message)
-    .bind(response_time_ms)
-    .fetch_optional(pool)
-    .await
+    .bind(batch.iter().map(|s| s.attempt_id).collect::<Vec<_>>())
+    .bind(batch.iter().map(|s| s.transaction_id.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|s| s.upstream_id.as_deref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|s| s.message.as_deref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|s| s.response_time_ms).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?;
+    let mut by_id: std::collections::HashMap<String, Transaction> =
+        settled.into_iter().map(|t| (t.id.clone(), t)).collect();
+    // A transaction named twice in one batch is settled once: the first asker gets it.
+    Ok(batch.iter().map(|s| by_id.remove(&s.transaction_id)).collect())
 }
 
 /// → FAILED with a refund that reverses the debit's exact entries and releases the

@@ -1,10 +1,10 @@
-//! Debits sharing one database transaction: each is judged alone, refusals write
+//! Debits and settlements sharing one statement: each is judged alone, refusals write
 //! nothing, and the lot commits together.
 
 mod common;
 
 use common::{dec, TestApp};
-use recarga::store::transactions::{create_purchases, Created, NewPurchase};
+use recarga::store::transactions::{create_purchases, settle_successes, Created, FirstAttempt, NewPurchase, Success};
 use recarga::store::StoreError;
 
 fn purchase(id: &str, reference: Option<&str>, phone: &str, charged: &str) -> NewPurchase {
@@ -61,5 +61,59 @@ async fn one_transaction_many_verdicts() {
     .iter()
     .sum();
     assert_eq!(refused, 0, "refusals write nothing");
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn settlements_settle_each_transaction_once() {
+    let app = TestApp::spawn().await;
+    app.customer("BATCH", "10").await;
+    let sync = |id: &str, phone: &str| NewPurchase {
+        is_async: false,
+        first_attempt: Some(FirstAttempt {
+            upstream: "latcom",
+            upstream_reference: id.into(),
+            upstream_product: "TFE_MXN_20_TO_2000".into(),
+            amount_sent: dec("43.10"),
+        }),
+        ..purchase(id, None, phone, "2.94")
+    };
+    let created = create_purchases(&app.pool, &[sync("S1", "5512345601"), sync("S2", "5512345602")])
+        .await
+        .unwrap();
+    let attempt_of = |i: usize| match &created[i] {
+        Ok(Created::New { attempt: Some(a), .. }) => a.id,
+        other => panic!("not created with its attempt: {other:?}"),
+    };
+    let success = |attempt_id: i64, txn: &str, upstream_id: &str| Success {
+        attempt_id,
+        transaction_id: txn.into(),
+        upstream_id: Some(upstream_id.into()),
+        message: Some("ok".into()),
+        response_time_ms: Some(7),
+    };
+    let batch = [
+        success(attempt_of(0), "S1", "OP-1"),
+        success(attempt_of(1), "S2", "OP-2"),
+        success(attempt_of(0), "S1", "OP-1-again"), // the resolver racing the sender
+        success(1_000_000, "NOPE", "OP-3"),         // no such transaction
+    ];
+    let settled = settle_successes(&app.pool, &batch).await.unwrap();
+    let ids: Vec<Option<&str>> = settled.iter().map(|t| t.as_ref().map(|t| t.id.as_str())).collect();
+    assert_eq!(ids, vec![Some("S1"), Some("S2"), None, None]);
+    assert_eq!(settled[0].as_ref().unwrap().status, "SUCCESS");
+    let again = settle_successes(&app.pool, &batch[..1]).await.unwrap();
+    assert!(again[0].is_none(), "a settled transaction is not settled twice");
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT t.id, a.status, a.upstream_transaction_id FROM transactions t JOIN attempts a ON a.transaction_id = t.id
+         WHERE t.status = 'SUCCESS' ORDER BY t.id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows
+        .iter()
+        .all(|(_, status, op)| status == "SUCCESS" && op.as_deref().is_some_and(|o| o.starts_with("OP-"))));
     app.assert_ledger_invariants().await;
 }

@@ -1,0 +1,79 @@
+//! Group commits for the ledger's two hot writes: purchase debits and successful
+//! settlements (see `batcher.rs`).
+//!
+//! A debit holds its customer's balance row from the UPDATE until COMMIT, and a commit
+//! waits for the WAL flush; so one busy reseller would serialise on fsyncs. Batched, the
+//! debits for one shard of customers run in one statement, one flush for the lot. No
+//! money rule is relaxed: each debit is still checked and written by `recarga_debit`,
+//! and its refusal writes nothing. Shards partition the customers, so two batches never
+//! wait on each other's rows; a second gateway instance is kept exact by the database,
+//! as without batching. Settlements are sharded by transaction, for the same reason.
+
+use crate::service::batcher::{Batcher, Stopped};
+use crate::store::transactions::{self as txns, Created, NewPurchase, Success, Transaction};
+use crate::store::StoreError;
+use sqlx::PgPool;
+
+pub struct DebitBatcher(Batcher<NewPurchase, Result<Created, StoreError>>);
+
+impl DebitBatcher {
+    pub fn start(pool: PgPool, shards: usize, max_batch: usize) -> Self {
+        Self(Batcher::start(shards, max_batch, move |purchases: Vec<NewPurchase>| {
+            let pool = pool.clone();
+            async move {
+                match txns::create_purchases(&pool, &purchases).await {
+                    Ok(results) => results,
+                    Err(e) => {
+                        // Nothing of the batch was committed: take each alone, so that
+                        // whatever failed cannot hold back the others.
+                        tracing::warn!(error = %e, size = purchases.len(), "debit batch failed; retrying one by one");
+                        let mut results = Vec::with_capacity(purchases.len());
+                        for purchase in &purchases {
+                            results.push(txns::create_purchase(&pool, purchase).await);
+                        }
+                        results
+                    }
+                }
+            }
+        }))
+    }
+
+    pub async fn debit(&self, purchase: NewPurchase) -> Result<Created, StoreError> {
+        let key = purchase.customer_id.clone();
+        self.0.submit(&key, purchase).await.map_err(stopped)?
+    }
+}
+
+pub struct SettleBatcher(Batcher<Success, Result<Option<Transaction>, sqlx::Error>>);
+
+impl SettleBatcher {
+    pub fn start(pool: PgPool, shards: usize, max_batch: usize) -> Self {
+        Self(Batcher::start(shards, max_batch, move |settlements: Vec<Success>| {
+            let pool = pool.clone();
+            async move {
+                match txns::settle_successes(&pool, &settlements).await {
+                    Ok(settled) => settled.into_iter().map(Ok).collect(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, size = settlements.len(), "settlement batch failed; retrying one by one");
+                        let mut results = Vec::with_capacity(settlements.len());
+                        for s in settlements {
+                            let one = txns::settle_successes(&pool, std::slice::from_ref(&s)).await;
+                            results.push(one.map(|mut settled| settled.pop().flatten()));
+                        }
+                        results
+                    }
+                }
+            }
+        }))
+    }
+
+    /// PROCESSING → SUCCESS; the settled row, or None if it was settled already.
+    pub async fn settle(&self, success: Success) -> Result<Option<Transaction>, StoreError> {
+        let key = success.transaction_id.clone();
+        Ok(self.0.submit(&key, success).await.map_err(stopped)??)
+    }
+}
+
+fn stopped(_: Stopped) -> StoreError {
+    StoreError::Db(sqlx::Error::PoolClosed)
+}
