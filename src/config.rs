@@ -43,6 +43,9 @@ pub enum Mode {
 pub struct DatabaseSettings {
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
+    /// Concurrent customer reads (balances) share queries: at most this many run at
+    /// once, each for every read that arrived while the previous one ran.
+    pub read_shards: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -272,6 +275,7 @@ impl Default for DatabaseSettings {
         Self {
             max_connections: 20,
             acquire_timeout_secs: 5,
+            read_shards: 2,
         }
     }
 }

@@ -109,3 +109,28 @@ async fn parallel_topups_cannot_overshoot_the_daily_limit() {
     );
     app.assert_ledger_invariants().await;
 }
+
+/// Balance reads share queries under load; each must still see every commit made before
+/// it was sent (a shared query that had already started would miss them).
+#[tokio::test]
+async fn coalesced_balance_reads_see_every_earlier_commit() {
+    let app = TestApp::spawn().await;
+    let a = app.customer("READ_A", "10").await;
+    let b = app.customer("READ_B", "5").await;
+    for round in 1..=10 {
+        recarga::store::customers::credit(&app.pool, "READ_A", dec("1.25"), Some("test credit"))
+            .await
+            .unwrap();
+        let expected_a = dec("10") + dec("1.25") * rust_decimal::Decimal::from(round);
+        let app = &app;
+        let reads = (0..40).map(|i| {
+            let creds = if i % 4 == 0 { &b } else { &a };
+            async move { (creds.id.clone(), app.balance(creds).await) }
+        });
+        for (id, balance) in join_all(reads).await {
+            let expected = if id == "READ_A" { expected_a } else { dec("5") };
+            assert_eq!(balance, expected, "round {round}: {id} read a stale balance");
+        }
+    }
+    app.assert_ledger_invariants().await;
+}

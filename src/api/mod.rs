@@ -10,6 +10,7 @@ pub mod responses;
 use crate::config::Settings;
 use crate::providers::Providers;
 use crate::service::customer_cache::CustomerCache;
+use crate::service::customer_reads::CustomerReads;
 use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::PurchaseService;
 use crate::service::rate_limit::RateLimits;
@@ -37,6 +38,7 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     pub tokens: Arc<TokenService>,
     pub customers: Arc<CustomerCache>,
+    pub customer_reads: Arc<CustomerReads>,
     pub login_guard: Arc<LoginGuard>,
     pub settings: Arc<Settings>,
     pub sandbox: bool,

@@ -3,6 +3,7 @@
 pub mod batcher;
 pub mod catalog;
 pub mod customer_cache;
+pub mod customer_reads;
 pub mod fx;
 pub mod group_commit;
 pub mod login_guard;

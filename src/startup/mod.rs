@@ -10,6 +10,7 @@ use crate::providers::smartcall::adapter::SmartcallAdapter;
 use crate::providers::KNOWN_UPSTREAMS;
 use crate::service::catalog::{CatalogHandle, SmartcallSync};
 use crate::service::customer_cache::CustomerCache;
+use crate::service::customer_reads::CustomerReads;
 use crate::service::fx::FxService;
 use crate::service::group_commit::{DebitBatcher, SettleBatcher};
 use crate::service::login_guard::LoginGuard;
@@ -194,6 +195,7 @@ impl Application {
                 pool.clone(),
                 Duration::from_millis(settings.limits.auth_cache_ttl_ms),
             )),
+            customer_reads: Arc::new(CustomerReads::start(pool.clone(), settings.database.read_shards)),
             login_guard,
             settings: Arc::new(settings),
             sandbox,

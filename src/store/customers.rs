@@ -87,6 +87,14 @@ pub async fn get(pool: &PgPool, id: &str) -> Result<Option<Customer>, sqlx::Erro
         .await
 }
 
+/// Several customers in one query (those that exist, in no particular order).
+pub async fn get_many(pool: &PgPool, ids: &[String]) -> Result<Vec<Customer>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+}
+
 pub async fn auth(pool: &PgPool, id: &str) -> Result<Option<CustomerAuth>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, name, status, commission_rate, daily_limit_local, topup_rate_per_min, api_rate_per_15min,

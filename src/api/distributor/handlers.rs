@@ -94,7 +94,9 @@ pub async fn logout(State(state): State<AppState>, caller: Distributor) -> Resul
     responses((status = 200, description = "USD balance"), (status = 401, description = "Invalid or missing token")))]
 pub async fn get_balance(State(state): State<AppState>, caller: Distributor) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Api)?;
-    let c = customers::get(&state.pool, &caller.customer.id)
+    let c = state
+        .customer_reads
+        .get(&caller.customer.id)
         .await?
         .ok_or(DistributorError::NotFound)?;
     Ok(Json(Balance {

@@ -10,7 +10,7 @@ use crate::domain::phone::normalize_mx;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, PurchaseRequest};
 use crate::service::rate_limit::LimitKind;
-use crate::store::{customers, transactions};
+use crate::store::transactions;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -25,7 +25,9 @@ use rust_decimal::Decimal;
               (status = 429, description = "Too many requests")))]
 pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Api)?;
-    let c = customers::get(&state.pool, &customer.0.id)
+    let c = state
+        .customer_reads
+        .get(&customer.0.id)
         .await?
         .ok_or(RelierError::Unauthorized)?;
     Ok(Json(Balance {
