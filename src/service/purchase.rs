@@ -21,7 +21,8 @@ use chrono_tz::Tz;
 use rand::Rng;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::Notify;
@@ -309,6 +310,12 @@ impl PurchaseService {
         }
     }
 
+    /// Send a queued (PENDING) purchase, as claimed from the queue.
+    #[tracing::instrument(skip_all, fields(txn = %txn.id))]
+    pub async fn send_queued(&self, txn: &Transaction) -> Result<(), PurchaseError> {
+        self.send(txn, None).await.map(|_| ())
+    }
+
     /// Ask the first enabled upstream that can tell which network the number is on.
     async fn detect_operator(&self, product: &Product, phone: &str) -> Option<String> {
         for route in &product.routes {
@@ -500,10 +507,33 @@ fn upstream_request(txn: &Transaction, route: &Route, upstream_reference: String
     }
 }
 
-/// "RLR" + epoch milliseconds + 6 random digits: sortable, and unique in practice
-/// (the primary key catches the one-in-a-million same-millisecond clash).
+/// "RLR" + epoch milliseconds + this process's 4-digit tag + a 6-digit sequence.
+/// Within a process two ids can only clash if a million were made in one millisecond;
+/// across instances, only if the tags, the millisecond and the sequence all match.
+/// (Random digits alone clashed: ids are made in bursts when a batch of answers wakes
+/// many clients in the same millisecond.)
 fn new_transaction_id() -> String {
+    static TAG: OnceLock<u32> = OnceLock::new();
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let tag = *TAG.get_or_init(|| rand::thread_rng().gen_range(0..10_000));
     let millis = chrono::Utc::now().timestamp_millis();
-    let suffix: u32 = rand::thread_rng().gen_range(0..1_000_000);
-    format!("RLR{millis}{suffix:06}")
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000;
+    format!("RLR{millis}{tag:04}{seq:06}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_transaction_id;
+    use std::collections::HashSet;
+
+    #[test]
+    fn transaction_ids_made_in_a_burst_are_all_different() {
+        let ids: Vec<String> = (0..200_000).map(|_| new_transaction_id()).collect();
+        assert!(
+            ids.iter().all(|id| id.starts_with("RLR") && id.len() == 26),
+            "{}",
+            ids[0]
+        );
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+    }
 }
