@@ -165,3 +165,50 @@ async fn latcom_token_is_reused_and_renewed_after_a_401() {
     assert_eq!(app.latcom.login_calls(), 2);
     assert_eq!(app.latcom.topup_calls(), 6);
 }
+
+/// A queue worker that dies right after claiming a job (the claim deletes it) leaves the
+/// transaction PENDING; the resolver sends it, once.
+#[tokio::test]
+async fn a_claimed_job_whose_worker_died_is_sent_by_the_resolver_once() {
+    use recarga::store::{jobs, transactions};
+    let app = TestApp::spawn_with(|s| s.purchase.queue_poll_interval_ms = 3_600_000, None).await;
+    let c = app.customer("T9", "100").await;
+    let purchase = transactions::NewPurchase {
+        id: "RLRQUEUED1".into(),
+        customer_id: "T9".into(),
+        reference: Some("Q-1".into()),
+        channel: "relier",
+        is_async: true,
+        product_id: "MOVISTAR_TAE".into(),
+        phone: "5512345678".into(),
+        operator: Some("TELEFONICA".into()),
+        amount_local: dec("50"),
+        currency: "MXN".into(),
+        exchange_rate: dec("17.0068"),
+        cost_usd: dec("2.94"),
+        commission_usd: dec("0"),
+        charged_usd: dec("2.94"),
+        business_day: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        daily_limit_local: dec("1000"),
+        first_attempt: None,
+    };
+    transactions::create_purchase(&app.pool, &purchase).await.unwrap();
+    let claimed = jobs::claim_topups(&app.pool, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        jobs::claim_topups(&app.pool, 10).await.unwrap().is_empty(),
+        "a job is claimed once"
+    );
+    // ... and the worker is gone. The transaction waits, funds held.
+    let (_, body) = app.transaction(&c, "RLRQUEUED1").await;
+    assert_eq!(body["transaction"]["status"], "PENDING", "{body}");
+    assert_eq!(app.latcom.topup_calls(), 0);
+
+    let sweeps = (0..3).map(|_| resolver::sweep(&app.app_purchases, &app.pool, 0));
+    futures::future::join_all(sweeps).await;
+    let (_, body) = app.transaction(&c, "RLRQUEUED1").await;
+    assert_eq!(body["transaction"]["status"], "SUCCESS", "{body}");
+    assert_eq!(app.latcom.topup_calls(), 1, "sent exactly once");
+    assert_eq!(app.balance(&c).await, dec("97.06"));
+    app.assert_ledger_invariants().await;
+}

@@ -10,11 +10,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
-/// A claimed job may run this long before another worker may take it over.
-const LEASE_SECS: i64 = 120;
-
-/// Process queued async top-ups, at most `workers` at a time. Woken at once by
-/// `notify` for work queued here, and by polling for work queued elsewhere.
+/// Send queued async top-ups, at most `workers` at a time. Woken at once by `notify`
+/// for work queued here, and by polling for work queued elsewhere. A top-up that fails
+/// here (a database error, say) stays PENDING for the resolver.
 pub fn spawn_queue(
     pool: PgPool,
     service: Arc<PurchaseService>,
@@ -26,7 +24,7 @@ pub fn spawn_queue(
         let permits = Arc::new(Semaphore::new(workers));
         loop {
             let free = permits.available_permits().max(1) as i64;
-            let claimed = match jobs::claim(&pool, free.min(256), LEASE_SECS).await {
+            let claimed = match jobs::claim_topups(&pool, free.min(256)).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "queue claim failed");
@@ -38,33 +36,18 @@ pub fn spawn_queue(
                 let _ = tokio::time::timeout(poll, notify.notified()).await;
                 continue;
             }
-            for job in claimed {
+            for txn in claimed {
                 let permit = Arc::clone(&permits).acquire_owned().await.expect("semaphore open");
-                let (pool, service) = (pool.clone(), Arc::clone(&service));
+                let service = Arc::clone(&service);
                 tokio::spawn(async move {
                     let _permit = permit;
-                    run_job(&pool, &service, job).await;
+                    if let Err(e) = service.send_queued(&txn).await {
+                        tracing::warn!(txn = %txn.id, error = %e, "queued top-up left for the resolver");
+                    }
                 });
             }
         }
     })
-}
-
-async fn run_job(pool: &PgPool, service: &PurchaseService, job: jobs::Job) {
-    let result = match (job.kind.as_str(), job.transaction_id.as_deref()) {
-        (jobs::TOPUP, Some(txn)) => service.process(txn).await.map_err(|e| e.to_string()),
-        (kind, _) => Err(format!("unknown job kind {kind}")),
-    };
-    let done = match result {
-        Ok(()) => jobs::complete(pool, job.id).await,
-        Err(e) => {
-            tracing::warn!(job = job.id, error = %e, "job failed; will retry");
-            jobs::retry_later(pool, job.id, 5 * i64::from(job.tries.clamp(1, 60))).await
-        }
-    };
-    if let Err(e) = done {
-        tracing::warn!(job = job.id, error = %e, "could not record job result; its lease will expire");
-    }
 }
 
 /// Sweep open transactions: at once on start (recovering whatever a crash left), then

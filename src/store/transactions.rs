@@ -40,7 +40,8 @@ impl Transaction {
     }
 }
 
-const TXN_COLUMNS: &str = "id, customer_id, reference, channel, mode, product_id, phone, operator, amount_local,
+pub(super) const TXN_COLUMNS: &str =
+    "id, customer_id, reference, channel, mode, product_id, phone, operator, amount_local,
      currency, exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status, upstream,
      operator_transaction_id, failure_reason, response_time_ms, created_at, updated_at, processed_at";
 
@@ -335,29 +336,18 @@ pub struct NewAttempt<'a> {
     pub amount_sent: Decimal,
 }
 
-/// Commit the attempt row and PROCESSING before anything is sent. The first attempt
-/// takes the transaction from PENDING, so only one worker can ever send it; a
-/// failover attempt requires it still PROCESSING. `None`: someone else owns it.
+/// Commit the attempt row and PROCESSING before anything is sent, in one statement.
+/// The first attempt takes the transaction from PENDING, so only one worker can ever
+/// send it; a failover attempt requires it still PROCESSING. `None`: someone else owns it.
 pub async fn begin_attempt(pool: &PgPool, a: &NewAttempt<'_>) -> Result<Option<Attempt>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
     let from = if a.attempt_no == 1 { "PENDING" } else { "PROCESSING" };
-    let owned = sqlx::query(
-        "UPDATE transactions SET status = 'PROCESSING', upstream = $2, updated_at = now() WHERE id = $1 AND status = $3",
-    )
-    .bind(a.transaction_id)
-    .bind(a.upstream)
-    .bind(from)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !owned {
-        tx.rollback().await?;
-        return Ok(None);
-    }
-    let attempt = sqlx::query_as(
-        "INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status)
-         VALUES ($1, $2, $3, $4, $5, $6, 'SENT')
+    sqlx::query_as(
+        "WITH owned AS (
+             UPDATE transactions SET status = 'PROCESSING', upstream = $3, updated_at = now()
+             WHERE id = $1 AND status = $7
+             RETURNING id)
+         INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status)
+         SELECT id, $2, $3, $4, $5, $6, 'SENT' FROM owned
          RETURNING id, transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status, created_at",
     )
     .bind(a.transaction_id)
@@ -366,10 +356,9 @@ pub async fn begin_attempt(pool: &PgPool, a: &NewAttempt<'_>) -> Result<Option<A
     .bind(a.upstream_reference)
     .bind(a.upstream_product)
     .bind(a.amount_sent)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Some(attempt))
+    .bind(from)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn latest_attempt(pool: &PgPool, transaction_id: &str) -> Result<Option<Attempt>, sqlx::Error> {
