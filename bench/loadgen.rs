@@ -1,7 +1,8 @@
 //! A small closed-loop load generator for the benchmark suite (`bench/run`).
 //!
-//! N clients, each a loop of sequential requests on one shared connection pool, run one
-//! scenario against a base URL. Requests that complete inside the measurement window
+//! N clients, each a loop of sequential requests on its own keep-alive connection
+//! (hyper's HTTP/1 client, reconnecting after an error), run one scenario against a base
+//! URL. The client is lean on purpose: it shares the machine with what it measures. Requests that complete inside the measurement window
 //! (after `--warmup`, for `--duration` seconds) are counted; at the end of the window any
 //! request still in flight is abandoned. Prints one JSON line:
 //! `{scenario, requests, ok, errors, throughput_rps, p50_ms, p90_ms, p99_ms, max_ms, status_counts, …}`.
@@ -12,7 +13,12 @@
 //! response, errors included. `throughput_rps` is ok responses per second.
 
 use anyhow::{bail, Context};
+use bytes::Bytes;
 use clap::{Parser, ValueEnum};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -150,17 +156,15 @@ async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
         format!("B{nanos:x}")
     });
 
-    // One pool for all clients; never capped below the client count.
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        // Loopback only: never route through a proxy from the environment.
-        .no_proxy()
-        .timeout(Duration::from_secs_f64(args.timeout))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .context("building the HTTP client")?;
+    let uri: Uri = url.parse().with_context(|| format!("parsing the URL {url}"))?;
+    if uri.scheme_str() != Some("http") {
+        bail!("only plain http:// URLs on loopback are supported: {url}");
+    }
+    let target = Target {
+        authority: uri.authority().context("the URL has no host")?.to_string(),
+        path: uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+    };
+    let timeout = Duration::from_secs_f64(args.timeout);
 
     let start = TokioInstant::now();
     let window_start = start + Duration::from_secs_f64(args.warmup);
@@ -168,18 +172,23 @@ async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
     let counter = Arc::new(AtomicU64::new(0));
     let counted = Arc::new(AtomicU64::new(0));
     let customers = Arc::new(customers);
-    let url = Arc::new(url);
+    let target = Arc::new(target);
     let run_id = Arc::new(run_id);
 
     let mut handles = Vec::with_capacity(args.clients);
     for i in 0..args.clients {
-        let (client, customers, url, run_id) = (client.clone(), customers.clone(), url.clone(), run_id.clone());
+        let (customers, target, run_id) = (customers.clone(), target.clone(), run_id.clone());
         let (counter, counted) = (counter.clone(), counted.clone());
         let (scenario, amount, phone_offset, max_requests) =
             (args.scenario, args.amount, args.phone_offset, args.max_requests);
         handles.push(tokio::spawn(async move {
             let customer = customers.get(i % customers.len().max(1)).cloned();
             let mut tally = Tally::default();
+            let mut connection: Option<SendRequest<Full<Bytes>>> = None;
+            // Two timers per client, reset rather than made anew for every request.
+            let window_closed = tokio::time::sleep_until(window_end);
+            let timed_out = tokio::time::sleep(timeout);
+            tokio::pin!(window_closed, timed_out);
             loop {
                 if TokioInstant::now() >= window_end
                     || (max_requests > 0 && counted.load(Ordering::Relaxed) >= max_requests)
@@ -187,21 +196,17 @@ async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
                     break;
                 }
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let request = build(
-                    &client,
-                    scenario,
-                    &url,
-                    customer.as_ref(),
-                    &run_id,
-                    n,
-                    amount,
-                    phone_offset,
-                );
+                let request = build(scenario, &target, customer.as_ref(), &run_id, n, amount, phone_offset);
                 let sent = Instant::now();
+                timed_out.as_mut().reset(TokioInstant::now() + timeout);
                 let outcome = tokio::select! {
-                    r = send(request) => r,
-                    _ = tokio::time::sleep_until(window_end) => break,
+                    r = send(&mut connection, &target.authority, request) => r,
+                    _ = timed_out.as_mut() => Err("timeout"),
+                    _ = window_closed.as_mut() => break,
                 };
+                if outcome.is_err() {
+                    connection = None; // whatever state it was left in, start afresh
+                }
                 let done = TokioInstant::now();
                 if done < window_start {
                     continue;
@@ -271,56 +276,71 @@ async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
     }))
 }
 
+/// Where requests go: `host:port`, and the scenario's path.
+struct Target {
+    authority: String,
+    path: String,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build(
-    client: &reqwest::Client,
     scenario: Scenario,
-    url: &str,
+    target: &Target,
     customer: Option<&Customer>,
     run_id: &str,
     n: u64,
     amount: u32,
     phone_offset: u64,
-) -> reqwest::RequestBuilder {
-    let request = match scenario {
-        Scenario::Get | Scenario::Balance => client.get(url),
+) -> Request<Full<Bytes>> {
+    let (method, body) = match scenario {
+        Scenario::Get | Scenario::Balance => ("GET", Bytes::new()),
         Scenario::Topup | Scenario::TopupAsync => {
             // 55 + 8 digits, never the simulator's special numbers 5500000000..03.
             let suffix = 10_000_000 + (phone_offset + n) % 90_000_000;
-            client.post(url).json(&json!({
+            let body = json!({
                 "phone": format!("55{suffix:08}"),
                 "amount": amount,
                 "reference": format!("{run_id}-{n}"),
-            }))
+            });
+            ("POST", Bytes::from(body.to_string()))
         }
     };
-    match (scenario, customer) {
-        (Scenario::Get, _) | (_, None) => request,
-        (_, Some(c)) => request
+    let mut request = Request::builder()
+        .method(method)
+        .uri(target.path.as_str())
+        .header("host", &target.authority);
+    if !body.is_empty() {
+        request = request.header("content-type", "application/json");
+    }
+    if let (false, Some(c)) = (scenario == Scenario::Get, customer) {
+        request = request
             .header("x-api-key", &c.api_key)
-            .header("x-customer-id", &c.customer_id),
+            .header("x-customer-id", &c.customer_id);
     }
+    request.body(Full::new(body)).expect("a well-formed request")
 }
 
-/// The status code, or a short name for the transport error. The body is read to the end
-/// so the connection goes back to the pool.
-async fn send(request: reqwest::RequestBuilder) -> Result<u16, &'static str> {
-    let response = request.send().await.map_err(classify)?;
+/// Send on the client's connection (opened first if there is none) and read the body to
+/// the end, so the connection can carry the next request. The status code, or a short
+/// name for the transport error.
+async fn send(
+    connection: &mut Option<SendRequest<Full<Bytes>>>,
+    authority: &str,
+    request: Request<Full<Bytes>>,
+) -> Result<u16, &'static str> {
+    if connection.as_ref().is_none_or(|c| c.is_closed()) {
+        let stream = tokio::net::TcpStream::connect(authority).await.map_err(|_| "connect")?;
+        stream.set_nodelay(true).map_err(|_| "connect")?;
+        let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| "connect")?;
+        tokio::spawn(driver);
+        *connection = Some(sender);
+    }
+    let sender = connection.as_mut().ok_or("connect")?;
+    sender.ready().await.map_err(|_| "request")?;
+    let response = sender.send_request(request).await.map_err(|_| "request")?;
     let status = response.status().as_u16();
-    response.bytes().await.map_err(classify)?;
+    response.into_body().collect().await.map_err(|_| "body")?;
     Ok(status)
-}
-
-fn classify(e: reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else if e.is_body() || e.is_decode() {
-        "body"
-    } else if e.is_request() {
-        "request"
-    } else {
-        "other"
-    }
 }
