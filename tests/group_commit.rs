@@ -117,3 +117,45 @@ async fn settlements_settle_each_transaction_once() {
         .all(|(_, status, op)| status == "SUCCESS" && op.as_deref().is_some_and(|o| o.starts_with("OP-"))));
     app.assert_ledger_invariants().await;
 }
+
+/// A repeated reference gets the original even when repeating it would now be refused
+/// (the balance is spent, or the number's daily limit is used), and is never charged.
+#[tokio::test]
+async fn a_repeat_gets_the_original_where_a_new_purchase_would_be_refused() {
+    let app = TestApp::spawn().await;
+    app.customer("BATCH", "3").await;
+    let first = purchase("R1", Some("R-1"), "5512345678", "2.94");
+    assert!(matches!(
+        &create_purchases(&app.pool, &[first]).await.unwrap()[0],
+        Ok(Created::New { .. })
+    ));
+    // 0.06 left: too little for another 2.94, and 50 of the number's 60 MXN are used.
+    let repeats = [
+        purchase("R2", Some("R-1"), "5512345678", "2.94"),
+        purchase("R3", Some("R-3"), "5512345678", "2.94"),
+    ];
+    let results = create_purchases(&app.pool, &repeats).await.unwrap();
+    assert!(
+        matches!(&results[0], Ok(Created::Existing(t)) if t.id == "R1"),
+        "{:?}",
+        results[0]
+    );
+    assert!(matches!(&results[1], Err(StoreError::InsufficientBalance { .. })));
+    recarga::store::customers::credit(&app.pool, "BATCH", dec("100"), None)
+        .await
+        .unwrap();
+    let results = create_purchases(&app.pool, &[purchase("R4", Some("R-1"), "5512345678", "2.94")])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&results[0], Ok(Created::Existing(t)) if t.id == "R1"),
+        "{:?}",
+        results[0]
+    );
+    let balance: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'BATCH'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(balance, dec("100.06"), "charged once");
+    app.assert_ledger_invariants().await;
+}
