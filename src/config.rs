@@ -301,9 +301,9 @@ impl Default for PurchaseSettings {
             review_after_hours: 24,
             queue_workers: 256,
             queue_poll_interval_ms: 250,
-            debit_shards: 8,
+            debit_shards: 2,
             debit_batch_max: 64,
-            settle_shards: 4,
+            settle_shards: 1,
             settle_batch_max: 64,
         }
     }
