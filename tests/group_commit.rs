@@ -4,7 +4,9 @@
 mod common;
 
 use common::{dec, TestApp};
-use recarga::store::transactions::{create_purchases, settle_successes, Created, FirstAttempt, NewPurchase, Success};
+use recarga::store::transactions::{
+    begin_attempts, create_purchases, settle_successes, Created, FirstAttempt, NewAttempt, NewPurchase, Success,
+};
 use recarga::store::StoreError;
 
 fn purchase(id: &str, reference: Option<&str>, phone: &str, charged: &str) -> NewPurchase {
@@ -158,4 +160,52 @@ async fn a_repeat_gets_the_original_where_a_new_purchase_would_be_refused() {
         .unwrap();
     assert_eq!(balance, dec("100.06"), "charged once");
     app.assert_ledger_invariants().await;
+}
+
+/// The queue begins its claimed purchases in one statement: each purchase is taken from
+/// PENDING once, a failover attempt needs it PROCESSING, and a repeat gets nothing.
+#[tokio::test]
+async fn attempts_begin_once_per_transaction() {
+    let app = TestApp::spawn_with(|s| s.purchase.queue_poll_interval_ms = 3_600_000, None).await;
+    app.customer("BATCH", "10").await;
+    let queued = [
+        purchase("Q1", None, "5512345601", "2.94"),
+        purchase("Q2", None, "5512345602", "2.94"),
+    ];
+    create_purchases(&app.pool, &queued).await.unwrap();
+    let attempt = |txn: &'static str, attempt_no: i32, reference: &'static str| NewAttempt {
+        transaction_id: txn,
+        attempt_no,
+        upstream: "latcom",
+        upstream_reference: reference,
+        upstream_product: "TFE_MXN_20_TO_2000",
+        amount_sent: dec("43.10"),
+    };
+    let first = [attempt("Q1", 1, "Q1"), attempt("Q1", 1, "Q1"), attempt("Q2", 2, "Q2-2")];
+    let begun = begin_attempts(&app.pool, &first).await.unwrap();
+    assert!(begun[0]
+        .as_ref()
+        .is_some_and(|a| a.transaction_id == "Q1" && a.attempt_no == 1));
+    assert!(begun[1].is_none(), "Q1 is begun once");
+    assert!(begun[2].is_none(), "a failover attempt needs the purchase PROCESSING");
+    let again = begin_attempts(&app.pool, &[attempt("Q1", 1, "Q1"), attempt("Q1", 2, "Q1-2")])
+        .await
+        .unwrap();
+    assert!(again[0].is_none(), "no longer PENDING");
+    assert!(again[1]
+        .as_ref()
+        .is_some_and(|a| a.attempt_no == 2 && a.upstream_reference == "Q1-2"));
+    let statuses: Vec<(String, String)> = sqlx::query_as("SELECT id, status FROM transactions ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses,
+        vec![("Q1".into(), "PROCESSING".into()), ("Q2".into(), "PENDING".into())]
+    );
+    let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM attempts")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 2);
 }

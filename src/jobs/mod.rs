@@ -36,12 +36,19 @@ pub fn spawn_queue(
                 let _ = tokio::time::timeout(poll, notify.notified()).await;
                 continue;
             }
-            for txn in claimed {
+            let ready = match service.begin_queued(claimed).await {
+                Ok(ready) => ready,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not begin claimed top-ups; left for the resolver");
+                    continue;
+                }
+            };
+            for (txn, attempt) in ready {
                 let permit = Arc::clone(&permits).acquire_owned().await.expect("semaphore open");
                 let service = Arc::clone(&service);
                 tokio::spawn(async move {
                     let _permit = permit;
-                    if let Err(e) = service.send_queued(&txn).await {
+                    if let Err(e) = service.send_queued(&txn, attempt).await {
                         tracing::warn!(txn = %txn.id, error = %e, "queued top-up left for the resolver");
                     }
                 });

@@ -7,7 +7,7 @@ use crate::domain::catalog::{AmountError, Catalog, Product, Route, AUTO_OPERATOR
 use crate::domain::clock::Clock;
 use crate::domain::limits::business_day;
 use crate::domain::money::price;
-use crate::domain::provider::{Enquiry, Outcome, UpstreamTopup};
+use crate::domain::provider::{Enquiry, Outcome, Provider, UpstreamTopup};
 use crate::domain::status::TxnStatus;
 use crate::providers::Providers;
 use crate::service::catalog::CatalogHandle;
@@ -183,15 +183,14 @@ impl PurchaseService {
         let first_attempt = if req.is_async {
             None
         } else {
-            product.routes.iter().find_map(|route| {
-                let provider = self.providers.get(&route.upstream)?;
-                Some(FirstAttempt {
+            self.usable_routes(&product)
+                .next()
+                .map(|(route, provider)| FirstAttempt {
                     upstream: provider.id(),
                     upstream_reference: id.clone(),
                     upstream_product: route.product.clone(),
                     amount_sent: route.upstream_amount(req.amount),
                 })
-            })
         };
         let new = NewPurchase {
             id,
@@ -310,19 +309,66 @@ impl PurchaseService {
         }
     }
 
-    /// Send a queued (PENDING) purchase, as claimed from the queue.
+    /// Begin the first attempt of each purchase claimed from the queue, in one statement.
+    /// Returns those this worker now owns, with their attempt, and those no upstream can
+    /// take now, without one (`send_queued` fails and refunds them).
+    pub async fn begin_queued(
+        &self,
+        claimed: Vec<Transaction>,
+    ) -> Result<Vec<(Transaction, Option<Attempt>)>, PurchaseError> {
+        let catalog = self.catalog.current();
+        let (mut routed, mut ready) = (Vec::new(), Vec::new());
+        for txn in claimed {
+            let first = catalog.get(&txn.product_id).and_then(|product| {
+                let (route, provider) = self.usable_routes(product).next()?;
+                Some((upstream_request(&txn, route, txn.id.clone()), provider.id()))
+            });
+            match first {
+                Some(first) => routed.push((txn, first)),
+                None => ready.push((txn, None)),
+            }
+        }
+        let attempts: Vec<NewAttempt> = routed
+            .iter()
+            .map(|(txn, (request, upstream))| NewAttempt {
+                transaction_id: &txn.id,
+                attempt_no: 1,
+                upstream,
+                upstream_reference: &request.upstream_reference,
+                upstream_product: &request.upstream_product,
+                amount_sent: request.amount,
+            })
+            .collect();
+        let begun = txns::begin_attempts(&self.pool, &attempts).await?;
+        drop(attempts);
+        // A purchase begun by someone else (the resolver, another instance) is theirs.
+        let owned = routed
+            .into_iter()
+            .zip(begun)
+            .filter_map(|((txn, _), a)| Some((txn, Some(a?))));
+        ready.extend(owned);
+        Ok(ready)
+    }
+
+    /// Send a purchase taken from the queue, its first attempt begun by `begin_queued`.
     #[tracing::instrument(skip_all, fields(txn = %txn.id))]
-    pub async fn send_queued(&self, txn: &Transaction) -> Result<(), PurchaseError> {
-        self.send(txn, None).await.map(|_| ())
+    pub async fn send_queued(&self, txn: &Transaction, begun: Option<Attempt>) -> Result<(), PurchaseError> {
+        self.send(txn, begun).await.map(|_| ())
+    }
+
+    /// A product's routes whose upstream is enabled here, in order.
+    fn usable_routes<'a>(&'a self, product: &'a Product) -> impl Iterator<Item = (&'a Route, &'a Arc<dyn Provider>)> {
+        product
+            .routes
+            .iter()
+            .filter_map(|route| Some((route, self.providers.get(&route.upstream)?)))
     }
 
     /// Ask the first enabled upstream that can tell which network the number is on.
     async fn detect_operator(&self, product: &Product, phone: &str) -> Option<String> {
-        for route in &product.routes {
-            if let Some(provider) = self.providers.get(&route.upstream) {
-                if let Some(operator) = provider.detect_operator(phone).await {
-                    return Some(operator);
-                }
+        for (_, provider) in self.usable_routes(product) {
+            if let Some(operator) = provider.detect_operator(phone).await {
+                return Some(operator);
             }
         }
         None
@@ -347,10 +393,7 @@ impl PurchaseService {
         };
         let mut attempt_no = 0;
         let mut last_failure = "no upstream is enabled for this product".to_string();
-        for route in &product.routes {
-            let Some(provider) = self.providers.get(&route.upstream) else {
-                continue;
-            };
+        for (route, provider) in self.usable_routes(&product) {
             attempt_no += 1;
             let upstream_reference = if attempt_no == 1 {
                 txn.id.clone()

@@ -340,25 +340,42 @@ pub struct NewAttempt<'a> {
 /// The first attempt takes the transaction from PENDING, so only one worker can ever
 /// send it; a failover attempt requires it still PROCESSING. `None`: someone else owns it.
 pub async fn begin_attempt(pool: &PgPool, a: &NewAttempt<'_>) -> Result<Option<Attempt>, sqlx::Error> {
-    let from = if a.attempt_no == 1 { "PENDING" } else { "PROCESSING" };
-    sqlx::query_as(
-        "WITH owned AS (
-             UPDATE transactions SET status = 'PROCESSING', upstream = $3, updated_at = now()
-             WHERE id = $1 AND status = $7
-             RETURNING id)
+    Ok(begin_attempts(pool, std::slice::from_ref(a)).await?.pop().flatten())
+}
+
+/// `begin_attempt` for many (the queue's claimed purchases), in one statement and one
+/// commit; per attempt, in order, the attempt or `None`.
+pub async fn begin_attempts(pool: &PgPool, batch: &[NewAttempt<'_>]) -> Result<Vec<Option<Attempt>>, sqlx::Error> {
+    let begun: Vec<Attempt> = sqlx::query_as(
+        "WITH a AS (
+             SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::numeric[])
+                 AS a(transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent)),
+         owned AS (
+             UPDATE transactions t SET status = 'PROCESSING', upstream = a.upstream, updated_at = now()
+             FROM a
+             WHERE t.id = a.transaction_id
+               AND t.status = CASE WHEN a.attempt_no = 1 THEN 'PENDING' ELSE 'PROCESSING' END
+             RETURNING a.*)
          INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status)
-         SELECT id, $2, $3, $4, $5, $6, 'SENT' FROM owned
+         SELECT transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, 'SENT' FROM owned
          RETURNING id, transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status, created_at",
     )
-    .bind(a.transaction_id)
-    .bind(a.attempt_no)
-    .bind(a.upstream)
-    .bind(a.upstream_reference)
-    .bind(a.upstream_product)
-    .bind(a.amount_sent)
-    .bind(from)
-    .fetch_optional(pool)
-    .await
+    .bind(batch.iter().map(|a| a.transaction_id).collect::<Vec<_>>())
+    .bind(batch.iter().map(|a| a.attempt_no).collect::<Vec<_>>())
+    .bind(batch.iter().map(|a| a.upstream).collect::<Vec<_>>())
+    .bind(batch.iter().map(|a| a.upstream_reference).collect::<Vec<_>>())
+    .bind(batch.iter().map(|a| a.upstream_product).collect::<Vec<_>>())
+    .bind(batch.iter().map(|a| a.amount_sent).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?;
+    let mut by_key: std::collections::HashMap<(String, i32), Attempt> = begun
+        .into_iter()
+        .map(|a| ((a.transaction_id.clone(), a.attempt_no), a))
+        .collect();
+    Ok(batch
+        .iter()
+        .map(|a| by_key.remove(&(a.transaction_id.to_string(), a.attempt_no)))
+        .collect())
 }
 
 pub async fn latest_attempt(pool: &PgPool, transaction_id: &str) -> Result<Option<Attempt>, sqlx::Error> {
