@@ -23,14 +23,28 @@ pub struct Batcher<I, O> {
 pub struct Stopped;
 
 impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
-    /// Start `shards` workers, each handing up to `max_batch` items at a time to `run`,
-    /// which must answer one output per item, in order.
-    pub fn start<F, Fut>(shards: usize, max_batch: usize, run: F) -> Self
+    /// Start `shards` workers, each handing up to `max_batch` items at a time to `batch`
+    /// (with a copy of `context`, e.g. the pool), which gives the items back with one
+    /// output per item, in order. If the batch fails, nothing of it was committed: each
+    /// item is then run alone by `single`, so that whatever failed cannot hold back the
+    /// others. `what` names the batches in logs.
+    pub fn start<C, B, BF, S, SF, E>(
+        context: C,
+        shards: usize,
+        max_batch: usize,
+        what: &'static str,
+        batch: B,
+        single: S,
+    ) -> Self
     where
-        F: Fn(Vec<I>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Vec<O>> + Send,
+        C: Clone + Send + Sync + 'static,
+        B: Fn(C, Vec<I>) -> BF + Send + Sync + 'static,
+        BF: Future<Output = (Vec<I>, Result<Vec<O>, E>)> + Send,
+        S: Fn(C, I) -> SF + Send + Sync + 'static,
+        SF: Future<Output = O> + Send,
+        E: std::fmt::Display + Send,
     {
-        let run = Arc::new(run);
+        let run = Arc::new((context, batch, single));
         let max_batch = max_batch.max(1);
         let shards = (0..shards.max(1))
             .map(|_| {
@@ -38,15 +52,27 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
                 let run = Arc::clone(&run);
                 tokio::spawn(async move {
                     while let Some(first) = rx.recv().await {
-                        let mut batch = vec![first];
-                        while batch.len() < max_batch {
+                        let mut queued = vec![first];
+                        while queued.len() < max_batch {
                             match rx.try_recv() {
-                                Ok(queued) => batch.push(queued),
+                                Ok(more) => queued.push(more),
                                 Err(_) => break,
                             }
                         }
-                        let (items, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                        for (reply, output) in replies.into_iter().zip(run(items).await) {
+                        let (items, replies): (Vec<_>, Vec<_>) = queued.into_iter().unzip();
+                        let (context, batch, single) = &*run;
+                        let outputs = match batch(context.clone(), items).await {
+                            (_, Ok(outputs)) => outputs,
+                            (items, Err(e)) => {
+                                tracing::warn!(error = %e, size = items.len(), "{what} batch failed; retrying one by one");
+                                let mut outputs = Vec::with_capacity(items.len());
+                                for item in items {
+                                    outputs.push(single(context.clone(), item).await);
+                                }
+                                outputs
+                            }
+                        };
+                        for (reply, output) in replies.into_iter().zip(outputs) {
                             let _ = reply.send(output);
                         }
                     }

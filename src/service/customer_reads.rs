@@ -17,27 +17,21 @@ pub struct CustomerReads(Batcher<String, Result<Option<Customer>, sqlx::Error>>)
 
 impl CustomerReads {
     pub fn start(pool: PgPool, shards: usize) -> Self {
-        Self(Batcher::start(shards, MAX_BATCH, move |ids: Vec<String>| {
-            let pool = pool.clone();
-            async move {
-                match customers::get_many(&pool, &ids).await {
-                    Ok(found) => {
-                        let by_id: HashMap<&str, &Customer> = found.iter().map(|c| (c.id.as_str(), c)).collect();
-                        ids.iter()
-                            .map(|id| Ok(by_id.get(id.as_str()).map(|c| (*c).clone())))
-                            .collect()
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, size = ids.len(), "customer read batch failed; retrying one by one");
-                        let mut results = Vec::with_capacity(ids.len());
-                        for id in &ids {
-                            results.push(customers::get(&pool, id).await);
-                        }
-                        results
-                    }
-                }
-            }
-        }))
+        Self(Batcher::start(
+            pool,
+            shards,
+            MAX_BATCH,
+            "customer read",
+            |pool, ids: Vec<String>| async move {
+                let found = customers::get_many(&pool, &ids).await.map(|found| {
+                    // Many reads in a batch may name the same customer: each gets a copy.
+                    let by_id: HashMap<String, Customer> = found.into_iter().map(|c| (c.id.clone(), c)).collect();
+                    ids.iter().map(|id| Ok(by_id.get(id).cloned())).collect()
+                });
+                (ids, found)
+            },
+            |pool, id: String| async move { customers::get(&pool, &id).await },
+        ))
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Customer>, sqlx::Error> {

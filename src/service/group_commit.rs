@@ -18,24 +18,17 @@ pub struct DebitBatcher(Batcher<NewPurchase, Result<Created, StoreError>>);
 
 impl DebitBatcher {
     pub fn start(pool: PgPool, shards: usize, max_batch: usize) -> Self {
-        Self(Batcher::start(shards, max_batch, move |purchases: Vec<NewPurchase>| {
-            let pool = pool.clone();
-            async move {
-                match txns::create_purchases(&pool, &purchases).await {
-                    Ok(results) => results,
-                    Err(e) => {
-                        // Nothing of the batch was committed: take each alone, so that
-                        // whatever failed cannot hold back the others.
-                        tracing::warn!(error = %e, size = purchases.len(), "debit batch failed; retrying one by one");
-                        let mut results = Vec::with_capacity(purchases.len());
-                        for purchase in &purchases {
-                            results.push(txns::create_purchase(&pool, purchase).await);
-                        }
-                        results
-                    }
-                }
-            }
-        }))
+        Self(Batcher::start(
+            pool,
+            shards,
+            max_batch,
+            "debit",
+            |pool, purchases: Vec<NewPurchase>| async move {
+                let results = txns::create_purchases(&pool, &purchases).await;
+                (purchases, results)
+            },
+            |pool, purchase: NewPurchase| async move { txns::create_purchase(&pool, &purchase).await },
+        ))
     }
 
     pub async fn debit(&self, purchase: NewPurchase) -> Result<Created, StoreError> {
@@ -48,23 +41,20 @@ pub struct SettleBatcher(Batcher<Success, Result<Option<Transaction>, sqlx::Erro
 
 impl SettleBatcher {
     pub fn start(pool: PgPool, shards: usize, max_batch: usize) -> Self {
-        Self(Batcher::start(shards, max_batch, move |settlements: Vec<Success>| {
-            let pool = pool.clone();
-            async move {
-                match txns::settle_successes(&pool, &settlements).await {
-                    Ok(settled) => settled.into_iter().map(Ok).collect(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, size = settlements.len(), "settlement batch failed; retrying one by one");
-                        let mut results = Vec::with_capacity(settlements.len());
-                        for s in settlements {
-                            let one = txns::settle_successes(&pool, std::slice::from_ref(&s)).await;
-                            results.push(one.map(|mut settled| settled.pop().flatten()));
-                        }
-                        results
-                    }
-                }
-            }
-        }))
+        Self(Batcher::start(
+            pool,
+            shards,
+            max_batch,
+            "settlement",
+            |pool, settlements: Vec<Success>| async move {
+                let settled = txns::settle_successes(&pool, &settlements).await;
+                (settlements, settled.map(|s| s.into_iter().map(Ok).collect()))
+            },
+            |pool, success: Success| async move {
+                let settled = txns::settle_successes(&pool, std::slice::from_ref(&success)).await;
+                settled.map(|mut s| s.pop().flatten())
+            },
+        ))
     }
 
     /// PROCESSING → SUCCESS; the settled row, or None if it was settled already.
