@@ -6,6 +6,7 @@ pub mod fx;
 pub mod latcom;
 pub mod smartcall;
 
+use crate::domain::catalog::{Product, Route};
 use crate::domain::provider::Provider;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +27,14 @@ impl Providers {
 
     pub fn get(&self, id: &str) -> Option<&Arc<dyn Provider>> {
         self.by_id.get(id)
+    }
+
+    /// A product's routes whose upstream is enabled here, in order, with that upstream.
+    pub fn routes_for<'a>(&'a self, product: &'a Product) -> impl Iterator<Item = (&'a Route, &'a Arc<dyn Provider>)> {
+        product
+            .routes
+            .iter()
+            .filter_map(|route| Some((route, self.get(&route.upstream)?)))
     }
 
     /// Every enabled upstream, by id (a stable order for health output).

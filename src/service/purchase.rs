@@ -7,7 +7,7 @@ use crate::domain::catalog::{AmountError, Catalog, Product, Route, AUTO_OPERATOR
 use crate::domain::clock::Clock;
 use crate::domain::limits::business_day;
 use crate::domain::money::price;
-use crate::domain::provider::{Enquiry, Outcome, Provider, UpstreamTopup};
+use crate::domain::provider::{Enquiry, Outcome, UpstreamTopup};
 use crate::domain::status::TxnStatus;
 use crate::providers::Providers;
 use crate::service::catalog::CatalogHandle;
@@ -183,11 +183,12 @@ impl PurchaseService {
         let first_attempt = if req.is_async {
             None
         } else {
-            self.usable_routes(&product)
+            self.providers
+                .routes_for(&product)
                 .next()
                 .map(|(route, provider)| FirstAttempt {
                     upstream: provider.id(),
-                    upstream_reference: id.clone(),
+                    upstream_reference: upstream_reference(&id, 1),
                     upstream_product: route.product.clone(),
                     amount_sent: route.upstream_amount(req.amount),
                 })
@@ -320,8 +321,11 @@ impl PurchaseService {
         let (mut routed, mut ready) = (Vec::new(), Vec::new());
         for txn in claimed {
             let first = catalog.get(&txn.product_id).and_then(|product| {
-                let (route, provider) = self.usable_routes(product).next()?;
-                Some((upstream_request(&txn, route, txn.id.clone()), provider.id()))
+                let (route, provider) = self.providers.routes_for(product).next()?;
+                Some((
+                    upstream_request(&txn, route, upstream_reference(&txn.id, 1)),
+                    provider.id(),
+                ))
             });
             match first {
                 Some(first) => routed.push((txn, first)),
@@ -330,14 +334,7 @@ impl PurchaseService {
         }
         let attempts: Vec<NewAttempt> = routed
             .iter()
-            .map(|(txn, (request, upstream))| NewAttempt {
-                transaction_id: &txn.id,
-                attempt_no: 1,
-                upstream,
-                upstream_reference: &request.upstream_reference,
-                upstream_product: &request.upstream_product,
-                amount_sent: request.amount,
-            })
+            .map(|(txn, (request, upstream))| new_attempt(txn, 1, upstream, request))
             .collect();
         let begun = txns::begin_attempts(&self.pool, &attempts).await?;
         drop(attempts);
@@ -356,17 +353,9 @@ impl PurchaseService {
         self.send(txn, begun).await.map(|_| ())
     }
 
-    /// A product's routes whose upstream is enabled here, in order.
-    fn usable_routes<'a>(&'a self, product: &'a Product) -> impl Iterator<Item = (&'a Route, &'a Arc<dyn Provider>)> {
-        product
-            .routes
-            .iter()
-            .filter_map(|route| Some((route, self.providers.get(&route.upstream)?)))
-    }
-
     /// Ask the first enabled upstream that can tell which network the number is on.
     async fn detect_operator(&self, product: &Product, phone: &str) -> Option<String> {
-        for (_, provider) in self.usable_routes(product) {
+        for (_, provider) in self.providers.routes_for(product) {
             if let Some(operator) = provider.detect_operator(phone).await {
                 return Some(operator);
             }
@@ -393,25 +382,14 @@ impl PurchaseService {
         };
         let mut attempt_no = 0;
         let mut last_failure = "no upstream is enabled for this product".to_string();
-        for (route, provider) in self.usable_routes(&product) {
+        for (route, provider) in self.providers.routes_for(&product) {
             attempt_no += 1;
-            let upstream_reference = if attempt_no == 1 {
-                txn.id.clone()
-            } else {
-                format!("{}-{attempt_no}", txn.id)
-            };
-            let request = upstream_request(txn, route, upstream_reference);
-            let new = NewAttempt {
-                transaction_id: &txn.id,
-                attempt_no,
-                upstream: provider.id(),
-                upstream_reference: &request.upstream_reference,
-                upstream_product: &request.upstream_product,
-                amount_sent: request.amount,
-            };
+            let request = upstream_request(txn, route, upstream_reference(&txn.id, attempt_no));
             let attempt = match begun.take() {
                 Some(attempt) => attempt,
-                None => match txns::begin_attempt(&self.pool, &new).await? {
+                None => match txns::begin_attempt(&self.pool, &new_attempt(txn, attempt_no, provider.id(), &request))
+                    .await?
+                {
                     Some(attempt) => attempt,
                     None => return Ok(None), // another worker owns this transaction
                 },
@@ -533,6 +511,33 @@ impl PurchaseService {
             txns::touch(&self.pool, &txn.id).await?;
         }
         Ok(())
+    }
+}
+
+/// What we send as the client reference for attempt `attempt_no`: the transaction id,
+/// then `-2`, `-3` for failover attempts, so that an enquiry always names the same request.
+fn upstream_reference(transaction_id: &str, attempt_no: i32) -> String {
+    if attempt_no == 1 {
+        transaction_id.to_string()
+    } else {
+        format!("{transaction_id}-{attempt_no}")
+    }
+}
+
+/// The attempt row committed before `request` is sent.
+fn new_attempt<'a>(
+    txn: &'a Transaction,
+    attempt_no: i32,
+    upstream: &'a str,
+    request: &'a UpstreamTopup,
+) -> NewAttempt<'a> {
+    NewAttempt {
+        transaction_id: &txn.id,
+        attempt_no,
+        upstream,
+        upstream_reference: &request.upstream_reference,
+        upstream_product: &request.upstream_product,
+        amount_sent: request.amount,
     }
 }
 

@@ -117,7 +117,7 @@ pub async fn products(State(state): State<AppState>, caller: Distributor) -> Res
         .catalog()
         .all()
         .into_iter()
-        .filter(|p| p.routes.iter().any(|r| state.providers.get(&r.upstream).is_some()))
+        .filter(|p| state.providers.routes_for(p).next().is_some())
         .map(ProductView::from)
         .collect();
     Ok(Json(json!({"success": true, "products": products})).into_response())
