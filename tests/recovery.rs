@@ -192,7 +192,7 @@ async fn a_claimed_job_whose_worker_died_is_sent_by_the_resolver_once() {
         daily_limit_local: dec("1000"),
         first_attempt: None,
     };
-    transactions::create_purchase(&app.pool, &purchase).await.unwrap();
+    transactions::create_purchases(&app.pool, &[purchase]).await.unwrap();
     let claimed = jobs::claim_topups(&app.pool, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert!(

@@ -24,10 +24,10 @@ pub struct Stopped;
 
 impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     /// Start `shards` workers, each handing up to `max_batch` items at a time to `batch`
-    /// (with a copy of `context`, e.g. the pool), which gives the items back with one
-    /// output per item, in order. If the batch fails, nothing of it was committed: each
-    /// item is then run alone by `single`, so that whatever failed cannot hold back the
-    /// others. `what` names the batches in logs.
+    /// (with a copy of `context`, e.g. the pool), which answers one output per item, in
+    /// order. If the batch fails, nothing of it was committed: `batch` gives the items
+    /// back, and each is run alone by `single`, so that whatever failed cannot hold back
+    /// the others. `what` names the batches in logs.
     pub fn start<C, B, BF, S, SF, E>(
         context: C,
         shards: usize,
@@ -39,7 +39,7 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     where
         C: Clone + Send + Sync + 'static,
         B: Fn(C, Vec<I>) -> BF + Send + Sync + 'static,
-        BF: Future<Output = (Vec<I>, Result<Vec<O>, E>)> + Send,
+        BF: Future<Output = Result<Vec<O>, (Vec<I>, E)>> + Send,
         S: Fn(C, I) -> SF + Send + Sync + 'static,
         SF: Future<Output = O> + Send,
         E: std::fmt::Display + Send,
@@ -62,8 +62,8 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
                         let (items, replies): (Vec<_>, Vec<_>) = queued.into_iter().unzip();
                         let (context, batch, single) = &*run;
                         let outputs = match batch(context.clone(), items).await {
-                            (_, Ok(outputs)) => outputs,
-                            (items, Err(e)) => {
+                            Ok(outputs) => outputs,
+                            Err((items, e)) => {
                                 tracing::warn!(error = %e, size = items.len(), "{what} batch failed; retrying one by one");
                                 let mut outputs = Vec::with_capacity(items.len());
                                 for item in items {

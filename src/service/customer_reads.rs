@@ -23,12 +23,14 @@ impl CustomerReads {
             MAX_BATCH,
             "customer read",
             |pool, ids: Vec<String>| async move {
-                let found = customers::get_many(&pool, &ids).await.map(|found| {
-                    // Many reads in a batch may name the same customer: each gets a copy.
-                    let by_id: HashMap<String, Customer> = found.into_iter().map(|c| (c.id.clone(), c)).collect();
-                    ids.iter().map(|id| Ok(by_id.get(id).cloned())).collect()
-                });
-                (ids, found)
+                match customers::get_many(&pool, &ids).await {
+                    Ok(found) => {
+                        // Many reads in a batch may name the same customer: each gets a copy.
+                        let by_id: HashMap<String, Customer> = found.into_iter().map(|c| (c.id.clone(), c)).collect();
+                        Ok(ids.iter().map(|id| Ok(by_id.get(id).cloned())).collect())
+                    }
+                    Err(e) => Err((ids, e)),
+                }
             },
             |pool, id: String| async move { customers::get(&pool, &id).await },
         ))

@@ -10,30 +10,43 @@
 //! as without batching. Settlements are sharded by transaction, for the same reason.
 
 use crate::service::batcher::{Batcher, Stopped};
-use crate::store::transactions::{self as txns, Created, NewPurchase, Success, Transaction};
+use crate::store::transactions::{self as txns, Created, Debited, NewPurchase, Success, Transaction};
 use crate::store::StoreError;
 use sqlx::PgPool;
 
-pub struct DebitBatcher(Batcher<NewPurchase, Result<Created, StoreError>>);
+pub struct DebitBatcher {
+    batcher: Batcher<NewPurchase, Result<(NewPurchase, Debited), sqlx::Error>>,
+    pool: PgPool,
+}
 
 impl DebitBatcher {
     pub fn start(pool: PgPool, shards: usize, max_batch: usize) -> Self {
-        Self(Batcher::start(
-            pool,
+        let batcher = Batcher::start(
+            pool.clone(),
             shards,
             max_batch,
             "debit",
             |pool, purchases: Vec<NewPurchase>| async move {
-                let results = txns::create_purchases(&pool, &purchases).await;
-                (purchases, results)
+                match txns::debit_purchases(&pool, &purchases).await {
+                    Ok(debited) => Ok(purchases.into_iter().zip(debited).map(Ok).collect()),
+                    Err(e) => Err((purchases, e)),
+                }
             },
-            |pool, purchase: NewPurchase| async move { txns::create_purchase(&pool, &purchase).await },
-        ))
+            |pool, purchase: NewPurchase| async move {
+                let mut debited = txns::debit_purchases(&pool, std::slice::from_ref(&purchase)).await?;
+                let one = debited.pop().ok_or(sqlx::Error::RowNotFound)?;
+                Ok((purchase, one))
+            },
+        );
+        Self { batcher, pool }
     }
 
+    /// The answer is read outside the batch (a repeated reference reads the original),
+    /// so that no batch waits on another's follow-up queries.
     pub async fn debit(&self, purchase: NewPurchase) -> Result<Created, StoreError> {
         let key = purchase.customer_id.clone();
-        self.0.submit(&key, purchase).await.map_err(stopped)?
+        let (purchase, debited) = self.batcher.submit(&key, purchase).await.map_err(stopped)??;
+        txns::interpret(&self.pool, &purchase, debited).await
     }
 }
 
@@ -47,8 +60,10 @@ impl SettleBatcher {
             max_batch,
             "settlement",
             |pool, settlements: Vec<Success>| async move {
-                let settled = txns::settle_successes(&pool, &settlements).await;
-                (settlements, settled.map(|s| s.into_iter().map(Ok).collect()))
+                match txns::settle_successes(&pool, &settlements).await {
+                    Ok(settled) => Ok(settled.into_iter().map(Ok).collect()),
+                    Err(e) => Err((settlements, e)),
+                }
             },
             |pool, success: Success| async move {
                 let settled = txns::settle_successes(&pool, std::slice::from_ref(&success)).await;

@@ -87,8 +87,9 @@ pub enum Created {
     Existing(Transaction),
 }
 
-/// What `recarga_debit` answered for one purchase.
-#[derive(sqlx::FromRow)]
+/// What `recarga_debit` answered for one purchase (turned into its result by
+/// [`interpret`]).
+#[derive(Debug, sqlx::FromRow)]
 pub struct Debited {
     outcome: String,
     balance_after: Option<Decimal>,
@@ -97,23 +98,27 @@ pub struct Debited {
     attempt_id: Option<i64>,
 }
 
-/// Debit and record a purchase atomically, in one round trip (`recarga_debit`):
-/// idempotency key, balance, daily limit, ledger entries and the first attempt or the
-/// queue job all commit together or not at all.
-pub async fn create_purchase(pool: &PgPool, p: &NewPurchase) -> Result<Created, StoreError> {
-    let mut results = create_purchases(pool, std::slice::from_ref(p)).await?;
-    results.pop().ok_or(StoreError::Db(sqlx::Error::RowNotFound))?
+/// Debit and record purchases atomically (`recarga_debit`): for each, idempotency key,
+/// balance, daily limit, ledger entries and the first attempt or the queue job commit
+/// together or not at all. Each purchase's result, in order.
+pub async fn create_purchases(
+    pool: &PgPool,
+    batch: &[NewPurchase],
+) -> Result<Vec<Result<Created, StoreError>>, sqlx::Error> {
+    let debited = debit_purchases(pool, batch).await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for (p, d) in batch.iter().zip(debited) {
+        results.push(interpret(pool, p, d).await);
+    }
+    Ok(results)
 }
 
 /// Several purchases in one statement, hence one database transaction and one round
 /// trip: one commit (one WAL flush, one hold of a hot balance row) for the lot.
 /// `recarga_debit` runs once per purchase, in order, each call seeing the ones before
 /// it; a refused purchase writes nothing, so it leaves the others intact. An error
-/// aborts them all (none committed).
-pub async fn create_purchases(
-    pool: &PgPool,
-    batch: &[NewPurchase],
-) -> Result<Vec<Result<Created, StoreError>>, sqlx::Error> {
+/// aborts them all (none committed). One answer per purchase, in order.
+pub async fn debit_purchases(pool: &PgPool, batch: &[NewPurchase]) -> Result<Vec<Debited>, sqlx::Error> {
     let attempts = || batch.iter().map(|p| p.first_attempt.as_ref());
     let debited: Vec<Debited> = sqlx::query_as(
         "SELECT d.outcome, d.balance_after, d.used, d.created_at, d.attempt_id
@@ -171,15 +176,12 @@ pub async fn create_purchases(
             batch.len()
         )));
     }
-    let mut results = Vec::with_capacity(batch.len());
-    for (p, d) in batch.iter().zip(debited) {
-        results.push(interpret(pool, p, d).await);
-    }
-    Ok(results)
+    Ok(debited)
 }
 
-/// Turn a committed `recarga_debit` answer into the purchase's result.
-async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Created, StoreError> {
+/// Turn a committed `recarga_debit` answer into the purchase's result (a repeated
+/// reference reads the original).
+pub async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Created, StoreError> {
     let Debited {
         outcome,
         balance_after: balance,
