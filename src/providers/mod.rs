@@ -4,6 +4,7 @@
 pub mod executor;
 pub mod fx;
 pub mod latcom;
+pub mod loopback;
 pub mod smartcall;
 
 use crate::domain::catalog::{Product, Route};

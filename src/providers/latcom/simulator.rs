@@ -5,6 +5,7 @@
 //! with a 500 HTML page. Faults can also be injected for every request.
 
 use super::wire::{LoginRequest, LoginResponse, TopupRequest, TopupResponse};
+use crate::providers::loopback;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -99,14 +100,7 @@ pub fn router(state: SimState) -> Router {
 pub async fn spawn(latency: Duration) -> std::io::Result<(SocketAddr, SimState)> {
     let state = SimState::default();
     state.set_latency(latency);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = router(state.clone());
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "LATCOM simulator stopped");
-        }
-    });
+    let addr = loopback::serve(router(state.clone()), "LATCOM").await?;
     Ok((addr, state))
 }
 

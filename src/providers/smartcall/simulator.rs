@@ -12,6 +12,7 @@
 
 use super::wire::{RechargeRequest, TOKEN_REJECTED};
 use crate::domain::money::round_half_up;
+use crate::providers::loopback;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -307,15 +308,9 @@ pub async fn spawn(latency: Duration) -> std::io::Result<(SocketAddr, SimState)>
 /// Serve one more host (api1, api2) on `state`'s backend; the [`Host`] handle controls
 /// and counts this host alone.
 pub async fn serve(state: SimState) -> std::io::Result<(SocketAddr, Host)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
     let host = Host::default();
     let app = router(state).layer(axum::middleware::from_fn_with_state(host.clone(), host_gate));
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "Smartcall simulator stopped");
-        }
-    });
+    let addr = loopback::serve(app, "Smartcall").await?;
     Ok((addr, host))
 }
 
@@ -990,12 +985,13 @@ mod tests {
         assert_eq!(ping["response"], "Pong");
 
         sim.set_credentials("u", "p");
-        let bad = client
-            .post(format!("{base}/auth"))
-            .basic_auth("u", Some("x"))
-            .send()
-            .await
-            .unwrap();
+        let login = |password: &'static str| {
+            client
+                .post(format!("{base}/auth"))
+                .basic_auth("u", Some(password))
+                .send()
+        };
+        let bad = login("x").await.unwrap();
         assert_eq!(bad.status(), 401);
         let body: Value = bad.json().await.unwrap();
         assert_eq!(
@@ -1004,23 +1000,10 @@ mod tests {
         );
 
         sim.set_token_limit(1);
-        let ok: Value = client
-            .post(format!("{base}/auth"))
-            .basic_auth("u", Some("p"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let ok: Value = login("p").await.unwrap().json().await.unwrap();
         let token = ok["accessToken"].as_str().unwrap().to_string();
         assert!(ok["expiresAt"].as_i64().unwrap() > now_ms());
-        let full = client
-            .post(format!("{base}/auth"))
-            .basic_auth("u", Some("p"))
-            .send()
-            .await
-            .unwrap();
+        let full = login("p").await.unwrap();
         assert_eq!(full.status(), 429);
         let body: Value = full.json().await.unwrap();
         assert_eq!(
