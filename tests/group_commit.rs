@@ -209,3 +209,34 @@ async fn attempts_begin_once_per_transaction() {
         .unwrap();
     assert_eq!(attempts, 2);
 }
+
+/// The settlement batch finds its rows by key on a brand-new, empty table too. Its
+/// generic plan is made at a connection's first use and kept; made on a young table it
+/// used to scan the whole table (or every entry of the open-transactions index) on each
+/// batch for the rest of the connection's life.
+#[tokio::test]
+async fn settlement_plan_looks_rows_up_by_key_on_a_young_table() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.pool.acquire().await.unwrap();
+    sqlx::raw_sql(&format!(
+        "PREPARE settle_plan AS {}",
+        *recarga::store::transactions::SETTLE_SUCCESSES
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar("EXPLAIN EXECUTE settle_plan(NULL, NULL, NULL, NULL, NULL)")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("Index Scan using transactions_pkey on transactions"),
+        "{plan}"
+    );
+    assert!(plan.contains("Index Scan using attempts_pkey on attempts"), "{plan}");
+    assert!(
+        !plan.contains("Seq Scan on transactions") && !plan.contains("transactions_open"),
+        "{plan}"
+    );
+}

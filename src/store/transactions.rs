@@ -418,10 +418,9 @@ pub struct Success {
     pub response_time_ms: Option<i64>,
 }
 
-/// PROCESSING → SUCCESS for each, in one statement (one commit for the lot); per
-/// settlement, the settled row, or None if it was settled already (by the resolver, say).
-pub async fn settle_successes(pool: &PgPool, batch: &[Success]) -> Result<Vec<Option<Transaction>>, sqlx::Error> {
-    let settled: Vec<Transaction> = sqlx::query_as(&format!(
+/// The statement behind `settle_successes` (public so that a test can check its plan).
+pub static SETTLE_SUCCESSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
         "WITH s AS (
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])
                  AS s(attempt_id, transaction_id, upstream_id, message, response_time_ms)),
@@ -436,14 +435,20 @@ pub async fn settle_successes(pool: &PgPool, batch: &[Success]) -> Result<Vec<Op
                  message = s.message, finished_at = now()
              FROM s JOIN t ON t.id = s.transaction_id WHERE y.id = s.attempt_id)
          SELECT {TXN_COLUMNS} FROM t"
-    ))
-    .bind(batch.iter().map(|s| s.attempt_id).collect::<Vec<_>>())
-    .bind(batch.iter().map(|s| s.transaction_id.as_str()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|s| s.upstream_id.as_deref()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|s| s.message.as_deref()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|s| s.response_time_ms).collect::<Vec<_>>())
-    .fetch_all(pool)
-    .await?;
+    )
+});
+
+/// PROCESSING → SUCCESS for each, in one statement (one commit for the lot); per
+/// settlement, the settled row, or None if it was settled already (by the resolver, say).
+pub async fn settle_successes(pool: &PgPool, batch: &[Success]) -> Result<Vec<Option<Transaction>>, sqlx::Error> {
+    let settled: Vec<Transaction> = sqlx::query_as(&SETTLE_SUCCESSES)
+        .bind(batch.iter().map(|s| s.attempt_id).collect::<Vec<_>>())
+        .bind(batch.iter().map(|s| s.transaction_id.as_str()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|s| s.upstream_id.as_deref()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|s| s.message.as_deref()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|s| s.response_time_ms).collect::<Vec<_>>())
+        .fetch_all(pool)
+        .await?;
     let mut by_id: std::collections::HashMap<String, Transaction> =
         settled.into_iter().map(|t| (t.id.clone(), t)).collect();
     // A transaction named twice in one batch is settled once: the first asker gets it.
@@ -542,7 +547,8 @@ pub async fn move_to_review(pool: &PgPool, transaction_id: &str, reason: &str) -
 pub async fn open_older_than(pool: &PgPool, min_age_secs: i64, limit: i64) -> Result<Vec<Transaction>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {TXN_COLUMNS} FROM transactions
-         WHERE status IN ('PENDING', 'PROCESSING') AND updated_at < now() - make_interval(secs => $1)
+         WHERE processed_at IS NULL AND status IN ('PENDING', 'PROCESSING')
+           AND updated_at < now() - make_interval(secs => $1)
          ORDER BY updated_at LIMIT $2"
     ))
     .bind(min_age_secs as f64)
