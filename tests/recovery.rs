@@ -166,11 +166,12 @@ async fn latcom_token_is_reused_and_renewed_after_a_401() {
     assert_eq!(app.latcom.topup_calls(), 6);
 }
 
-/// A queue worker that dies right after claiming a job (the claim deletes it) leaves the
-/// transaction PENDING; the resolver sends it, once.
+/// A queue worker that dies holding its claim (before the commit that begins the
+/// attempts) leaves the purchase PENDING: while held, other claims skip it; afterwards
+/// it is sent exactly once, however many claims and resolver sweeps race for it.
 #[tokio::test]
-async fn a_claimed_job_whose_worker_died_is_sent_by_the_resolver_once() {
-    use recarga::store::{jobs, transactions};
+async fn a_claim_whose_worker_died_leaves_the_purchase_queued_and_it_is_sent_once() {
+    use recarga::store::transactions;
     let app = TestApp::spawn_with(|s| s.purchase.queue_poll_interval_ms = 3_600_000, None).await;
     let c = app.customer("T9", "100").await;
     let purchase = transactions::NewPurchase {
@@ -193,19 +194,25 @@ async fn a_claimed_job_whose_worker_died_is_sent_by_the_resolver_once() {
         first_attempt: None,
     };
     transactions::create_purchases(&app.pool, &[purchase]).await.unwrap();
-    let claimed = jobs::claim_topups(&app.pool, 10).await.unwrap();
-    assert_eq!(claimed.len(), 1);
+    let mut held = app.pool.begin().await.unwrap();
+    assert_eq!(transactions::lock_queued(&mut held, 10).await.unwrap().len(), 1);
     assert!(
-        jobs::claim_topups(&app.pool, 10).await.unwrap().is_empty(),
-        "a job is claimed once"
+        app.app_purchases.claim_queued(10).await.unwrap().is_empty(),
+        "a held purchase is skipped"
     );
-    // ... and the worker is gone. The transaction waits, funds held.
+    // The worker is gone; the server rolls its transaction back. The purchase waits,
+    // funds held, never begun.
+    held.rollback().await.unwrap();
     let (_, body) = app.transaction(&c, "RLRQUEUED1").await;
     assert_eq!(body["transaction"]["status"], "PENDING", "{body}");
     assert_eq!(app.latcom.topup_calls(), 0);
 
-    let sweeps = (0..3).map(|_| resolver::sweep(&app.app_purchases, &app.pool, 0));
-    futures::future::join_all(sweeps).await;
+    let claim = app.app_purchases.claim_queued(10);
+    let sweeps = futures::future::join_all((0..3).map(|_| resolver::sweep(&app.app_purchases, &app.pool, 0)));
+    let (claimed, _) = futures::future::join(claim, sweeps).await;
+    for (txn, attempt) in claimed.unwrap() {
+        app.app_purchases.send_queued(&txn, attempt).await.unwrap();
+    }
     let (_, body) = app.transaction(&c, "RLRQUEUED1").await;
     assert_eq!(body["transaction"]["status"], "SUCCESS", "{body}");
     assert_eq!(app.latcom.topup_calls(), 1, "sent exactly once");

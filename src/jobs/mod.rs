@@ -3,7 +3,6 @@
 use crate::service::fx::FxService;
 use crate::service::purchase::PurchaseService;
 use crate::service::resolver;
-use crate::store::jobs;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +13,6 @@ use tokio::task::JoinHandle;
 /// for work queued here, and by polling for work queued elsewhere. A top-up that fails
 /// here (a database error, say) stays PENDING for the resolver.
 pub fn spawn_queue(
-    pool: PgPool,
     service: Arc<PurchaseService>,
     notify: Arc<Notify>,
     workers: usize,
@@ -24,25 +22,18 @@ pub fn spawn_queue(
         let permits = Arc::new(Semaphore::new(workers));
         loop {
             let free = permits.available_permits().max(1) as i64;
-            let claimed = match jobs::claim_topups(&pool, free.min(256)).await {
-                Ok(c) => c,
+            let ready = match service.claim_queued(free.min(256)).await {
+                Ok(ready) => ready,
                 Err(e) => {
                     tracing::warn!(error = %e, "queue claim failed");
                     tokio::time::sleep(poll).await;
                     continue;
                 }
             };
-            if claimed.is_empty() {
+            if ready.is_empty() {
                 let _ = tokio::time::timeout(poll, notify.notified()).await;
                 continue;
             }
-            let ready = match service.begin_queued(claimed).await {
-                Ok(ready) => ready,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not begin claimed top-ups; left for the resolver");
-                    continue;
-                }
-            };
             for (txn, attempt) in ready {
                 let permit = Arc::clone(&permits).acquire_owned().await.expect("semaphore open");
                 let service = Arc::clone(&service);

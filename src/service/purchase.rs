@@ -310,13 +310,18 @@ impl PurchaseService {
         }
     }
 
-    /// Begin the first attempt of each purchase claimed from the queue, in one statement.
-    /// Returns those this worker now owns, with their attempt, and those no upstream can
-    /// take now, without one (`send_queued` fails and refunds them).
-    pub async fn begin_queued(
-        &self,
-        claimed: Vec<Transaction>,
-    ) -> Result<Vec<(Transaction, Option<Attempt>)>, PurchaseError> {
+    /// Take up to `limit` purchases from the queue: lock the oldest PENDING async ones,
+    /// begin their first attempts in one statement, and commit both together. Returns
+    /// those this worker now owns, with their attempt, and those no upstream can take
+    /// now, without one (`send_queued` fails and refunds them). A worker that dies
+    /// before the commit leaves them queued; one that dies after it leaves them
+    /// PROCESSING with an attempt, for the resolver to enquire about.
+    pub async fn claim_queued(&self, limit: i64) -> Result<Vec<(Transaction, Option<Attempt>)>, PurchaseError> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = txns::lock_queued(&mut tx, limit).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
         let catalog = self.catalog.current();
         let (mut routed, mut ready) = (Vec::new(), Vec::new());
         for txn in claimed {
@@ -336,8 +341,9 @@ impl PurchaseService {
             .iter()
             .map(|(txn, (request, upstream))| new_attempt(txn, 1, upstream, request))
             .collect();
-        let begun = txns::begin_attempts(&self.pool, &attempts).await?;
+        let begun = txns::begin_attempts(&mut *tx, &attempts).await?;
         drop(attempts);
+        tx.commit().await?;
         // A purchase begun by someone else (the resolver, another instance) is theirs.
         let owned = routed
             .into_iter()
@@ -347,7 +353,7 @@ impl PurchaseService {
         Ok(ready)
     }
 
-    /// Send a purchase taken from the queue, its first attempt begun by `begin_queued`.
+    /// Send a purchase taken from the queue, its first attempt begun by `claim_queued`.
     #[tracing::instrument(skip_all, fields(txn = %txn.id))]
     pub async fn send_queued(&self, txn: &Transaction, begun: Option<Attempt>) -> Result<(), PurchaseError> {
         self.send(txn, begun).await.map(|_| ())

@@ -147,7 +147,6 @@ impl Application {
         let p = &settings.purchase;
         let mut workers = vec![
             jobs::spawn_queue(
-                pool.clone(),
                 Arc::clone(&purchases),
                 queue,
                 p.queue_workers,

@@ -3,7 +3,6 @@
 
 pub mod customers;
 pub mod fx;
-pub mod jobs;
 pub mod ledger;
 pub mod sessions;
 pub mod transactions;

@@ -338,6 +338,22 @@ pub struct NewAttempt<'a> {
     pub amount_sent: Decimal,
 }
 
+/// The queue: up to `limit` async purchases still PENDING, oldest first, locked in the
+/// caller's database transaction, skipping those another worker holds. Nothing is
+/// written; the caller begins their attempts before it commits, or rolls back and leaves
+/// them queued.
+pub async fn lock_queued(conn: &mut sqlx::PgConnection, limit: i64) -> Result<Vec<Transaction>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {TXN_COLUMNS} FROM transactions
+         WHERE processed_at IS NULL AND status = 'PENDING' AND mode = 'async'
+         ORDER BY updated_at LIMIT $1
+         FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 /// Commit the attempt row and PROCESSING before anything is sent, in one statement.
 /// The first attempt takes the transaction from PENDING, so only one worker can ever
 /// send it; a failover attempt requires it still PROCESSING. `None`: someone else owns it.
@@ -345,9 +361,12 @@ pub async fn begin_attempt(pool: &PgPool, a: &NewAttempt<'_>) -> Result<Option<A
     Ok(begin_attempts(pool, std::slice::from_ref(a)).await?.pop().flatten())
 }
 
-/// `begin_attempt` for many (the queue's claimed purchases), in one statement and one
-/// commit; per attempt, in order, the attempt or `None`.
-pub async fn begin_attempts(pool: &PgPool, batch: &[NewAttempt<'_>]) -> Result<Vec<Option<Attempt>>, sqlx::Error> {
+/// `begin_attempt` for many (the queue's claimed purchases), in one statement; per
+/// attempt, in order, the attempt or `None`.
+pub async fn begin_attempts(
+    db: impl sqlx::PgExecutor<'_>,
+    batch: &[NewAttempt<'_>],
+) -> Result<Vec<Option<Attempt>>, sqlx::Error> {
     let begun: Vec<Attempt> = sqlx::query_as(
         "WITH a AS (
              SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::numeric[])
@@ -368,7 +387,7 @@ pub async fn begin_attempts(pool: &PgPool, batch: &[NewAttempt<'_>]) -> Result<V
     .bind(batch.iter().map(|a| a.upstream_reference).collect::<Vec<_>>())
     .bind(batch.iter().map(|a| a.upstream_product).collect::<Vec<_>>())
     .bind(batch.iter().map(|a| a.amount_sent).collect::<Vec<_>>())
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     let mut by_key: std::collections::HashMap<(String, i32), Attempt> = begun
         .into_iter()
