@@ -1,12 +1,18 @@
 -- Async top-ups without a job row: a PENDING async transaction is itself the queue
--- entry. The queue locks the oldest ones (FOR UPDATE SKIP LOCKED, through the open-
--- transactions index), begins their first attempts and commits, all in one database
+-- entry. The queue locks the oldest ones (FOR UPDATE SKIP LOCKED, through their own
+-- partial index), begins their first attempts and commits, all in one database
 -- transaction; a worker that dies before that commit leaves them PENDING and unlocked,
 -- for the next claim. One insert, one delete and one commit fewer per async purchase.
 -- The jobs table stays for the job kinds to come (webhooks, notifications); top-up jobs
 -- queued before this migration are redundant now, their transactions being PENDING.
+--
+-- The queue's index holds only queued purchases: a claim through the open-transactions
+-- index walked past every synchronous purchase in flight and every entry left dead by a
+-- settlement, on each poll.
 
 DELETE FROM jobs WHERE kind = 'topup';
+
+CREATE INDEX transactions_queued ON transactions (created_at) WHERE status = 'PENDING' AND mode = 'async';
 
 CREATE OR REPLACE FUNCTION recarga_debit(
     p_id TEXT, p_customer TEXT, p_reference TEXT, p_channel TEXT, p_mode TEXT,

@@ -210,6 +210,21 @@ async fn attempts_begin_once_per_transaction() {
     assert_eq!(attempts, 2);
 }
 
+/// The generic plan of `statement` on one of the gateway's own connections.
+async fn generic_plan(app: &TestApp, statement: &str, args: &str) -> String {
+    let mut conn = app.pool.acquire().await.unwrap();
+    sqlx::raw_sql(&format!("PREPARE checked AS {statement}"))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE checked({args})"))
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql("DEALLOCATE checked").execute(&mut *conn).await.unwrap();
+    plan.join("\n")
+}
+
 /// The settlement batch finds its rows by key on a brand-new, empty table too. Its
 /// generic plan is made at a connection's first use and kept; made on a young table it
 /// used to scan the whole table (or every entry of the open-transactions index) on each
@@ -217,19 +232,12 @@ async fn attempts_begin_once_per_transaction() {
 #[tokio::test]
 async fn settlement_plan_looks_rows_up_by_key_on_a_young_table() {
     let app = TestApp::spawn().await;
-    let mut conn = app.pool.acquire().await.unwrap();
-    sqlx::raw_sql(&format!(
-        "PREPARE settle_plan AS {}",
-        *recarga::store::transactions::SETTLE_SUCCESSES
-    ))
-    .execute(&mut *conn)
-    .await
-    .unwrap();
-    let plan: Vec<String> = sqlx::query_scalar("EXPLAIN EXECUTE settle_plan(NULL, NULL, NULL, NULL, NULL)")
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-    let plan = plan.join("\n");
+    let plan = generic_plan(
+        &app,
+        &recarga::store::transactions::SETTLE_SUCCESSES,
+        "NULL, NULL, NULL, NULL, NULL",
+    )
+    .await;
     assert!(
         plan.contains("Index Scan using transactions_pkey on transactions"),
         "{plan}"
@@ -237,6 +245,18 @@ async fn settlement_plan_looks_rows_up_by_key_on_a_young_table() {
     assert!(plan.contains("Index Scan using attempts_pkey on attempts"), "{plan}");
     assert!(
         !plan.contains("Seq Scan on transactions") && !plan.contains("transactions_open"),
+        "{plan}"
+    );
+}
+
+/// The queue claim reads the queue's own index, which holds queued purchases only, not
+/// the open-transactions one (every synchronous purchase in flight, and dead entries).
+#[tokio::test]
+async fn queue_claim_plan_reads_only_queued_purchases() {
+    let app = TestApp::spawn().await;
+    let plan = generic_plan(&app, &recarga::store::transactions::LOCK_QUEUED, "10").await;
+    assert!(
+        plan.contains("Index Scan using transactions_queued on transactions"),
         "{plan}"
     );
 }
