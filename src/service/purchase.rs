@@ -320,6 +320,8 @@ impl PurchaseService {
         let mut tx = self.pool.begin().await?;
         let claimed = txns::lock_queued(&mut tx, limit).await?;
         if claimed.is_empty() {
+            // Hand the connection back clean now, not at its next use.
+            tx.rollback().await?;
             return Ok(Vec::new());
         }
         let catalog = self.catalog.current();

@@ -40,8 +40,7 @@ impl Transaction {
     }
 }
 
-pub(super) const TXN_COLUMNS: &str =
-    "id, customer_id, reference, channel, mode, product_id, phone, operator, amount_local,
+const TXN_COLUMNS: &str = "id, customer_id, reference, channel, mode, product_id, phone, operator, amount_local,
      currency, exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status, upstream,
      operator_transaction_id, failure_reason, response_time_ms, created_at, updated_at, processed_at";
 
@@ -99,7 +98,7 @@ pub struct Debited {
 }
 
 /// Debit and record purchases atomically (`recarga_debit`): for each, idempotency key,
-/// balance, daily limit, ledger entries and the first attempt or the queue job commit
+/// balance, daily limit, ledger entries and the first attempt (a sync purchase's) commit
 /// together or not at all. Each purchase's result, in order.
 pub async fn create_purchases(
     pool: &PgPool,
