@@ -5,6 +5,7 @@ pub mod executor;
 pub mod fx;
 pub mod latcom;
 pub mod loopback;
+pub mod sim_history;
 pub mod smartcall;
 
 use crate::domain::catalog::{Product, Route};

@@ -5,13 +5,16 @@
 //! with a 500 HTML page. Faults can also be injected for every request.
 
 use super::wire::{LoginRequest, LoginResponse, TopupRequest, TopupResponse};
-use crate::providers::loopback;
+use crate::providers::{loopback, sim_history};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::collections::{HashMap, HashSet};
+use chrono::{DateTime, Utc};
+use hashlink::LruCache;
+use rust_decimal::Decimal;
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,14 +38,39 @@ pub enum Fault {
     ServerErrorBeforeProcessing,
 }
 
-#[derive(Default)]
 struct Inner {
     tokens: HashSet<String>,
-    transactions: HashMap<String, TopupResponse>,
-    calls_by_reference: HashMap<String, u64>,
+    /// The top-ups processed, by dist_transid (the latest ones: see `sim_history`).
+    processed: LruCache<String, Record>,
     fault: Fault,
     latency: Duration,
     status_unavailable: bool,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            tokens: HashSet::new(),
+            processed: sim_history::history(),
+            fault: Fault::None,
+            latency: Duration::ZERO,
+            status_unavailable: false,
+        }
+    }
+}
+
+/// What the simulator keeps of a processed top-up: enough to give the same answer again,
+/// in far fewer bytes than the answer itself.
+struct Record {
+    n: u64,
+    uid: uuid::Uuid,
+    fails: bool,
+    amount: Decimal,
+    product_id: String,
+    service: u8,
+    at: DateTime<Utc>,
+    /// How many times its dist_transid arrived (tests check that nothing is sent twice).
+    calls: u64,
 }
 
 /// Shared state; tests hold it to inject faults and to count what arrived.
@@ -84,7 +112,7 @@ impl SimState {
         self.logins.load(Ordering::SeqCst)
     }
     pub fn calls_for(&self, dist_transid: &str) -> u64 {
-        self.lock().calls_by_reference.get(dist_transid).copied().unwrap_or(0)
+        self.lock().processed.peek(dist_transid).map_or(0, |r| r.calls)
     }
 }
 
@@ -178,18 +206,18 @@ async fn process(state: SimState, req: TopupRequest) -> Response {
         return server_error_page();
     }
     state.topups.fetch_add(1, Ordering::SeqCst);
-    let record = {
+    let answer = {
         let mut inner = state.lock();
-        *inner.calls_by_reference.entry(req.dist_transid.clone()).or_default() += 1;
         // A repeated dist_transid gets the original answer, never a second top-up.
-        if let Some(existing) = inner.transactions.get(&req.dist_transid) {
-            existing.clone()
+        if let Some(existing) = inner.processed.peek_mut(&req.dist_transid) {
+            existing.calls += 1;
+            existing.answer(&req.dist_transid)
         } else {
             let fails = req.target_msisdn == ALWAYS_FAILS || req.target_msisdn == ANSWERS_500;
-            let n = state.seq.fetch_add(1, Ordering::SeqCst);
-            let record = record_for(&req, n, fails);
-            inner.transactions.insert(req.dist_transid.clone(), record.clone());
-            record
+            let record = Record::new(&req, state.seq.fetch_add(1, Ordering::SeqCst), fails);
+            let answer = record.answer(&req.dist_transid);
+            inner.processed.insert(req.dist_transid.clone(), record);
+            answer
         }
     };
     match (fault, req.target_msisdn.as_str()) {
@@ -198,33 +226,48 @@ async fn process(state: SimState, req: TopupRequest) -> Response {
         (Fault::ServerErrorAfterProcessing, _) | (_, ANSWERS_500) => return server_error_page(),
         _ => {}
     }
-    Json(record).into_response()
+    Json(answer).into_response()
 }
 
-fn record_for(req: &TopupRequest, n: u64, fails: bool) -> TopupResponse {
-    let now = chrono::Utc::now().to_rfc3339();
-    TopupResponse {
-        uid: Some(uuid::Uuid::new_v4().to_string()),
-        amount: Some(req.amount),
-        product_id: Some(req.product_id.clone()),
-        service: Some(req.service),
-        trans_id: Some(format!("LT{:08}", 38_000_000 + n)),
-        status: if fails { "Fail" } else { "Success" }.into(),
-        created_at: Some(now.clone()),
-        ven_transid: (!fails).then(|| format!("VEN{n:010}")),
-        response_code: None,
-        response_message: None,
-        vendor_response_msg: Some(
-            if fails {
-                "Test number: always fails"
-            } else {
-                "Recarga exitosa"
-            }
-            .into(),
-        ),
-        vendor_response_code: Some(if fails { "-1" } else { "0" }.into()),
-        dist_transid: Some(req.dist_transid.clone()),
-        ended_at: Some(now),
+impl Record {
+    fn new(req: &TopupRequest, n: u64, fails: bool) -> Self {
+        Self {
+            n,
+            uid: uuid::Uuid::new_v4(),
+            fails,
+            amount: req.amount,
+            product_id: req.product_id.clone(),
+            service: req.service,
+            at: Utc::now(),
+            calls: 1,
+        }
+    }
+
+    fn answer(&self, dist_transid: &str) -> TopupResponse {
+        let (n, fails, at) = (self.n, self.fails, self.at.to_rfc3339());
+        TopupResponse {
+            uid: Some(self.uid.to_string()),
+            amount: Some(self.amount),
+            product_id: Some(self.product_id.clone()),
+            service: Some(self.service),
+            trans_id: Some(format!("LT{:08}", 38_000_000 + n)),
+            status: if fails { "Fail" } else { "Success" }.into(),
+            created_at: Some(at.clone()),
+            ven_transid: (!fails).then(|| format!("VEN{n:010}")),
+            response_code: None,
+            response_message: None,
+            vendor_response_msg: Some(
+                if fails {
+                    "Test number: always fails"
+                } else {
+                    "Recarga exitosa"
+                }
+                .into(),
+            ),
+            vendor_response_code: Some(if fails { "-1" } else { "0" }.into()),
+            dist_transid: Some(dist_transid.into()),
+            ended_at: Some(at),
+        }
     }
 }
 
@@ -240,8 +283,8 @@ async fn status(State(state): State<SimState>, headers: HeaderMap, Path(id): Pat
         )
             .into_response();
     }
-    match inner.transactions.get(&id) {
-        Some(record) => Json(record.clone()).into_response(),
+    match inner.processed.peek(&id) {
+        Some(record) => Json(record.answer(&id)).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": "Not Found", "status": 404})),

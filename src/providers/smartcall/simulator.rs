@@ -12,7 +12,7 @@
 
 use super::wire::{RechargeRequest, TOKEN_REJECTED};
 use crate::domain::money::round_half_up;
-use crate::providers::loopback;
+use crate::providers::{loopback, sim_history};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use hashlink::LruCache;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
@@ -121,10 +122,12 @@ struct Inner {
     tokens: HashMap<String, Instant>,
     token_ttl: Duration,
     token_limit: usize,
-    txns: HashMap<String, Txn>,
-    recent: HashMap<(String, Decimal), Instant>,
+    /// The recharges recorded, by clientReference, and the (msisdn, amount) pairs recently
+    /// recharged: the latest ones (see `sim_history`).
+    txns: LruCache<String, Txn>,
+    recent: LruCache<(String, Decimal), Instant>,
     duplicate_window: Duration,
-    calls_by_reference: HashMap<String, u64>,
+    calls_by_reference: LruCache<String, u64>,
     fault: Fault,
     latency: Duration,
     scripted: Option<Scripted>,
@@ -144,10 +147,10 @@ impl Default for Inner {
             tokens: HashMap::new(),
             token_ttl: Duration::from_secs(24 * 3600),
             token_limit: TOKEN_LIMIT,
-            txns: HashMap::new(),
-            recent: HashMap::new(),
+            txns: sim_history::history(),
+            recent: sim_history::history(),
             duplicate_window: Duration::from_secs(300),
-            calls_by_reference: HashMap::new(),
+            calls_by_reference: sim_history::history(),
             fault: Fault::None,
             latency: Duration::ZERO,
             scripted: None,
@@ -268,13 +271,13 @@ impl SimState {
     pub fn calls_for(&self, client_reference: &str) -> u64 {
         self.lock()
             .calls_by_reference
-            .get(client_reference)
+            .peek(client_reference)
             .copied()
             .unwrap_or(0)
     }
     /// Force what the enquiry reports (any string, to test unrecognised ids).
     pub fn set_status_id(&self, client_reference: &str, status_id: &str) {
-        if let Some(t) = self.lock().txns.get_mut(client_reference) {
+        if let Some(t) = self.lock().txns.peek_mut(client_reference) {
             t.status_id = status_id.into();
             t.pending_since = None;
         }
@@ -560,10 +563,12 @@ async fn process(state: SimState, req: RechargeRequest) -> Response {
     state.recharges.fetch_add(1, Ordering::SeqCst);
     let answer = {
         let mut inner = state.lock();
-        *inner
-            .calls_by_reference
-            .entry(req.client_reference.clone())
-            .or_default() += 1;
+        match inner.calls_by_reference.peek_mut(&req.client_reference) {
+            Some(calls) => *calls += 1,
+            None => {
+                inner.calls_by_reference.insert(req.client_reference.clone(), 1);
+            }
+        }
         decide(&state, &mut inner, &req)
     };
     match fault {
@@ -648,8 +653,17 @@ fn valid_msisdn(m: &str) -> bool {
     m.len() == 11 && m.starts_with("27") && m.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn record(state: &SimState, inner: &mut Inner, req: &RechargeRequest, status: Status, price: Decimal, cost: Decimal) {
+/// Record a recharge; its order reference.
+fn record(
+    state: &SimState,
+    inner: &mut Inner,
+    req: &RechargeRequest,
+    status: Status,
+    price: Decimal,
+    cost: Decimal,
+) -> u64 {
     let n = state.seq.fetch_add(1, Ordering::SeqCst);
+    let order_ref = 130_078_272 + n;
     let product = sim_products(inner.catalog_revision)
         .into_iter()
         .find(|p| p.id == req.product_id)
@@ -658,7 +672,7 @@ fn record(state: &SimState, inner: &mut Inner, req: &RechargeRequest, status: St
     inner.txns.insert(
         req.client_reference.clone(),
         Txn {
-            order_ref: 130_078_272 + n,
+            order_ref,
             status_id: status.id().into(),
             status_text: status.text().into(),
             msisdn: req.device_id.clone(),
@@ -674,11 +688,12 @@ fn record(state: &SimState, inner: &mut Inner, req: &RechargeRequest, status: St
             pending_since,
         },
     );
+    order_ref
 }
 
 /// The business rules of one recharge, in the order the checks are made.
 fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest) -> Response {
-    if let Some(original) = inner.txns.get(&req.client_reference) {
+    if let Some(original) = inner.txns.peek(&req.client_reference) {
         // Seed 1.2.15: the duplicate error carries the original transaction's details.
         let message = format!(
             "Duplicate recharge. Original transaction: reference {}, status {}",
@@ -729,7 +744,7 @@ fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest) -> Respons
     }
     let key = (req.device_id.clone(), price.normalize());
     let window = inner.duplicate_window;
-    if inner.recent.get(&key).is_some_and(|at| at.elapsed() < window) {
+    if inner.recent.peek(&key).is_some_and(|at| at.elapsed() < window) {
         let message =
             "A trx with the same Cell no + amount was done in the last 5 minutes. Please retry in 5 min if valid.";
         return reject(inner, StatusCode::BAD_REQUEST, 2, 16, message);
@@ -773,10 +788,9 @@ fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest) -> Respons
         inner.balance -= cost;
         inner.recent.insert(key, Instant::now());
     }
-    record(state, inner, req, status, price, cost);
-    let txn = &inner.txns[&req.client_reference];
+    let order_ref = record(state, inner, req, status, price, cost);
     let recharge = json!({
-        "balance": number(inner.balance), "orderReferenceId": txn.order_ref, "ticketNumber": "", "boxNumber": "",
+        "balance": number(inner.balance), "orderReferenceId": order_ref, "ticketNumber": "", "boxNumber": "",
         "batchNumber": "", "voucherPin": "", "expiryDate": null,
         "retailPrice": format!("{price:.2}"), "dealerDiscount": product.discount.normalize().to_string(),
     });
@@ -813,7 +827,7 @@ fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest) -> Respons
 /// A network-pending recharge whose time has come takes its final status.
 fn settle_due(inner: &mut Inner, reference: &str) {
     let (after, to) = (inner.pending_after, inner.pending_to);
-    let Some(txn) = inner.txns.get_mut(reference) else {
+    let Some(txn) = inner.txns.peek_mut(reference) else {
         return;
     };
     if txn.pending_since.is_none_or(|since| since.elapsed() < after) {
@@ -844,7 +858,7 @@ async fn enquiry(
     }
     let mut inner = state.lock();
     settle_due(&mut inner, &reference);
-    let Some(t) = inner.txns.get(&reference) else {
+    let Some(t) = inner.txns.peek(&reference) else {
         return error_body(StatusCode::BAD_REQUEST, 1005, "ClientReference does not exist");
     };
     // The recorded shape: money as formatted strings, the product name under "network".
