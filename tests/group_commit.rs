@@ -162,6 +162,141 @@ async fn a_repeat_gets_the_original_where_a_new_purchase_would_be_refused() {
     app.assert_ledger_invariants().await;
 }
 
+/// Within a batch each purchase's ledger entries carry the balance its own debit left,
+/// and each sync purchase gets its own first attempt.
+#[tokio::test]
+async fn a_batch_chains_balances_through_its_ledger_and_begins_each_attempt() {
+    let app = TestApp::spawn().await;
+    app.customer("BATCH", "10").await;
+    let batch: Vec<NewPurchase> = (1..=3)
+        .map(|n| NewPurchase {
+            cost_usd: dec("2.88"),
+            commission_usd: dec("0.06"),
+            first_attempt: Some(FirstAttempt {
+                upstream: "latcom",
+                upstream_reference: format!("S{n}"),
+                upstream_product: "TFE_MXN_20_TO_2000".into(),
+                amount_sent: dec("50"),
+            }),
+            ..purchase(
+                &format!("S{n}"),
+                Some(&format!("R-{n}")),
+                &format!("551234560{n}"),
+                "2.94",
+            )
+        })
+        .collect();
+    let results = create_purchases(&app.pool, &batch).await.unwrap();
+    for (n, result) in results.iter().enumerate() {
+        let Ok(Created::New {
+            txn,
+            attempt: Some(attempt),
+            ..
+        }) = result
+        else {
+            panic!("purchase {n}: {result:?}");
+        };
+        let stored: (String, i64) = sqlx::query_as("SELECT transaction_id, id FROM attempts WHERE id = $1")
+            .bind(attempt.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(stored, (txn.id.clone(), attempt.id));
+    }
+    let ledger: Vec<(String, String, rust_decimal::Decimal, rust_decimal::Decimal)> = sqlx::query_as(
+        "SELECT transaction_id, kind, amount_usd, balance_after_usd FROM ledger_entries
+         WHERE transaction_id IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let expected = [
+        ("S1", "purchase", "-2.88", "7.12"),
+        ("S1", "commission", "-0.06", "7.06"),
+        ("S2", "purchase", "-2.88", "4.18"),
+        ("S2", "commission", "-0.06", "4.12"),
+        ("S3", "purchase", "-2.88", "1.24"),
+        ("S3", "commission", "-0.06", "1.18"),
+    ]
+    .map(|(t, k, a, b)| (t.to_string(), k.to_string(), dec(a), dec(b)));
+    assert_eq!(ledger, expected);
+    app.assert_ledger_invariants().await;
+}
+
+/// A purchase whose transaction id is taken fails alone: the rest of its batch goes
+/// through, each charged once.
+#[tokio::test]
+async fn a_taken_id_fails_alone_and_the_rest_of_its_batch_goes_through() {
+    let app = TestApp::spawn().await;
+    app.customer("BATCH", "10").await;
+    let first = create_purchases(&app.pool, &[purchase("T1", None, "5512345601", "2.94")])
+        .await
+        .unwrap();
+    assert!(matches!(&first[0], Ok(Created::New { .. })));
+    let batch = [
+        purchase("T2", Some("R-2"), "5512345602", "2.94"),
+        purchase("T1", None, "5512345603", "2.94"),
+        purchase("T3", None, "5512345604", "2.94"),
+    ];
+    let results = create_purchases(&app.pool, &batch).await.unwrap();
+    assert!(matches!(&results[0], Ok(Created::New { balance_after, .. }) if *balance_after == dec("4.12")));
+    assert!(matches!(&results[1], Err(StoreError::Db(_))), "{:?}", results[1]);
+    assert!(matches!(&results[2], Ok(Created::New { balance_after, .. }) if *balance_after == dec("1.18")));
+    app.assert_ledger_invariants().await;
+}
+
+/// A reference that another connection is committing while the batch runs is a
+/// duplicate: the purchase gets the original and is charged nothing, and its batch
+/// neighbour goes through. The batch's debit waits for the other connection's lock on
+/// the balance, then either the number's daily limit (now used) or the transactions
+/// insert (whose unique index finds the reference) is where the repeat shows.
+async fn race_a_reference_committed_elsewhere(daily_limit: &str) {
+    let app = TestApp::spawn().await;
+    app.customer("BATCH", "10").await;
+    let mut elsewhere = app.pool.begin().await.unwrap();
+    let outcome: String = sqlx::query_scalar(
+        "SELECT outcome FROM recarga_debit('E1', 'BATCH', 'R-E', 'relier', 'async', 'MOVISTAR_TAE',
+             '5512345600', NULL, 50, 'MXN', 17.0068, 2.94, 0, 2.94, '2026-11-23', 60, NULL, NULL, NULL, NULL)",
+    )
+    .fetch_one(&mut *elsewhere)
+    .await
+    .unwrap();
+    assert_eq!(outcome, "created");
+    let pool = app.pool.clone();
+    let limit = dec(daily_limit);
+    let batch = tokio::spawn(async move {
+        let batch = [
+            NewPurchase {
+                daily_limit_local: limit,
+                ..purchase("E2", Some("R-E"), "5512345600", "2.94")
+            },
+            purchase("E3", Some("R-3"), "5512345602", "2.94"),
+        ];
+        create_purchases(&pool, &batch).await.unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!batch.is_finished(), "the batch waits for the other connection");
+    elsewhere.commit().await.unwrap();
+    let results = batch.await.unwrap();
+    assert!(
+        matches!(&results[0], Ok(Created::Existing(t)) if t.id == "E1"),
+        "{:?}",
+        results[0]
+    );
+    assert!(matches!(&results[1], Ok(Created::New { balance_after, .. }) if *balance_after == dec("4.12")));
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn a_reference_committed_elsewhere_meanwhile_is_a_duplicate_at_the_daily_limit() {
+    race_a_reference_committed_elsewhere("60").await;
+}
+
+#[tokio::test]
+async fn a_reference_committed_elsewhere_meanwhile_is_a_duplicate_at_the_insert() {
+    race_a_reference_committed_elsewhere("1000").await;
+}
+
 /// The queue begins its claimed purchases in one statement: each purchase is taken from
 /// PENDING once, a failover attempt needs it PROCESSING, and a repeat gets nothing.
 #[tokio::test]
