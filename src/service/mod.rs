@@ -6,6 +6,7 @@ pub mod customer_cache;
 pub mod customer_reads;
 pub mod fx;
 pub mod group_commit;
+pub mod ids;
 pub mod login_guard;
 pub mod purchase;
 pub mod rate_limit;

@@ -13,19 +13,19 @@ use crate::providers::Providers;
 use crate::service::catalog::CatalogHandle;
 use crate::service::fx::{FxError, FxService};
 use crate::service::group_commit::{DebitBatcher, SettleBatcher};
+use crate::service::ids::TransactionIds;
 use crate::store::transactions::{
     self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Success, Transaction,
 };
 use crate::store::StoreError;
 use chrono_tz::Tz;
-use rand::Rng;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 #[derive(Debug, Error)]
 pub enum PurchaseError {
@@ -52,8 +52,21 @@ pub enum PurchaseError {
     ReferenceConflict,
     #[error("customer is not active")]
     CustomerInactive,
+    /// The database could not be reached before anything was debited.
+    #[error("database unavailable; nothing was debited")]
+    Unavailable(#[source] StoreError),
+    /// The debit's answer was lost and the database could not be asked in time whether
+    /// it committed: the purchase may exist under this id.
+    #[error("could not confirm whether purchase {transaction_id} was recorded")]
+    Unconfirmed {
+        transaction_id: String,
+        #[source]
+        cause: StoreError,
+    },
     #[error("storage failure")]
     Store(#[source] StoreError),
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for PurchaseError {
@@ -100,9 +113,10 @@ pub struct Accepted {
     pub txn: Transaction,
     /// The first attempt, when it was committed with the debit (sync purchases).
     pub attempt: Option<Attempt>,
-    /// Balance before and after this purchase's debit.
-    pub balance_before: Decimal,
-    pub balance_after: Decimal,
+    /// Balance before and after this purchase's debit; None when they could not be
+    /// read back (a replay while the database fails), so an answer that needs them
+    /// must not claim the purchase is settled.
+    pub balances: Option<(Decimal, Decimal)>,
     /// True when this request repeated an earlier reference.
     pub replay: bool,
 }
@@ -120,6 +134,7 @@ pub struct PurchaseService {
     sync_deadline: Duration,
     review_after: chrono::Duration,
     queue: Arc<Notify>,
+    ids: TransactionIds,
 }
 
 pub struct PurchaseConfig {
@@ -129,6 +144,8 @@ pub struct PurchaseConfig {
     pub default_daily_limit: Decimal,
     pub sync_deadline: Duration,
     pub review_after: chrono::Duration,
+    /// This process's tag for transaction ids (from the database: `store::instance_tag`).
+    pub instance_tag: u64,
 }
 
 impl PurchaseService {
@@ -148,12 +165,13 @@ impl PurchaseService {
             catalog,
             providers,
             fx,
-            clock,
             timezone: config.timezone,
             default_daily_limit: config.default_daily_limit,
             sync_deadline: config.sync_deadline,
             review_after: config.review_after,
             queue,
+            ids: TransactionIds::new(config.instance_tag, Arc::clone(&clock)),
+            clock,
         }
     }
 
@@ -167,7 +185,7 @@ impl PurchaseService {
     }
 
     /// Price and debit, or replay the original for a repeated reference.
-    #[tracing::instrument(skip_all, fields(customer = %req.buyer.customer_id, reference = req.reference.as_deref()))]
+    #[tracing::instrument(skip_all, fields(customer = %req.buyer.customer_id, reference = req.reference.as_deref(), txn))]
     pub async fn submit(&self, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
         let product = self.product(&req.product_id)?;
         product.check_amount(req.amount)?;
@@ -178,7 +196,7 @@ impl PurchaseService {
             given => given,
         };
         let price = price(req.amount, rate.rate, req.buyer.commission_rate);
-        let id = new_transaction_id();
+        let id = self.ids.next();
         // A synchronous purchase commits its first attempt with the debit: one commit less.
         let first_attempt = if req.is_async {
             None
@@ -212,7 +230,9 @@ impl PurchaseService {
             business_day: business_day(self.clock.now(), self.timezone),
             daily_limit_local: req.buyer.daily_limit_local.unwrap_or(self.default_daily_limit),
         };
-        let accepted = match self.debits.debit(new).await {
+        let id = new.id.clone();
+        tracing::Span::current().record("txn", id.as_str());
+        match self.debits.debit(new).await {
             Ok(Created::New {
                 txn,
                 attempt,
@@ -222,76 +242,150 @@ impl PurchaseService {
                 if req.is_async {
                     self.queue.notify_one();
                 }
-                Accepted {
+                Ok(Accepted {
                     txn,
                     attempt,
-                    balance_before,
-                    balance_after,
+                    balances: Some((balance_before, balance_after)),
                     replay: false,
-                }
-            }
-            Ok(Created::Existing(txn)) => {
-                let (before, after) = crate::store::ledger::debit_balances(&self.pool, &txn.id)
-                    .await?
-                    .unwrap_or((Decimal::ZERO, Decimal::ZERO));
-                Accepted {
-                    txn,
-                    attempt: None,
-                    balance_before: before,
-                    balance_after: after,
-                    replay: true,
-                }
-            }
-            Err(StoreError::InsufficientBalance { balance }) => {
-                return Err(PurchaseError::InsufficientBalance {
-                    balance,
-                    required_usd: price.charged_usd,
-                    rate: rate.rate,
-                    requested: req.amount,
                 })
             }
-            Err(e) => return Err(e.into()),
-        };
-        Ok(accepted)
+            Ok(Created::Existing(txn)) => Ok(self.replay(txn).await),
+            Err(StoreError::InsufficientBalance { balance }) => Err(PurchaseError::InsufficientBalance {
+                balance,
+                required_usd: price.charged_usd,
+                rate: rate.rate,
+                requested: req.amount,
+            }),
+            Err(StoreError::Db(e)) => self.after_lost_debit(&id, e).await,
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Submit and carry it out within the synchronous deadline. The work runs in its
-    /// own task, so a client that hangs up does not cut an upstream call in half.
+    /// A repeated reference: the original, with its balances if they can be read.
+    async fn replay(&self, txn: Transaction) -> Accepted {
+        let balances = match crate::store::ledger::debit_balances(&self.pool, &txn.id).await {
+            Ok(balances) => balances,
+            Err(e) => {
+                tracing::warn!(txn = %txn.id, error = %e, "replay: balances could not be read");
+                None
+            }
+        };
+        Accepted {
+            txn,
+            attempt: None,
+            balances,
+            replay: true,
+        }
+    }
+
+    /// The debit failed in the database. Whether it committed is not always known (a
+    /// connection lost during the statement may have lost only the answer), so ask
+    /// for the transaction by its id, which nobody else uses, until the sync deadline:
+    /// found, it is this purchase, already debited (its first attempt is taken up again
+    /// and sent); not found, nothing was debited.
+    async fn after_lost_debit(&self, id: &str, cause: sqlx::Error) -> Result<Accepted, PurchaseError> {
+        tracing::warn!(txn = id, error = %cause, "debit failed in the database; checking whether it committed");
+        let deadline = Instant::now() + self.sync_deadline;
+        loop {
+            match txns::get(&self.pool, id).await {
+                Ok(None) => return Err(PurchaseError::Unavailable(StoreError::Db(cause))),
+                Ok(Some(txn)) => {
+                    let attempt = txns::latest_attempt(&self.pool, id).await.ok().flatten();
+                    let balances = crate::store::ledger::debit_balances(&self.pool, id)
+                        .await
+                        .ok()
+                        .flatten();
+                    if txn.status() == TxnStatus::Pending {
+                        self.queue.notify_one();
+                    }
+                    return Ok(Accepted {
+                        txn,
+                        attempt: attempt.filter(|a| a.status == "SENT"),
+                        balances,
+                        replay: false,
+                    });
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    tracing::warn!(txn = id, error = %e, "could not confirm whether the debit committed");
+                    return Err(PurchaseError::Unconfirmed {
+                        transaction_id: id.to_string(),
+                        cause: StoreError::Db(cause),
+                    });
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+
+    /// Submit and carry it out within the synchronous deadline. All of it (debit, send,
+    /// settlement) runs in a task of its own, so a client that hangs up stops nothing
+    /// half-way. Once the debit has committed every outcome is an `Accepted` (a later
+    /// failure of the database, the upstream or the deadline leaves it open, to be
+    /// answered as "pending"), never an error.
     pub async fn purchase_sync(self: &Arc<Self>, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
+        let this = Arc::clone(self);
+        let span = tracing::info_span!("purchase", txn = tracing::field::Empty);
+        let work = tokio::spawn(async move { this.carry_out(req).await }.instrument(span));
+        work.await.map_err(|e| PurchaseError::Internal(e.to_string()))?
+    }
+
+    async fn carry_out(self: Arc<Self>, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
         let started = Instant::now();
         let mut accepted = self.submit(req).await?;
-        if !accepted.replay {
-            let this = Arc::clone(self);
-            let (txn, attempt) = (accepted.txn.clone(), accepted.attempt.take());
-            let work = tokio::spawn(async move {
-                let result = match attempt {
+        let within = self.sync_deadline.saturating_sub(started.elapsed());
+        tracing::Span::current().record("txn", accepted.txn.id.as_str());
+        if accepted.replay {
+            accepted.txn = self.wait_for_final(accepted.txn, within).await;
+            return Ok(accepted);
+        }
+        let this = Arc::clone(&self);
+        let (txn, attempt) = (accepted.txn.clone(), accepted.attempt.take());
+        // Its own task: the send goes on past the deadline.
+        let send = tokio::spawn(
+            async move {
+                match attempt {
                     Some(attempt) => this.send(&txn, Some(attempt)).await,
                     None => this.process(&txn.id).await.map(|()| None),
-                };
-                result.unwrap_or_else(|e| {
-                    tracing::warn!(txn = %txn.id, error = %e, "purchase left for the resolver");
-                    None
-                })
-            });
+                }
+            }
+            .in_current_span(),
+        );
+        match tokio::time::timeout(within, send).await {
             // A delivered top-up comes back settled: no need to read it again.
-            if let Ok(Ok(Some(settled))) = tokio::time::timeout(self.sync_deadline, work).await {
+            Ok(Ok(Ok(Some(settled)))) => {
                 accepted.txn = settled;
                 return Ok(accepted);
             }
+            Ok(Ok(Ok(None))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "purchase left for the resolver"),
+            Ok(Err(e)) => tracing::error!(error = %e, "purchase task failed; left for the resolver"),
+            Err(_) => {}
         }
-        accepted.txn = self
-            .wait_for_final(&accepted.txn.id, self.sync_deadline.saturating_sub(started.elapsed()))
-            .await?;
+        // Failed, pending or unknown: the resolver may still settle it before the deadline.
+        let within = self.sync_deadline.saturating_sub(started.elapsed());
+        accepted.txn = self.wait_for_final(accepted.txn, within).await;
         Ok(accepted)
     }
 
-    /// Poll until the transaction is final or `within` has passed; its latest state.
-    async fn wait_for_final(&self, id: &str, within: Duration) -> Result<Transaction, PurchaseError> {
+    /// The transaction as the database has it now, or `known` if it cannot be read.
+    async fn latest(&self, known: Transaction) -> Transaction {
+        match txns::get(&self.pool, &known.id).await {
+            Ok(Some(txn)) => txn,
+            Ok(None) => known,
+            Err(e) => {
+                tracing::warn!(txn = %known.id, error = %e, "could not read the transaction's state");
+                known
+            }
+        }
+    }
+
+    /// Poll until the transaction is final or `within` has passed; its latest known state.
+    async fn wait_for_final(&self, mut txn: Transaction, within: Duration) -> Transaction {
         let deadline = Instant::now() + within;
         loop {
-            let txn = txns::get(&self.pool, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+            txn = self.latest(txn).await;
             if txn.status().is_final() || Instant::now() >= deadline {
-                return Ok(txn);
+                return txn;
             }
             tokio::time::sleep(Duration::from_millis(50).min(deadline - Instant::now())).await;
         }
@@ -560,36 +654,5 @@ fn upstream_request(txn: &Transaction, route: &Route, upstream_reference: String
         service: route.service.clone(),
         sku: route.sku.clone(),
         network_auto_correct: route.network_auto_correct,
-    }
-}
-
-/// "RLR" + epoch milliseconds + this process's 4-digit tag + a 6-digit sequence.
-/// Within a process two ids can only clash if a million were made in one millisecond;
-/// across instances, only if the tags, the millisecond and the sequence all match.
-/// (Random digits alone clashed: ids are made in bursts when a batch of answers wakes
-/// many clients in the same millisecond.)
-fn new_transaction_id() -> String {
-    static TAG: OnceLock<u32> = OnceLock::new();
-    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
-    let tag = *TAG.get_or_init(|| rand::thread_rng().gen_range(0..10_000));
-    let millis = chrono::Utc::now().timestamp_millis();
-    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000;
-    format!("RLR{millis}{tag:04}{seq:06}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::new_transaction_id;
-    use std::collections::HashSet;
-
-    #[test]
-    fn transaction_ids_made_in_a_burst_are_all_different() {
-        let ids: Vec<String> = (0..200_000).map(|_| new_transaction_id()).collect();
-        assert!(
-            ids.iter().all(|id| id.starts_with("RLR") && id.len() == 26),
-            "{}",
-            ids[0]
-        );
-        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
     }
 }

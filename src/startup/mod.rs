@@ -119,6 +119,7 @@ impl Application {
         fx.refresh().await;
 
         let queue = Arc::new(Notify::new());
+        let instance_tag = store::instance_tag(&pool).await.context("taking an instance tag")?;
         let purchases = Arc::new(PurchaseService::new(
             pool.clone(),
             Arc::clone(&catalog),
@@ -140,6 +141,7 @@ impl Application {
                 default_daily_limit: settings.limits.daily_limit_local,
                 sync_deadline: Duration::from_secs(settings.purchase.sync_deadline_secs),
                 review_after: chrono::Duration::hours(settings.purchase.review_after_hours),
+                instance_tag,
             },
             Arc::clone(&queue),
         ));

@@ -36,6 +36,15 @@ pub enum StoreError {
     ReferenceConflict,
 }
 
+/// Whether an error means the database could not be reached (or the connection was
+/// lost): a passing condition, answered 503, not a bug.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
+    )
+}
+
 /// Whether an error is a unique-constraint violation (SQLSTATE 23505).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
@@ -85,6 +94,15 @@ pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration)
         .acquire_timeout(acquire_timeout)
         .connect_with(opts)
         .await
+}
+
+/// A tag for this process's transaction ids, distinct from every other instance's
+/// started since (a sequence: see migration 0007).
+pub async fn instance_tag(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let tag: i64 = sqlx::query_scalar("SELECT nextval('instance_tags')")
+        .fetch_one(pool)
+        .await?;
+    Ok(tag.unsigned_abs())
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {

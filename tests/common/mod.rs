@@ -2,6 +2,8 @@
 //! real router on an ephemeral port, and the LATCOM simulator over real HTTP.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod db_proxy;
+
 use recarga::cli::{self, Command, CreateArgs, CustomerCommand};
 use recarga::config::{Mode, Settings};
 use recarga::domain::clock::{Clock, ManualClock, SystemClock};

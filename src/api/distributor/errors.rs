@@ -5,6 +5,7 @@ use crate::api::json::number;
 use crate::api::responses::{payload_too_large, too_many_requests};
 use crate::service::purchase::PurchaseError;
 use crate::service::tokens::TokenError;
+use crate::store::is_unavailable;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -27,6 +28,12 @@ pub enum DistributorError {
     TooManyRequests(Duration),
     PayloadTooLarge,
     NotFound,
+    /// The database could not be reached: nothing was debited, or (with a transaction
+    /// id) whether the debit committed could not be confirmed.
+    Unavailable {
+        transaction_id: Option<String>,
+        dtid: Option<String>,
+    },
     Internal(String),
 }
 
@@ -68,7 +75,22 @@ impl DistributorError {
             PurchaseError::ReferenceConflict => Self::Conflict { dtid: dtid.into() },
             PurchaseError::CustomerInactive => Self::coded(Code::NotAuthorized, "Account suspended", d),
             PurchaseError::Fx(e) => Self::coded(Code::SystemError, format!("Exchange rate unavailable: {e}"), d),
+            PurchaseError::Unavailable(e) => {
+                tracing::warn!(error = ?e, "purchase refused: database unavailable");
+                Self::Unavailable {
+                    transaction_id: None,
+                    dtid: d.map(str::to_owned),
+                }
+            }
+            PurchaseError::Unconfirmed { transaction_id, cause } => {
+                tracing::warn!(txn = %transaction_id, error = ?cause, "purchase outcome unconfirmed");
+                Self::Unavailable {
+                    transaction_id: Some(transaction_id),
+                    dtid: d.map(str::to_owned),
+                }
+            }
             PurchaseError::Store(e) => Self::Internal(format!("{e:?}")),
+            PurchaseError::Internal(e) => Self::Internal(e),
         }
     }
 }
@@ -76,7 +98,7 @@ impl DistributorError {
 impl From<TokenError> for DistributorError {
     fn from(e: TokenError) -> Self {
         match e {
-            TokenError::Db(e) => Self::Internal(e.to_string()),
+            TokenError::Db(e) => e.into(),
             other => Self::Unauthorized(match other {
                 TokenError::Expired => "Token expired".into(),
                 TokenError::Revoked => "Session revoked".into(),
@@ -89,7 +111,15 @@ impl From<TokenError> for DistributorError {
 
 impl From<sqlx::Error> for DistributorError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.to_string())
+        if is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            Self::Unavailable {
+                transaction_id: None,
+                dtid: None,
+            }
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }
 
@@ -129,6 +159,22 @@ impl IntoResponse for DistributorError {
                 Json(json!({"success": false, "error": "Transaction not found", "response_code": Code::InvalidTransaction.code()})),
             )
                 .into_response(),
+            Self::Unavailable { transaction_id, dtid } => {
+                let mut body = coded_body(
+                    Code::SystemError,
+                    match transaction_id {
+                        None => "Service temporarily unavailable; nothing was charged. Retry later.",
+                        Some(_) => "Outcome unknown: the purchase may have been recorded. Check check_status_url, \
+                                    or retry with the same distributor_transaction_id (never charged twice).",
+                    },
+                    dtid.as_deref(),
+                );
+                if let (Some(id), Some(dtid)) = (transaction_id, dtid) {
+                    body["transaction_id"] = json!(id);
+                    body["check_status_url"] = json!(format!("/api/distributor/transaction/{dtid}"));
+                }
+                (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+            }
             Self::Internal(cause) => {
                 tracing::error!(cause, "internal error");
                 let body = coded_body(Code::SystemError, "Internal error", None);

@@ -149,7 +149,8 @@ pub async fn transaction(
         (status = 200, description = "00 approved"), (status = 202, description = "Outcome not final yet: PENDING"),
         (status = 400, description = "05/12/13/14/83, nothing debited"), (status = 401, description = "Invalid or missing token"),
         (status = 402, description = "51 insufficient funds"), (status = 409, description = "12: id reused with another payload"),
-        (status = 429, description = "Too many requests"), (status = 500, description = "91 refunded / 96 system error")))]
+        (status = 429, description = "Too many requests"), (status = 500, description = "91 refunded / 96 system error"),
+        (status = 503, description = "96: database unavailable, nothing debited (with transaction_id when the debit could not be confirmed)")))]
 pub async fn product_purchase(
     State(state): State<AppState>,
     caller: Distributor,
@@ -222,11 +223,12 @@ pub async fn product_purchase(
     Ok(purchase_response(accepted, dtid))
 }
 
-/// 00 delivered; 91 definitely failed (refunded); anything still open: 202 PENDING.
+/// 00 delivered; 91 definitely failed (refunded); anything still open, or not fully
+/// known, while the money may have moved: 202 with the transaction's status.
 fn purchase_response(a: Accepted, dtid: String) -> Response {
     let t = &a.txn;
-    match t.status() {
-        TxnStatus::Success => Json(Approved {
+    match (t.status(), a.balances) {
+        (TxnStatus::Success, Some((_, balance_after))) => Json(Approved {
             success: true,
             transaction_id: t.id.clone(),
             distributor_transaction_id: dtid,
@@ -234,10 +236,10 @@ fn purchase_response(a: Accepted, dtid: String) -> Response {
             response_message: Code::Approved.message(),
             reference: t.operator_transaction_id.clone(),
             auth_code: auth_code(&t.id),
-            balance_after: a.balance_after,
+            balance_after,
         })
         .into_response(),
-        TxnStatus::Failed => {
+        (TxnStatus::Failed, _) => {
             let reason = t.failure_reason.clone().unwrap_or_else(|| "declined upstream".into());
             let mut r = DistributorError::coded(
                 Code::IssuerUnavailable,
@@ -250,15 +252,20 @@ fn purchase_response(a: Accepted, dtid: String) -> Response {
             }
             r
         }
-        _ => (
+        (status, _) => (
             StatusCode::ACCEPTED,
             Json(Pending {
                 success: false,
-                status: "PENDING",
+                status: if status.is_final() {
+                    t.status.clone()
+                } else {
+                    "PENDING".into()
+                },
                 transaction_id: t.id.clone(),
                 check_status_url: format!("/api/distributor/transaction/{dtid}"),
                 distributor_transaction_id: dtid,
-                message: "The outcome is not final yet; funds are held. Poll check_status_url.",
+                message:
+                    "The outcome is not final yet, or not readable just now; funds are held. Poll check_status_url.",
             }),
         )
             .into_response(),

@@ -66,7 +66,7 @@ pub struct Approved {
 #[derive(Serialize)]
 pub struct Pending {
     pub success: bool,
-    pub status: &'static str,
+    pub status: String,
     pub transaction_id: String,
     pub distributor_transaction_id: String,
     pub message: &'static str,

@@ -4,6 +4,7 @@ use crate::api::json::number;
 use crate::api::responses::{payload_too_large, too_many_requests};
 use crate::service::fx::FxError;
 use crate::service::purchase::PurchaseError;
+use crate::store::is_unavailable;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -26,6 +27,8 @@ pub enum RelierError {
         reason: Option<String>,
         response_time_ms: i64,
     },
+    /// The database could not be reached; nothing was changed.
+    Unavailable(String),
     Internal(String),
 }
 
@@ -37,7 +40,11 @@ impl From<PurchaseError> for RelierError {
 
 impl From<sqlx::Error> for RelierError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.to_string())
+        if is_unavailable(&e) {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }
 
@@ -86,6 +93,17 @@ impl IntoResponse for RelierError {
                 }),
             ),
             Self::Purchase(e) => purchase_error(e),
+            Self::Unavailable(cause) => {
+                tracing::warn!(cause, "database unavailable");
+                body(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({
+                        "success": false,
+                        "error": "Service temporarily unavailable",
+                        "message": "The database could not be reached; nothing was charged. Retry later.",
+                    }),
+                )
+            }
             Self::Internal(cause) => {
                 tracing::error!(cause, "internal error");
                 body(
@@ -151,6 +169,22 @@ fn purchase_error(e: PurchaseError) -> Response {
                 json!({"success": false, "error": "Exchange rate unavailable", "message": detail}),
             )
         }
+        PurchaseError::Unavailable(e) => RelierError::Unavailable(format!("{e:?}")).into_response(),
+        PurchaseError::Unconfirmed { transaction_id, cause } => {
+            tracing::warn!(txn = %transaction_id, error = ?cause, "purchase outcome unconfirmed");
+            body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({
+                    "success": false,
+                    "error": "Outcome unknown",
+                    "message": "The purchase may have been recorded. Check check_status_url before retrying, \
+                                or retry with the same reference (it is never charged twice).",
+                    "transaction_id": transaction_id,
+                    "check_status_url": format!("/api/transaction/{transaction_id}"),
+                }),
+            )
+        }
         PurchaseError::Store(e) => RelierError::Internal(format!("{e:?}")).into_response(),
+        PurchaseError::Internal(e) => RelierError::Internal(e).into_response(),
     }
 }

@@ -50,7 +50,7 @@ pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) ->
         (status = 403, description = "Insufficient balance"), (status = 409, description = "Reference reused with a different request"),
         (status = 429, description = "Too many requests, or daily limit exceeded"),
         (status = 500, description = "Transaction processing failed; nothing stays debited"),
-        (status = 503, description = "Exchange rate unavailable")))]
+        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)")))]
 pub async fn topup(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -69,7 +69,7 @@ pub async fn topup(
         (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
         (status = 403, description = "Insufficient balance"), (status = 409, description = "Reference reused with a different request"),
         (status = 429, description = "Too many requests, or daily limit exceeded"),
-        (status = 503, description = "Exchange rate unavailable")))]
+        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)")))]
 pub async fn topup_async(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -97,11 +97,12 @@ pub async fn transaction(
     Ok(Json(Status::new(&txn)).into_response())
 }
 
-/// 200 delivered; 500 definitely failed (refunded); anything else is still open: 202.
+/// 200 delivered; 500 definitely failed (refunded); anything else is still open, or
+/// not fully known, and the money may have moved: 202 with the transaction id.
 fn sync_response(a: Accepted) -> Response {
-    match a.txn.status() {
-        TxnStatus::Success => Json(SyncSuccess::new(&a.txn, a.balance_before, a.balance_after)).into_response(),
-        TxnStatus::Failed => RelierError::ProcessingFailed {
+    match (a.txn.status(), a.balances) {
+        (TxnStatus::Success, Some((before, after))) => Json(SyncSuccess::new(&a.txn, before, after)).into_response(),
+        (TxnStatus::Failed, _) => RelierError::ProcessingFailed {
             transaction_id: a.txn.id.clone(),
             reason: a.txn.failure_reason.clone(),
             response_time_ms: a.txn.response_time_ms.unwrap_or_default(),
