@@ -5,6 +5,7 @@ use crate::api::json::number;
 use crate::config::Settings;
 use crate::domain::keys;
 use crate::startup;
+use crate::store::ledger::{ReviewVerdict, Settlement};
 use crate::store::{self, customers, StoreError};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
@@ -100,9 +101,6 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
         Command::Migrate => Ok(json!({"migrated": true})),
         Command::Customer(CustomerCommand::Create(args)) => create(&pool, args).await,
         Command::Customer(CustomerCommand::Credit { id, usd, note }) => {
-            if usd <= Decimal::ZERO || usd.normalize().scale() > 2 {
-                bail!("--usd must be a positive amount with at most 2 decimals");
-            }
             let balance = customers::credit(&pool, &id, usd, note.as_deref())
                 .await
                 .map_err(store_error)?;
@@ -123,10 +121,16 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             }))
         }
         Command::Settle(args) => {
-            let settled =
-                store::transactions::settle_review(&pool, &args.id, args.outcome == "success", &args.note).await?;
-            if !settled {
-                bail!("transaction {} is not in REVIEW", args.id);
+            let verdict = match args.outcome.as_str() {
+                "success" => ReviewVerdict::Success,
+                "failed" => ReviewVerdict::Failed,
+                other => bail!("--outcome is success or failed, not {other}"),
+            };
+            match store::transactions::settle_review(&pool, &args.id, verdict, &args.note).await? {
+                Settlement::Settled => {}
+                Settlement::NotFound => bail!("transaction {} not found", args.id),
+                Settlement::WrongStatus => bail!("transaction {} is not in REVIEW", args.id),
+                Settlement::NoteRequired => bail!("--note must say why"),
             }
             Ok(json!({"transaction_id": args.id, "status": args.outcome.to_uppercase(), "note": args.note}))
         }
