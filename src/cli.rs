@@ -53,6 +53,16 @@ pub enum CustomerCommand {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Correct a reseller's balance either way (never below zero); says why in the note.
+    Adjust {
+        #[arg(long)]
+        id: String,
+        /// Positive adds, negative takes away.
+        #[arg(long, allow_negative_numbers = true)]
+        usd: Decimal,
+        #[arg(long)]
+        note: String,
+    },
     /// Balance, limits and status (no secrets).
     Show {
         #[arg(long)]
@@ -105,6 +115,10 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
                 .await
                 .map_err(store_error)?;
             Ok(json!({"customer_id": id, "credited_usd": number(usd), "balance_usd": number(balance)}))
+        }
+        Command::Customer(CustomerCommand::Adjust { id, usd, note }) => {
+            let balance = customers::adjust(&pool, &id, usd, &note).await.map_err(store_error)?;
+            Ok(json!({"customer_id": id, "adjusted_usd": number(usd), "balance_usd": number(balance), "note": note}))
         }
         Command::Customer(CustomerCommand::Show { id }) => {
             let c = customers::get(&pool, &id)
