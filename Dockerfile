@@ -9,6 +9,7 @@ COPY build.rs .
 COPY src src
 COPY bench bench
 COPY migrations migrations
+COPY sql sql
 COPY config config
 RUN cargo build --release --locked --bin recarga
 

@@ -5,6 +5,7 @@ use crate::api::json::number;
 use crate::config::Settings;
 use crate::domain::keys;
 use crate::startup;
+use crate::store::ledger::{ReviewVerdict, Settlement};
 use crate::store::{self, customers, StoreError};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
@@ -51,6 +52,16 @@ pub enum CustomerCommand {
         usd: Decimal,
         #[arg(long)]
         note: Option<String>,
+    },
+    /// Correct a reseller's balance either way (never below zero); says why in the note.
+    Adjust {
+        #[arg(long)]
+        id: String,
+        /// Positive adds, negative takes away.
+        #[arg(long, allow_negative_numbers = true)]
+        usd: Decimal,
+        #[arg(long)]
+        note: String,
     },
     /// Balance, limits and status (no secrets).
     Show {
@@ -100,13 +111,14 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
         Command::Migrate => Ok(json!({"migrated": true})),
         Command::Customer(CustomerCommand::Create(args)) => create(&pool, args).await,
         Command::Customer(CustomerCommand::Credit { id, usd, note }) => {
-            if usd <= Decimal::ZERO || usd.normalize().scale() > 2 {
-                bail!("--usd must be a positive amount with at most 2 decimals");
-            }
             let balance = customers::credit(&pool, &id, usd, note.as_deref())
                 .await
                 .map_err(store_error)?;
             Ok(json!({"customer_id": id, "credited_usd": number(usd), "balance_usd": number(balance)}))
+        }
+        Command::Customer(CustomerCommand::Adjust { id, usd, note }) => {
+            let balance = customers::adjust(&pool, &id, usd, &note).await.map_err(store_error)?;
+            Ok(json!({"customer_id": id, "adjusted_usd": number(usd), "balance_usd": number(balance), "note": note}))
         }
         Command::Customer(CustomerCommand::Show { id }) => {
             let c = customers::get(&pool, &id)
@@ -123,10 +135,16 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             }))
         }
         Command::Settle(args) => {
-            let settled =
-                store::transactions::settle_review(&pool, &args.id, args.outcome == "success", &args.note).await?;
-            if !settled {
-                bail!("transaction {} is not in REVIEW", args.id);
+            let verdict = match args.outcome.as_str() {
+                "success" => ReviewVerdict::Success,
+                "failed" => ReviewVerdict::Failed,
+                other => bail!("--outcome is success or failed, not {other}"),
+            };
+            match store::transactions::settle_review(&pool, &args.id, verdict, &args.note).await? {
+                Settlement::Settled => {}
+                Settlement::NotFound => bail!("transaction {} not found", args.id),
+                Settlement::WrongStatus => bail!("transaction {} is not in REVIEW", args.id),
+                Settlement::NoteRequired => bail!("--note must say why"),
             }
             Ok(json!({"transaction_id": args.id, "status": args.outcome.to_uppercase(), "note": args.note}))
         }

@@ -216,3 +216,43 @@ async fn a_client_that_hangs_up_at_any_point_leaves_its_purchase_sent_exactly_on
     );
     assert_ledger_invariants(&pool).await;
 }
+
+/// A transaction id that is taken already (two instances minting the same id) is
+/// retried with a fresh one, invisibly: the reference is not "duplicate", the phone is
+/// topped up once and the buyer charged once.
+#[tokio::test]
+async fn a_taken_transaction_id_is_retried_with_a_fresh_one() {
+    let clock = recarga::domain::clock::ManualClock::new(chrono::Utc::now());
+    let app = TestApp::spawn_with(|_| {}, Some(clock)).await;
+    let c = app.customer("CLASH", "100").await;
+    let (status, first) = app
+        .topup(&c, json!({"phone": "5512345678", "amount": 50, "reference": "CLASH-A"}))
+        .await;
+    assert_eq!(status, 200, "{first}");
+    // The clock stands still, so the next id differs only in its sequence: take it first.
+    let first_id = first["transaction"]["id"].as_str().unwrap().to_string();
+    let next_id = format!("{}000001", &first_id[..first_id.len() - 6]);
+    assert!(first_id.ends_with("000000"), "{first_id}");
+    sqlx::query(
+        "INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
+             exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status)
+         SELECT $2, customer_id, channel, mode, product_id, '5599999999', amount_local, currency, exchange_rate,
+             cost_usd, commission_usd, charged_usd, business_day, 'FAILED' FROM transactions WHERE id = $1",
+    )
+    .bind(&first_id)
+    .bind(&next_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let (status, second) = app
+        .topup(&c, json!({"phone": "5512345679", "amount": 50, "reference": "CLASH-B"}))
+        .await;
+    assert_eq!(status, 200, "{second}");
+    let second_id = second["transaction"]["id"].as_str().unwrap();
+    assert!(second_id.ends_with("000002"), "a fresh id: {second_id}");
+    assert_eq!(app.latcom.calls_for(second_id), 1);
+    assert_eq!(app.latcom.calls_for(&next_id), 0);
+    assert_eq!(app.balance(&c).await, common::dec("94.12"), "charged once each");
+    app.assert_ledger_invariants().await;
+}

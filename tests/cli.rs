@@ -91,3 +91,47 @@ async fn customer_create_credit_show() {
     assert!(!recarga(&db, &["customer", "credit", "--id", "SMARTBIZ_001", "--usd", "1.001"]).0);
     assert!(!recarga(&db, &["customer", "show", "--id", "NOBODY"]).0);
 }
+
+#[tokio::test]
+async fn customer_adjust_either_way_with_a_note() {
+    let db = common::fresh_database_url().await;
+    let create = [
+        "customer",
+        "create",
+        "--id",
+        "ADJ",
+        "--name",
+        "Adj",
+        "--balance-usd",
+        "10",
+    ];
+    assert!(recarga(&db, &create).0);
+    let adjust = |usd: &str, note: Option<&str>| {
+        let mut args = vec!["customer", "adjust", "--id", "ADJ", "--usd", usd];
+        args.extend(note.map(|n| ["--note", n]).into_iter().flatten());
+        recarga(&db, &args)
+    };
+
+    let (ok, adjusted, err) = adjust("-5", Some("duplicate wire reversed"));
+    assert!(ok, "{err}");
+    assert_eq!(adjusted["adjusted_usd"], -5);
+    assert_eq!(adjusted["balance_usd"], 5);
+    let (ok, adjusted, err) = adjust("0.25", Some("goodwill"));
+    assert!(ok, "{err}");
+    assert_eq!(adjusted["balance_usd"], serde_json::json!(5.25));
+
+    // Refusals: no note, a blank note, below zero.
+    assert!(!adjust("-1", None).0);
+    let (ok, _, err) = adjust("-1", Some(" "));
+    assert!(!ok && err.contains("note is required"), "{err}");
+    let (ok, _, err) = adjust("-5.26", Some("too much"));
+    assert!(!ok && err.contains("insufficient balance"), "{err}");
+
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let notes: Vec<String> = sqlx::query_scalar("SELECT note FROM audit_notes WHERE action = 'adjustment' ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(notes, vec!["-5 USD: duplicate wire reversed", "0.25 USD: goodwill"]);
+    common::assert_ledger_invariants(&pool).await;
+}

@@ -240,7 +240,7 @@ async fn a_taken_id_fails_alone_and_the_rest_of_its_batch_goes_through() {
     ];
     let results = create_purchases(&app.pool, &batch).await.unwrap();
     assert!(matches!(&results[0], Ok(Created::New { balance_after, .. }) if *balance_after == dec("4.12")));
-    assert!(matches!(&results[1], Err(StoreError::Db(_))), "{:?}", results[1]);
+    assert!(matches!(&results[1], Err(StoreError::IdTaken)), "{:?}", results[1]);
     assert!(matches!(&results[2], Ok(Created::New { balance_after, .. }) if *balance_after == dec("1.18")));
     app.assert_ledger_invariants().await;
 }
@@ -255,8 +255,9 @@ async fn race_a_reference_committed_elsewhere(daily_limit: &str) {
     app.customer("BATCH", "10").await;
     let mut elsewhere = app.pool.begin().await.unwrap();
     let outcome: String = sqlx::query_scalar(
-        "SELECT outcome FROM recarga_debit('E1', 'BATCH', 'R-E', 'relier', 'async', 'MOVISTAR_TAE',
-             '5512345600', NULL, 50, 'MXN', 17.0068, 2.94, 0, 2.94, '2026-11-23', 60, NULL, NULL, NULL, NULL)",
+        "SELECT outcome::text FROM recarga_debit(ROW('E1', 'BATCH', 'R-E', 'relier', 'async', 'MOVISTAR_TAE',
+             '5512345600', NULL, 50, 'MXN', 17.0068, 2.94, 0, 2.94, '2026-11-23', 60, NULL, NULL, NULL, NULL)
+             ::recarga_purchase)",
     )
     .fetch_one(&mut *elsewhere)
     .await

@@ -196,24 +196,9 @@ impl PurchaseService {
             given => given,
         };
         let price = price(req.amount, rate.rate, req.buyer.commission_rate);
-        let id = self.ids.next();
-        // A synchronous purchase commits its first attempt with the debit: one commit less.
-        let first_attempt = if req.is_async {
-            None
-        } else {
-            self.providers
-                .routes_for(&product)
-                .next()
-                .map(|(route, provider)| FirstAttempt {
-                    upstream: provider.id(),
-                    upstream_reference: upstream_reference(&id, 1),
-                    upstream_product: route.product.clone(),
-                    amount_sent: route.upstream_amount(req.amount),
-                })
-        };
-        let new = NewPurchase {
-            id,
-            first_attempt,
+        let mut new = NewPurchase {
+            id: String::new(),
+            first_attempt: None,
             customer_id: req.buyer.customer_id.clone(),
             reference: req.reference.clone(),
             channel: req.channel,
@@ -230,9 +215,23 @@ impl PurchaseService {
             business_day: business_day(self.clock.now(), self.timezone),
             daily_limit_local: req.buyer.daily_limit_local.unwrap_or(self.default_daily_limit),
         };
-        let id = new.id.clone();
-        tracing::Span::current().record("txn", id.as_str());
-        match self.debits.debit(new).await {
+        // An id that is somehow taken already is retried with a fresh one: the client
+        // never hears of it (and it is not the reference's "duplicate").
+        let mut tries = 0;
+        let debited = loop {
+            tries += 1;
+            new.id = self.ids.next();
+            new.first_attempt = self.first_attempt(&product, &new);
+            tracing::Span::current().record("txn", new.id.as_str());
+            match self.debits.debit(new.clone()).await {
+                Err(StoreError::IdTaken) if tries < 3 => {
+                    tracing::warn!(txn = %new.id, "transaction id already taken; retrying with a fresh one");
+                }
+                debited => break debited,
+            }
+        };
+        let id = new.id;
+        match debited {
             Ok(Created::New {
                 txn,
                 attempt,
@@ -259,6 +258,20 @@ impl PurchaseService {
             Err(StoreError::Db(e)) => self.after_lost_debit(&id, e).await,
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A synchronous purchase commits its first attempt with the debit: one commit less.
+    fn first_attempt(&self, product: &Product, new: &NewPurchase) -> Option<FirstAttempt> {
+        if new.is_async {
+            return None;
+        }
+        let (route, provider) = self.providers.routes_for(product).next()?;
+        Some(FirstAttempt {
+            upstream: provider.id(),
+            upstream_reference: upstream_reference(&new.id, 1),
+            upstream_product: route.product.clone(),
+            amount_sent: route.upstream_amount(new.amount_local),
+        })
     }
 
     /// A repeated reference: the original, with its balances if they can be read.

@@ -1,6 +1,7 @@
 //! Resellers (customers): creation, credits, lookups for authentication.
 
-use super::{is_unique_violation, ledger, StoreError};
+use super::ledger::PostingOutcome;
+use super::{is_unique_violation, StoreError};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 
@@ -74,7 +75,7 @@ pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, Store
         other => other?,
     };
     if c.opening_balance_usd > Decimal::ZERO {
-        credit_in(&mut tx, c.id, c.opening_balance_usd, Some("opening balance")).await?;
+        post(&mut *tx, CREDIT, c.id, c.opening_balance_usd, Some("opening balance")).await?;
     }
     tx.commit().await?;
     get(pool, c.id).await?.ok_or(StoreError::CustomerNotFound)
@@ -106,36 +107,44 @@ pub async fn auth(pool: &PgPool, id: &str) -> Result<Option<CustomerAuth>, sqlx:
     .await
 }
 
-/// Add funds (a wire received, say); returns the new balance.
+/// Add funds (a wire received, say; `recarga_credit`): positive cents only. The ledger
+/// entry and the audit note commit with it. Returns the new balance.
 pub async fn credit(pool: &PgPool, id: &str, usd: Decimal, note: Option<&str>) -> Result<Decimal, StoreError> {
-    let mut tx = pool.begin().await?;
-    let balance = credit_in(&mut tx, id, usd, note).await?;
-    sqlx::query("INSERT INTO audit_notes (customer_id, action, note) VALUES ($1, 'credit', $2)")
-        .bind(id)
-        .bind(format!(
-            "{usd} USD{}",
-            note.map(|n| format!(": {n}")).unwrap_or_default()
-        ))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(balance)
+    post(pool, CREDIT, id, usd, note).await
 }
 
-async fn credit_in(
-    conn: &mut sqlx::PgConnection,
+/// An ops correction either way (`recarga_adjust`): the note saying why is required, and
+/// a balance never goes below zero. Returns the new balance.
+pub async fn adjust(pool: &PgPool, id: &str, usd: Decimal, note: &str) -> Result<Decimal, StoreError> {
+    post(pool, ADJUST, id, usd, Some(note)).await
+}
+
+const CREDIT: &str = "SELECT outcome, balance_after FROM recarga_credit($1, $2, $3)";
+const ADJUST: &str = "SELECT outcome, balance_after FROM recarga_adjust($1, $2, $3)";
+
+async fn post(
+    db: impl sqlx::PgExecutor<'_>,
+    statement: &'static str,
     id: &str,
     usd: Decimal,
     note: Option<&str>,
 ) -> Result<Decimal, StoreError> {
-    let balance: Option<Decimal> = sqlx::query_scalar(
-        "UPDATE customers SET balance_usd = balance_usd + $2, updated_at = now() WHERE id = $1 RETURNING balance_usd",
-    )
-    .bind(id)
-    .bind(usd)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let balance = balance.ok_or(StoreError::CustomerNotFound)?;
-    ledger::append(conn, id, None, "credit", usd, balance, note).await?;
-    Ok(balance)
+    let (outcome, balance): (PostingOutcome, Option<Decimal>) = sqlx::query_as(statement)
+        .bind(id)
+        .bind(usd)
+        .bind(note)
+        .fetch_one(db)
+        .await?;
+    match (outcome, balance) {
+        (PostingOutcome::Posted, Some(balance)) => Ok(balance),
+        (PostingOutcome::Posted, None) => Err(StoreError::Db(sqlx::Error::Protocol(
+            "a posting answered without the balance it left".into(),
+        ))),
+        (PostingOutcome::CustomerNotFound, _) => Err(StoreError::CustomerNotFound),
+        (PostingOutcome::InvalidAmount, _) => Err(StoreError::InvalidAmount),
+        (PostingOutcome::NoteRequired, _) => Err(StoreError::NoteRequired),
+        (PostingOutcome::BelowZero, balance) => Err(StoreError::InsufficientBalance {
+            balance: balance.unwrap_or_default(),
+        }),
+    }
 }

@@ -34,6 +34,18 @@ pub enum StoreError {
     },
     #[error("reference already used for a different request")]
     ReferenceConflict,
+    /// The transaction id exists already (and the reference, if any, was not used):
+    /// nothing was written; the same purchase may be retried with a fresh id.
+    #[error("transaction id already taken")]
+    IdTaken,
+    #[error("amount must be a non-zero number of cents (positive for a credit)")]
+    InvalidAmount,
+    #[error("a note is required")]
+    NoteRequired,
+    #[error("migrations failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the installed ledger differs from sql/ledger.sql: {}", .0.join("; "))]
+    LedgerDrift(Vec<String>),
 }
 
 /// Whether an error means the database could not be reached (or the connection was
@@ -105,6 +117,9 @@ pub async fn instance_tag(pool: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(tag.unsigned_abs())
 }
 
-pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    sqlx::migrate!("./migrations").run(pool).await
+/// The migrations, then the ledger's canonical functions (`sql/ledger.sql`), which a
+/// migration never restates: a change to the ledger is a diff in that one file.
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::migrate!("./migrations").run(pool).await?;
+    ledger::install(pool).await
 }

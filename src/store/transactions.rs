@@ -1,7 +1,8 @@
 //! Purchases in the ledger: the debit (with idempotency key, balance check and daily
 //! limit in one database transaction), attempts, and settlement exactly once.
 
-use super::{ledger, StoreError};
+use super::ledger::{self, DebitOutcome, ReviewVerdict, Settlement};
+use super::StoreError;
 use crate::domain::status::TxnStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -90,7 +91,7 @@ pub enum Created {
 /// [`interpret`]).
 #[derive(Debug, sqlx::FromRow)]
 pub struct Debited {
-    outcome: String,
+    outcome: DebitOutcome,
     balance_after: Option<Decimal>,
     used: Option<Decimal>,
     created_at: DateTime<Utc>,
@@ -116,7 +117,8 @@ pub async fn create_purchases(
 /// trip: one commit (one WAL flush, one hold of a hot balance row) for the lot.
 /// `recarga_debit` runs once per purchase, in order, each call seeing the ones before
 /// it; a refused purchase writes nothing, so it leaves the others intact. An error
-/// aborts them all (none committed). One answer per purchase, in order.
+/// aborts them all (none committed). One answer per purchase, in order. Each row of the
+/// arrays becomes one `recarga_purchase` (its columns are the composite's, in order).
 pub async fn debit_purchases(pool: &PgPool, batch: &[NewPurchase]) -> Result<Vec<Debited>, sqlx::Error> {
     let attempts = || batch.iter().map(|p| p.first_attempt.as_ref());
     let debited: Vec<Debited> = sqlx::query_as(
@@ -128,9 +130,9 @@ pub async fn debit_purchases(pool: &PgPool, batch: &[NewPurchase]) -> Result<Vec
               WITH ORDINALITY AS p(id, customer, reference, channel, mode, product, phone, operator, amount,
                                    currency, rate, cost, commission, charged, day, daily_limit,
                                    upstream, upstream_reference, upstream_product, amount_sent, n)
-         CROSS JOIN LATERAL recarga_debit(p.id, p.customer, p.reference, p.channel, p.mode, p.product,
+         CROSS JOIN LATERAL recarga_debit(ROW(p.id, p.customer, p.reference, p.channel, p.mode, p.product,
              p.phone, p.operator, p.amount, p.currency, p.rate, p.cost, p.commission, p.charged, p.day,
-             p.daily_limit, p.upstream, p.upstream_reference, p.upstream_product, p.amount_sent) AS d
+             p.daily_limit, p.upstream, p.upstream_reference, p.upstream_product, p.amount_sent)::recarga_purchase) AS d
          ORDER BY p.n",
     )
     .bind(batch.iter().map(|p| p.id.as_str()).collect::<Vec<_>>())
@@ -189,8 +191,8 @@ pub async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Cre
         attempt_id,
     } = d;
     let a = p.first_attempt.as_ref();
-    match outcome.as_str() {
-        "created" => {
+    match outcome {
+        DebitOutcome::Created => {
             let balance_after = balance.ok_or(sqlx::Error::RowNotFound)?;
             let txn = p.as_created(created_at);
             let attempt = attempt_id.zip(a).map(|(id, a)| Attempt {
@@ -211,43 +213,59 @@ pub async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Cre
                 balance_after,
             })
         }
-        "duplicate" => {
-            // Without a reference only the transaction id itself can have collided.
-            let Some(reference) = p.reference.as_deref() else {
-                return Err(StoreError::Db(sqlx::Error::Protocol(format!(
-                    "transaction id {} already exists",
-                    p.id
-                ))));
-            };
+        DebitOutcome::Duplicate => {
+            // Answered only for a reference found in use, so neither `ok_or` fires.
+            let reference = p.reference.as_deref().ok_or(StoreError::ReferenceConflict)?;
             let original = by_reference(pool, &p.customer_id, reference)
                 .await?
                 .ok_or(StoreError::ReferenceConflict)?;
-            let same = original.product_id == p.product_id
-                && original.phone == p.phone
-                && original.amount_local == p.amount_local
-                && original.currency == p.currency;
-            if same {
-                Ok(Created::Existing(original))
-            } else {
-                Err(StoreError::ReferenceConflict)
+            match (original.id == p.id, p.same_request(&original)) {
+                (true, _) => own_commit(pool, original).await,
+                (false, true) => Ok(Created::Existing(original)),
+                (false, false) => Err(StoreError::ReferenceConflict),
             }
         }
-        "insufficient" => Err(StoreError::InsufficientBalance {
+        DebitOutcome::IdTaken => match get(pool, &p.id).await? {
+            Some(txn) if txn.customer_id == p.customer_id && txn.reference == p.reference && p.same_request(&txn) => {
+                own_commit(pool, txn).await
+            }
+            _ => Err(StoreError::IdTaken),
+        },
+        DebitOutcome::Insufficient => Err(StoreError::InsufficientBalance {
             balance: balance.unwrap_or_default(),
         }),
-        "inactive" => Err(StoreError::CustomerInactive),
-        "daily_limit" => Err(StoreError::DailyLimit {
+        DebitOutcome::Inactive => Err(StoreError::CustomerInactive),
+        DebitOutcome::DailyLimit => Err(StoreError::DailyLimit {
             used: used.unwrap_or_default(),
             limit: p.daily_limit_local,
             requested: p.amount_local,
         }),
-        other => Err(StoreError::Db(sqlx::Error::Protocol(format!(
-            "recarga_debit answered {other}"
-        )))),
     }
 }
 
+/// This very purchase, committed by an earlier try whose answer was lost (a batch
+/// that failed after its commit is run again one by one): it is new to the caller.
+async fn own_commit(pool: &PgPool, txn: Transaction) -> Result<Created, StoreError> {
+    let attempt = latest_attempt(pool, &txn.id).await?.filter(|a| a.status == "SENT");
+    let (balance_before, balance_after) = ledger::debit_balances(pool, &txn.id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(Created::New {
+        txn,
+        attempt,
+        balance_before,
+        balance_after,
+    })
+}
+
 impl NewPurchase {
+    fn same_request(&self, t: &Transaction) -> bool {
+        t.product_id == self.product_id
+            && t.phone == self.phone
+            && t.amount_local == self.amount_local
+            && t.currency == self.currency
+    }
+
     /// The row `recarga_debit` just wrote, without reading it back.
     fn as_created(&self, created_at: DateTime<Utc>) -> Transaction {
         Transaction {
@@ -476,7 +494,8 @@ pub async fn settle_successes(pool: &PgPool, batch: &[Success]) -> Result<Vec<Op
 }
 
 /// → FAILED with a refund that reverses the debit's exact entries and releases the
-/// daily limit on the original business day. Exactly once: false if already final.
+/// daily limit on the original business day (`recarga_settle_failure`). Exactly once:
+/// false if already final.
 pub async fn settle_failure(
     pool: &PgPool,
     transaction_id: &str,
@@ -484,69 +503,15 @@ pub async fn settle_failure(
     reason: &str,
     response_time_ms: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let row: Option<(String, String, String, NaiveDate, Decimal, Decimal)> = sqlx::query_as(
-        "UPDATE transactions SET status = 'FAILED', failure_reason = $2, response_time_ms = COALESCE($3, response_time_ms),
-             processed_at = now(), updated_at = now()
-         WHERE id = $1 AND status IN ('PENDING', 'PROCESSING', 'REVIEW')
-         RETURNING customer_id, phone, currency, business_day, amount_local, charged_usd",
-    )
-    .bind(transaction_id)
-    .bind(reason)
-    .bind(response_time_ms)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((customer_id, phone, currency, day, amount_local, charged)) = row else {
-        tx.rollback().await?;
-        return Ok(false);
-    };
-    let mut balance: Decimal = sqlx::query_scalar(
-        "UPDATE customers SET balance_usd = balance_usd + $2, updated_at = now() WHERE id = $1 RETURNING balance_usd - $2",
-    )
-    .bind(&customer_id)
-    .bind(charged)
-    .fetch_one(&mut *tx)
-    .await?;
-    let debits: Vec<(String, Decimal)> = sqlx::query_as(
-        "SELECT kind, amount_usd FROM ledger_entries WHERE transaction_id = $1 AND amount_usd < 0 ORDER BY id",
-    )
-    .bind(transaction_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    for (kind, amount) in debits {
-        balance -= amount;
-        ledger::append(
-            &mut tx,
-            &customer_id,
-            Some(transaction_id),
-            &format!("refund_{kind}"),
-            -amount,
-            balance,
-            None,
-        )
+    let settled: Settlement = sqlx::query_scalar("SELECT recarga_settle_failure($1, $2, $3, $4, $5)")
+        .bind(transaction_id)
+        .bind(reason)
+        .bind(response_time_ms)
+        .bind(attempt.map(|(a, _)| a.id))
+        .bind(attempt.and_then(|(_, code)| code))
+        .fetch_one(pool)
         .await?;
-    }
-    sqlx::query(
-        "UPDATE daily_usage SET amount_local = amount_local - $5
-         WHERE customer_id = $1 AND phone = $2 AND currency = $3 AND business_day = $4",
-    )
-    .bind(&customer_id)
-    .bind(&phone)
-    .bind(&currency)
-    .bind(day)
-    .bind(amount_local)
-    .execute(&mut *tx)
-    .await?;
-    if let Some((a, code)) = attempt {
-        sqlx::query("UPDATE attempts SET status = 'FAILED', response_code = $2, message = $3, finished_at = now() WHERE id = $1")
-            .bind(a.id)
-            .bind(code)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(true)
+    Ok(settled == Settlement::Settled)
 }
 
 /// Unresolved too long: hold the funds and hand it to ops.
@@ -586,46 +551,18 @@ pub async fn touch(pool: &PgPool, transaction_id: &str) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-/// Ops settlement of a REVIEW transaction, with an audit note. A failure is refunded
-/// through the same path as any other; a success keeps the debit.
+/// Ops settlement of a REVIEW transaction (`recarga_settle_review`): a failure is
+/// refunded as any other, a success keeps the debit; the audit note commits with it.
 pub async fn settle_review(
     pool: &PgPool,
     transaction_id: &str,
-    success: bool,
+    verdict: ReviewVerdict,
     note: &str,
-) -> Result<bool, sqlx::Error> {
-    let settled = if success {
-        sqlx::query(
-            "UPDATE transactions SET status = 'SUCCESS', processed_at = now(), updated_at = now()
-             WHERE id = $1 AND status = 'REVIEW'",
-        )
+) -> Result<Settlement, sqlx::Error> {
+    sqlx::query_scalar("SELECT recarga_settle_review($1, $2, $3)")
         .bind(transaction_id)
-        .execute(pool)
-        .await?
-        .rows_affected()
-            == 1
-    } else {
-        let in_review: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM transactions WHERE id = $1 AND status = 'REVIEW')")
-                .bind(transaction_id)
-                .fetch_one(pool)
-                .await?;
-        in_review && settle_failure(pool, transaction_id, None, note, None).await?
-    };
-    if settled {
-        sqlx::query(
-            "INSERT INTO audit_notes (customer_id, transaction_id, action, note)
-             SELECT customer_id, id, $2, $3 FROM transactions WHERE id = $1",
-        )
-        .bind(transaction_id)
-        .bind(if success {
-            "review_settled_success"
-        } else {
-            "review_settled_failed"
-        })
+        .bind(verdict)
         .bind(note)
-        .execute(pool)
-        .await?;
-    }
-    Ok(settled)
+        .fetch_one(pool)
+        .await
 }
