@@ -38,6 +38,7 @@ fn topup(reference: &str, msisdn: &str, amount: Decimal) -> UpstreamTopup {
         service: None,
         sku: None,
         network_auto_correct: false,
+        upstream_transaction_id: None,
     }
 }
 

@@ -118,6 +118,9 @@ fn map_product(network: &str, operator: &str, product_type: &ProductType, item: 
             service: None,
             sku: None,
             amount_divisor: None,
+            fixed_amount: None,
+            upstream_min: None,
+            upstream_max: None,
             network_auto_correct: false,
         }],
     })
