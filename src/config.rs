@@ -220,6 +220,9 @@ pub struct LatcomSettings {
     /// Tokens are reused for this long, then refreshed (integrators see ~5 min lifetimes).
     pub token_refresh_secs: u64,
     pub timeout_secs: u64,
+    /// Whether this LATCOM account answers status lookups by our `dist_transid`
+    /// (LATCOM documents only its own `transId`): off unless LATCOM confirms it.
+    pub enquire_by_dist_transid: bool,
 }
 
 impl LatcomSettings {
@@ -353,6 +356,7 @@ impl Default for LatcomSettings {
             user_uid: None,
             token_refresh_secs: 240,
             timeout_secs: 20,
+            enquire_by_dist_transid: false,
         }
     }
 }

@@ -80,12 +80,15 @@ async fn statuses(pool: &PgPool) -> Vec<(String, String)> {
         .unwrap()
 }
 
+/// A killed gateway never read LATCOM's answers, so it has no transId to ask by: the
+/// account is configured (and the simulator set) for lookups by dist_transid.
 fn latcom_env(url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("RECARGA__PROVIDERS__LATCOM__BASE_URL", url.to_string()),
         ("RECARGA__PROVIDERS__LATCOM__USERNAME", "test".into()),
         ("RECARGA__PROVIDERS__LATCOM__PASSWORD", "test".into()),
         ("RECARGA__PROVIDERS__LATCOM__DIST_API", "test".into()),
+        ("RECARGA__PROVIDERS__LATCOM__ENQUIRE_BY_DIST_TRANSID", "true".into()),
     ]
 }
 
@@ -116,6 +119,7 @@ async fn create_customer(database_url: &str) -> (String, String) {
 #[tokio::test]
 async fn sigkill_mid_purchase_then_restart_settles_everything_exactly_once() {
     let (sim_addr, sim) = simulator::spawn(Duration::from_millis(1500)).await.unwrap();
+    sim.set_dist_transid_lookup(true);
     let latcom_url = format!("http://{sim_addr}");
     let database_url = fresh_database_url().await;
     let (key, _) = create_customer(&database_url).await;

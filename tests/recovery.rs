@@ -1,4 +1,7 @@
 //! Unknown outcomes and crashes: funds stay held until the upstream says what happened.
+//! A timeout or a 5xx leaves no LATCOM transId to ask by, so the tests whose upstream
+//! must be able to say run with an account configured for lookups by dist_transid
+//! (tests/latcom.rs covers the default, where no enquiry is possible).
 
 mod common;
 
@@ -19,7 +22,14 @@ async fn refunds(app: &TestApp, id: &str) -> i64 {
 
 #[tokio::test]
 async fn timeout_holds_funds_then_the_resolver_refunds_a_failure_exactly_once() {
-    let app = TestApp::spawn_with(|s| s.purchase.resolver_interval_secs = 3600, None).await;
+    let app = TestApp::spawn_with(
+        |s| {
+            s.purchase.resolver_interval_secs = 3600;
+            s.providers.latcom.enquire_by_dist_transid = true;
+        },
+        None,
+    )
+    .await;
     let c = app.customer("T1", "100").await;
     // LATCOM processes (and fails) the top-up but answers after our 2 s timeout, and
     // its status lookup is down for now.
@@ -64,7 +74,7 @@ async fn timeout_holds_funds_then_the_resolver_refunds_a_failure_exactly_once() 
 
 #[tokio::test]
 async fn server_error_after_delivery_is_settled_as_success_by_the_background_resolver() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|s| s.providers.latcom.enquire_by_dist_transid = true, None).await;
     let c = app.customer("T2", "100").await;
     app.latcom.set_fault(Fault::ServerErrorAfterProcessing);
     app.latcom.set_status_unavailable(true);
@@ -83,7 +93,7 @@ async fn server_error_after_delivery_is_settled_as_success_by_the_background_res
 
 #[tokio::test]
 async fn unknown_outcome_is_resolved_at_once_when_the_upstream_can_say() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|s| s.providers.latcom.enquire_by_dist_transid = true, None).await;
     let c = app.customer("T3", "100").await;
     app.latcom.set_fault(Fault::HangAfterProcessing(Duration::from_secs(5)));
     let (status, body) = app.topup(&c, json!({"phone": "5512345678", "amount": 50})).await;

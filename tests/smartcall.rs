@@ -300,3 +300,101 @@ async fn upstream_out_of_funds_is_not_the_resellers_insufficient_balance() {
     );
     assert_eq!(app.balance(&c).await, dec("100"));
 }
+
+#[tokio::test]
+async fn acknowledged_pending_then_not_found_goes_to_review_never_a_refund() {
+    let clock = recarga::domain::clock::ManualClock::new(chrono::Utc::now());
+    let app = TestApp::spawn_with(
+        |s| {
+            s.purchase.sync_deadline_secs = 1;
+            s.purchase.resolver_interval_secs = 3600;
+        },
+        Some(clock.clone()),
+    )
+    .await;
+    // R13: network pending, and it stays so.
+    app.smartcall
+        .state
+        .set_network_pending(Duration::from_secs(3600), Status::Successful);
+    let c = app.customer("ZA_ACK", "100").await;
+    let (token, _) = app.login(&c).await;
+    let (status, body) = app
+        .purchase(&token, za("ACK-1", "ZA_VODACOM_AIRTIME", json!(13), "0821234567"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["transaction_id"].as_str().unwrap().to_string();
+    // The enquiries say PENDING: recorded as acknowledged.
+    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    let acknowledged: bool =
+        sqlx::query_scalar("SELECT acknowledged_at IS NOT NULL FROM attempts WHERE transaction_id = $1")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(acknowledged);
+    // Then Smartcall has no record of it, past the 10-minute grace.
+    app.smartcall.state.forget(&id);
+    clock.advance(chrono::Duration::minutes(11));
+    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/ACK-1").await;
+    assert_eq!(t["status"], "REVIEW", "{t}");
+    assert_eq!(app.balance(&c).await, dec("100") - usd("13"), "funds held");
+    let refunds: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ledger_entries WHERE transaction_id = $1 AND amount_usd > 0")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(refunds, 0);
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn the_listing_is_mapped_faithfully_and_r1000_mtn_airtime_is_refused() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("ZA_LIST", "100").await;
+    let (token, _) = app.login(&c).await;
+    let (_, body) = app.bearer_get(&token, "/api/distributor/products").await;
+    let products = body["products"].as_array().unwrap();
+    // The simulator lists Vodacom Mozambique next to the South African networks: not sold.
+    assert!(
+        !products
+            .iter()
+            .any(|p| p["description"].as_str().unwrap().contains("Mozambique")),
+        "{products:?}"
+    );
+    let (status, body) = app
+        .purchase(
+            &token,
+            za("MZ-1", "ZA_VODACOM_MOZAMBIQUE_1501", json!(50), "0821234567"),
+        )
+        .await;
+    assert_eq!((status, body["response_code"].as_str()), (400, Some("14")), "{body}");
+    // Cell C's data bundle types are offered, and one can be bought.
+    let cell_c_data: Vec<&Value> = products
+        .iter()
+        .filter(|p| p["operator"] == "CELL C" && p["kind"] == "data")
+        .collect();
+    assert_eq!(cell_c_data.len(), 11, "WD and the ten issue 18 types: {cell_c_data:?}");
+    let weekly = products.iter().find(|p| p["product_id"] == "ZA_CELL_C_3209").unwrap();
+    let (status, body) = app
+        .purchase(
+            &token,
+            za("CC-W", "ZA_CELL_C_3209", weekly["amount"].clone(), "0841234567"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let spent = usd("69");
+    // R1,000 is over the listing's 999 for MTN (and for any-network airtime).
+    for (dtid, product) in [("MTN-1000", "ZA_MTN_AIRTIME"), ("ANY-1000", "ZA_AIRTIME")] {
+        let (status, body) = app.purchase(&token, za(dtid, product, json!(1000), "0831234567")).await;
+        assert_eq!((status, body["response_code"].as_str()), (400, Some("13")), "{body}");
+    }
+    assert_eq!(
+        app.balance(&c).await,
+        dec("100") - spent,
+        "nothing debited for the refusals"
+    );
+    assert_eq!(app.smartcall.state.recharge_calls(), 1);
+    app.assert_ledger_invariants().await;
+}

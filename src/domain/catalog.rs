@@ -32,6 +32,11 @@ pub struct Route {
     pub sku: Option<String>,
     /// What the upstream is sent is face ÷ divisor (e.g. "1.16" where the upstream adds VAT).
     pub amount_divisor: Option<Decimal>,
+    /// The one face value this route sells (an upstream product of a fixed denomination).
+    pub fixed_amount: Option<Decimal>,
+    /// The range the upstream accepts, in its own terms (after `amount_divisor`).
+    pub upstream_min: Option<Decimal>,
+    pub upstream_max: Option<Decimal>,
     /// Ask the upstream to switch variable airtime to the network the number is on now
     /// (Smartcall's AirtimeNetworkAutoCorrect).
     #[serde(default)]
@@ -44,6 +49,26 @@ impl Route {
             Some(d) => round_half_up(face / d, 2),
             None => face,
         }
+    }
+
+    /// Whether the upstream takes this face value on this route: a route that cannot is
+    /// never tried for it, not even as a failover.
+    pub fn accepts(&self, face: Decimal) -> bool {
+        if let Some(fixed) = self.fixed_amount {
+            return face == fixed;
+        }
+        let sent = self.upstream_amount(face);
+        self.upstream_min.is_none_or(|min| sent >= min) && self.upstream_max.is_none_or(|max| sent <= max)
+    }
+
+    /// This route's open range in face values, where it limits one (for listings:
+    /// the bounds are the upstream's times the divisor).
+    fn face_range(&self) -> Option<(Option<Decimal>, Option<Decimal>)> {
+        if self.fixed_amount.is_some() || (self.upstream_min.is_none() && self.upstream_max.is_none()) {
+            return None;
+        }
+        let face = |v: Decimal| round_half_up(v * self.amount_divisor.unwrap_or(Decimal::ONE), 2);
+        Some((self.upstream_min.map(face), self.upstream_max.map(face)))
     }
 }
 
@@ -69,6 +94,29 @@ pub enum AmountError {
     NotFixedAmount(Decimal),
     #[error("amount must be between {0} and {1}")]
     OutOfRange(Decimal, Decimal),
+    #[error("{amount} cannot be delivered: this product sells {offer}")]
+    Undeliverable { amount: Decimal, offer: String },
+}
+
+/// What a product really delivers, in face values: the union of its routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// Fixed denominations sold by fixed-amount routes, ascending.
+    pub denominations: Vec<Decimal>,
+    /// Open ranges (min, max), ascending by min.
+    pub ranges: Vec<(Decimal, Decimal)>,
+}
+
+impl std::fmt::Display for Offer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if !self.denominations.is_empty() {
+            let list: Vec<String> = self.denominations.iter().map(|d| format!("{d:.2}")).collect();
+            parts.push(list.join(", "));
+        }
+        parts.extend(self.ranges.iter().map(|(a, b)| format!("{a:.2} to {b:.2}")));
+        f.write_str(&parts.join(" or "))
+    }
 }
 
 impl Product {
@@ -87,7 +135,65 @@ impl Product {
         if amount < min || amount > max {
             return Err(AmountError::OutOfRange(min, max));
         }
+        if !self.routes.iter().any(|r| r.accepts(amount)) {
+            return Err(AmountError::Undeliverable {
+                amount,
+                offer: self.offer().to_string(),
+            });
+        }
         Ok(())
+    }
+
+    /// Whether `operator` (upper case) names this product's operator, in our vocabulary
+    /// or in one of its routes' (e.g. TELEFONICA for MOVISTAR). A product that detects
+    /// the network per number takes any operator as a hint.
+    pub fn sold_by(&self, operator: &str) -> bool {
+        self.operator == AUTO_OPERATOR
+            || self.operator.eq_ignore_ascii_case(operator)
+            || self
+                .routes
+                .iter()
+                .filter_map(|r| r.operator.as_deref())
+                .any(|o| o.eq_ignore_ascii_case(operator))
+    }
+
+    /// The union of what the routes take, clipped to the product's own rule.
+    pub fn offer(&self) -> Offer {
+        if let Some(fixed) = self.fixed_amount {
+            return Offer {
+                denominations: vec![fixed],
+                ranges: Vec::new(),
+            };
+        }
+        let (min, max) = (
+            self.min_amount.unwrap_or(Decimal::ZERO),
+            self.max_amount.unwrap_or(Decimal::MAX),
+        );
+        let mut denominations: Vec<Decimal> = self
+            .routes
+            .iter()
+            .filter_map(|r| r.fixed_amount)
+            .filter(|a| (min..=max).contains(a))
+            .map(|a| a.normalize())
+            .collect();
+        denominations.sort();
+        denominations.dedup();
+        let mut ranges: Vec<(Decimal, Decimal)> = self
+            .routes
+            .iter()
+            .filter(|r| r.fixed_amount.is_none())
+            .map(|r| match r.face_range() {
+                Some((lo, hi)) => (lo.map_or(min, |l| l.max(min)), hi.map_or(max, |h| h.min(max))),
+                None => (min, max),
+            })
+            .map(|(lo, hi)| (lo.normalize(), hi.normalize()))
+            .filter(|(lo, hi)| lo <= hi)
+            .collect();
+        ranges.sort();
+        ranges.dedup();
+        // A denomination inside an open range adds nothing to the listing.
+        denominations.retain(|d| !ranges.iter().any(|(lo, hi)| (lo..=hi).contains(&d)));
+        Offer { denominations, ranges }
     }
 }
 
@@ -101,6 +207,8 @@ pub enum CatalogError {
     Duplicate(String),
     #[error("product {0}: route to unknown upstream {1}")]
     UnknownUpstream(String, String),
+    #[error("product {0}: advertises {1}, which none of its routes delivers")]
+    Undeliverable(String, Decimal),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -124,6 +232,15 @@ impl Catalog {
             }
             if let Some(r) = p.routes.iter().find(|r| !upstreams.contains(&r.upstream.as_str())) {
                 return Err(CatalogError::UnknownUpstream(p.id.clone(), r.upstream.clone()));
+            }
+            // The advertised bounds are what resellers read: each must really be deliverable.
+            let edges = [p.fixed_amount, p.min_amount, p.max_amount];
+            if let Some(edge) = edges
+                .into_iter()
+                .flatten()
+                .find(|a| !p.routes.iter().any(|r| r.accepts(*a)))
+            {
+                return Err(CatalogError::Undeliverable(p.id, edge));
             }
             let id = p.id.clone();
             if map.insert(id.clone(), p).is_some() {
@@ -212,9 +329,76 @@ mod tests {
                 service: None,
                 sku: None,
                 amount_divisor: Some(dec!(1.16)),
+                fixed_amount: None,
+                upstream_min: None,
+                upstream_max: None,
                 network_auto_correct: false,
             }],
         }
+    }
+
+    /// LATCOM's Movistar shape: fixed XOOM 10 and 20, and TFE 20-2000 after ÷ 1.16.
+    fn movistar() -> Product {
+        let mut p = product(None, Some(dec!(10)), Some(dec!(2320)));
+        let tfe = p.routes[0].clone();
+        let xoom = |a: Decimal| Route {
+            product: format!("XOOM_{a}_MXN"),
+            amount_divisor: None,
+            fixed_amount: Some(a),
+            ..tfe.clone()
+        };
+        p.routes = vec![
+            xoom(dec!(10)),
+            xoom(dec!(20)),
+            Route {
+                upstream_min: Some(dec!(20)),
+                upstream_max: Some(dec!(2000)),
+                ..tfe.clone()
+            },
+        ];
+        p
+    }
+
+    #[test]
+    fn amounts_are_the_union_of_what_the_routes_take() {
+        let mut p = movistar();
+        for ok in [dec!(10), dec!(20), dec!(23.20), dec!(24), dec!(2320)] {
+            assert_eq!(p.check_amount(ok), Ok(()), "{ok}");
+        }
+        for bad in [dec!(11), dec!(23.19)] {
+            assert!(
+                matches!(p.check_amount(bad), Err(AmountError::Undeliverable { .. })),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            p.check_amount(dec!(2320.01)),
+            Err(AmountError::OutOfRange(..))
+        ));
+        p.max_amount = None;
+        p.min_amount = None;
+        assert!(matches!(
+            p.check_amount(dec!(2320.01)),
+            Err(AmountError::Undeliverable { .. })
+        ));
+        let p = movistar();
+        assert_eq!(
+            p.offer(),
+            Offer {
+                denominations: vec![dec!(10), dec!(20)],
+                ranges: vec![(dec!(23.20), dec!(2320))]
+            }
+        );
+        assert_eq!(
+            p.check_amount(dec!(15)).unwrap_err().to_string(),
+            "15 cannot be delivered: this product sells 10.00, 20.00 or 23.20 to 2320.00"
+        );
+        let mut overstated = movistar();
+        overstated.max_amount = Some(dec!(5000));
+        assert!(matches!(
+            Catalog::new(vec![overstated], &["latcom"]),
+            Err(CatalogError::Undeliverable(_, a)) if a == dec!(5000)
+        ));
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct UpstreamTopup {
     pub sku: Option<String>,
     /// Let the upstream correct variable airtime to the number's current network.
     pub network_auto_correct: bool,
+    /// The upstream's own id for this request, once an answer gave one (some upstreams,
+    /// e.g. LATCOM, can be asked about a request only by their id).
+    pub upstream_transaction_id: Option<String>,
 }
 
 /// What happened upstream.

@@ -10,6 +10,7 @@ pub mod smartcall;
 
 use crate::domain::catalog::{Product, Route};
 use crate::domain::provider::Provider;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,12 +32,24 @@ impl Providers {
         self.by_id.get(id)
     }
 
-    /// A product's routes whose upstream is enabled here, in order, with that upstream.
-    pub fn routes_for<'a>(&'a self, product: &'a Product) -> impl Iterator<Item = (&'a Route, &'a Arc<dyn Provider>)> {
+    /// The routes of a product that can deliver `amount` and whose upstream is enabled
+    /// here, in order, with that upstream. A route that cannot take the amount is never
+    /// a candidate, not even for failover.
+    pub fn routes_for<'a>(
+        &'a self,
+        product: &'a Product,
+        amount: Decimal,
+    ) -> impl Iterator<Item = (&'a Route, &'a Arc<dyn Provider>)> {
         product
             .routes
             .iter()
+            .filter(move |route| route.accepts(amount))
             .filter_map(|route| Some((route, self.get(&route.upstream)?)))
+    }
+
+    /// Whether any of the product's upstreams is enabled here (it can be offered).
+    pub fn offers(&self, product: &Product) -> bool {
+        product.routes.iter().any(|r| self.get(&r.upstream).is_some())
     }
 
     /// Every enabled upstream, by id (a stable order for health output).

@@ -14,6 +14,7 @@ use crate::service::catalog::CatalogHandle;
 use crate::service::fx::{FxError, FxService};
 use crate::service::group_commit::{DebitBatcher, SettleBatcher};
 use crate::service::ids::TransactionIds;
+use crate::store::attempts;
 use crate::store::transactions::{
     self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Success, Transaction,
 };
@@ -191,7 +192,7 @@ impl PurchaseService {
         product.check_amount(req.amount)?;
         let rate = self.fx.current(&product.currency)?;
         let operator = match req.operator.clone() {
-            None if product.operator == AUTO_OPERATOR => self.detect_operator(&product, &req.phone).await,
+            None if product.operator == AUTO_OPERATOR => self.detect_operator(&product, req.amount, &req.phone).await,
             None => Some(product.operator.clone()),
             given => given,
         };
@@ -265,7 +266,7 @@ impl PurchaseService {
         if new.is_async {
             return None;
         }
-        let (route, provider) = self.providers.routes_for(product).next()?;
+        let (route, provider) = self.providers.routes_for(product, new.amount_local).next()?;
         Some(FirstAttempt {
             upstream: provider.id(),
             upstream_reference: upstream_reference(&new.id, 1),
@@ -435,7 +436,7 @@ impl PurchaseService {
         let (mut routed, mut ready) = (Vec::new(), Vec::new());
         for txn in claimed {
             let first = catalog.get(&txn.product_id).and_then(|product| {
-                let (route, provider) = self.providers.routes_for(product).next()?;
+                let (route, provider) = self.providers.routes_for(product, txn.amount_local).next()?;
                 Some((
                     upstream_request(&txn, route, upstream_reference(&txn.id, 1)),
                     provider.id(),
@@ -469,8 +470,8 @@ impl PurchaseService {
     }
 
     /// Ask the first enabled upstream that can tell which network the number is on.
-    async fn detect_operator(&self, product: &Product, phone: &str) -> Option<String> {
-        for (_, provider) in self.providers.routes_for(product) {
+    async fn detect_operator(&self, product: &Product, amount: Decimal, phone: &str) -> Option<String> {
+        for (_, provider) in self.providers.routes_for(product, amount) {
             if let Some(operator) = provider.detect_operator(phone).await {
                 return Some(operator);
             }
@@ -497,7 +498,7 @@ impl PurchaseService {
         };
         let mut attempt_no = 0;
         let mut last_failure = "no upstream is enabled for this product".to_string();
-        for (route, provider) in self.providers.routes_for(&product) {
+        for (route, provider) in self.providers.routes_for(&product, txn.amount_local) {
             attempt_no += 1;
             let request = upstream_request(txn, route, upstream_reference(&txn.id, attempt_no));
             let attempt = match begun.take() {
@@ -567,7 +568,13 @@ impl PurchaseService {
                 txns::settle_failure(&self.pool, &attempt.transaction_id, failed, &message, elapsed_ms).await?;
                 Ok(None)
             }
-            Outcome::Pending { .. } | Outcome::Unknown { .. } => Ok(None),
+            // The upstream holds the request: a later "not found" can no longer mean it
+            // never arrived, and its id (LATCOM's transId) is what enquiries go by.
+            Outcome::Pending { upstream_id } => {
+                attempts::acknowledge(&self.pool, attempt.id, upstream_id.as_deref()).await?;
+                Ok(None)
+            }
+            Outcome::Unknown { .. } => Ok(None),
         }
     }
 
@@ -577,11 +584,12 @@ impl PurchaseService {
         let catalog = self.catalog.current();
         let found = attempt.as_ref().and_then(|a| {
             let provider = self.providers.get(&a.upstream)?;
-            let route = catalog
-                .get(&txn.product_id)?
-                .routes
+            let routes = &catalog.get(&txn.product_id)?.routes;
+            // The route the attempt took (a product may have several to one upstream).
+            let route = routes
                 .iter()
-                .find(|r| r.upstream == a.upstream)?;
+                .find(|r| r.upstream == a.upstream && r.product == a.upstream_product)
+                .or_else(|| routes.iter().find(|r| r.upstream == a.upstream))?;
             Some((a, provider, route))
         });
         let Some((attempt, provider, route)) = found else {
@@ -589,17 +597,31 @@ impl PurchaseService {
                 .hold_or_review(txn, "no way to ask the upstream about this attempt")
                 .await;
         };
+        let told = attempts::acknowledgement(&self.pool, attempt.id).await?;
         let mut request = upstream_request(txn, route, attempt.upstream_reference.clone());
         request.upstream_product = attempt.upstream_product.clone();
         request.amount = attempt.amount_sent;
+        request.upstream_transaction_id = told.upstream_transaction_id;
         match provider.enquire(&request).await {
             Enquiry::Known(outcome @ (Outcome::Success { .. } | Outcome::Failed { .. })) => {
                 self.apply(attempt, outcome, None).await.map(|_| ())
+            }
+            Enquiry::Known(outcome @ Outcome::Pending { .. }) => {
+                self.apply(attempt, outcome, None).await?;
+                self.hold_or_review(txn, "the upstream holds the request, not settled yet")
+                    .await
             }
             Enquiry::NotFound => {
                 let grace = provider.not_found_is_final_after();
                 let age = self.clock.now() - attempt.created_at;
                 match grace.and_then(|g| chrono::Duration::from_std(g).ok()) {
+                    // It said it held the request: losing it is for ops, never a refund.
+                    Some(g) if age > g && told.acknowledged_at.is_some() => {
+                        let reason = "the upstream acknowledged the request, then had no record of it";
+                        tracing::warn!(txn = %txn.id, reason, "moved to REVIEW with funds held");
+                        txns::move_to_review(&self.pool, &txn.id, reason).await?;
+                        Ok(())
+                    }
                     Some(g) if age > g => {
                         let failure = Outcome::Failed {
                             retryable: false,
@@ -614,7 +636,10 @@ impl PurchaseService {
                     }
                 }
             }
-            Enquiry::Known(_) => self.hold_or_review(txn, "upstream outcome still unknown").await,
+            Enquiry::Known(Outcome::Unknown { reason }) => {
+                self.hold_or_review(txn, &format!("upstream outcome still unknown: {reason}"))
+                    .await
+            }
         }
     }
 
@@ -667,5 +692,6 @@ fn upstream_request(txn: &Transaction, route: &Route, upstream_reference: String
         service: route.service.clone(),
         sku: route.sku.clone(),
         network_auto_correct: route.network_auto_correct,
+        upstream_transaction_id: None,
     }
 }

@@ -40,6 +40,7 @@ pub async fn start(settings: &Settings, sandbox: bool, executor: &Executor) -> a
     let l = &settings.providers.latcom;
     let latcom_endpoint = if sandbox {
         let (addr, state) = latcom::simulator::spawn(latency).await?;
+        state.set_dist_transid_lookup(l.enquire_by_dist_transid);
         simulators.latcom = Some(state);
         let sandbox_secret = || SecretString::from("sandbox");
         let creds = Credentials {
@@ -73,6 +74,7 @@ pub async fn start(settings: &Settings, sandbox: bool, executor: &Executor) -> a
             creds,
             refresh,
             timeout,
+            l.enquire_by_dist_transid,
         )));
     }
 

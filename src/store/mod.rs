@@ -1,6 +1,7 @@
 //! Storage: one function per operation, each a short transaction. Nothing here
 //! calls an upstream, so no connection is ever held across one.
 
+pub mod attempts;
 pub mod customers;
 pub mod fx;
 pub mod ledger;

@@ -117,7 +117,7 @@ pub async fn products(State(state): State<AppState>, caller: Distributor) -> Res
         .catalog()
         .all()
         .into_iter()
-        .filter(|p| state.providers.routes_for(p).next().is_some())
+        .filter(|p| state.providers.offers(p))
         .map(ProductView::from)
         .collect();
     Ok(Json(json!({"success": true, "products": products})).into_response())
@@ -202,15 +202,26 @@ pub async fn product_purchase(
         .map_err(|e| DistributorError::coded(Code::InvalidAmount, format!("Invalid amount: {e}"), d))?;
     let phone = phone::normalize_for_country(&product.country, &req.phone_number)
         .map_err(|e| DistributorError::coded(Code::InvalidNumber, e.to_string(), d))?;
+    let operator = req
+        .operator
+        .map(|o| o.trim().to_ascii_uppercase())
+        .filter(|o| !o.is_empty());
+    if let Some(o) = operator.as_deref().filter(|o| !product.sold_by(o)) {
+        return Err(DistributorError::coded(
+            Code::InvalidPackage,
+            format!(
+                "operator {o} does not match product {} ({})",
+                product.id, product.operator
+            ),
+            d,
+        ));
+    }
     let request = PurchaseRequest {
         buyer: caller.buyer(),
         channel: "distributor",
         product_id: product.id.clone(),
         phone,
-        operator: req
-            .operator
-            .map(|o| o.trim().to_ascii_uppercase())
-            .filter(|o| !o.is_empty()),
+        operator,
         amount,
         reference: Some(dtid.clone()),
         is_async: false,

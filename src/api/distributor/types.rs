@@ -1,6 +1,6 @@
 //! Distributor request and response bodies (seed 001).
 
-use crate::api::json::{money, timestamp};
+use crate::api::json::{money, number, timestamp};
 use crate::domain::catalog::{Product, ProductKind};
 use crate::store::transactions::Transaction;
 use rust_decimal::Decimal;
@@ -87,6 +87,29 @@ pub struct ProductView {
     pub min_amount: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_money")]
     pub max_amount: Option<Decimal>,
+    /// What a ranged product really delivers within min..max (the union of its routes):
+    /// fixed denominations and open ranges. Any other amount is refused with code 13.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliverable: Option<Deliverable>,
+}
+
+#[derive(Serialize)]
+pub struct Deliverable {
+    #[serde(serialize_with = "money_list")]
+    pub denominations: Vec<Decimal>,
+    pub ranges: Vec<AmountRange>,
+}
+
+#[derive(Serialize)]
+pub struct AmountRange {
+    #[serde(serialize_with = "money")]
+    pub min_amount: Decimal,
+    #[serde(serialize_with = "money")]
+    pub max_amount: Decimal,
+}
+
+fn money_list<S: serde::Serializer>(v: &[Decimal], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|d| number(*d)))
 }
 
 fn opt_money<S: serde::Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
@@ -108,6 +131,17 @@ impl From<&Product> for ProductView {
             amount: p.fixed_amount,
             min_amount: p.min_amount,
             max_amount: p.max_amount,
+            deliverable: p.fixed_amount.is_none().then(|| {
+                let offer = p.offer();
+                Deliverable {
+                    denominations: offer.denominations,
+                    ranges: offer
+                        .ranges
+                        .into_iter()
+                        .map(|(min_amount, max_amount)| AmountRange { min_amount, max_amount })
+                        .collect(),
+                }
+            }),
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct LatcomAdapter {
     credentials: Credentials,
     refresh_after: Duration,
     timeout: Duration,
+    /// The account also answers status lookups by our `dist_transid` (configuration).
+    enquire_by_dist_transid: bool,
     token: Mutex<Option<(SecretString, Instant)>>,
 }
 
@@ -40,6 +42,7 @@ impl LatcomAdapter {
         credentials: Credentials,
         refresh_after: Duration,
         timeout: Duration,
+        enquire_by_dist_transid: bool,
     ) -> Self {
         Self {
             executor,
@@ -47,6 +50,7 @@ impl LatcomAdapter {
             credentials,
             refresh_after,
             timeout,
+            enquire_by_dist_transid,
             token: Mutex::new(None),
         }
     }
@@ -178,10 +182,23 @@ impl Provider for LatcomAdapter {
         }
     }
 
-    /// Status by our `dist_transid`. The path is seen in integrator code but its shape
-    /// is unverified (providers.md §3A); the simulator answers in the topup shape.
+    /// Status by LATCOM's `transId` (the documented `GET /api/transaction/{transId}`),
+    /// taken from an earlier answer; by our `dist_transid` only where the account is
+    /// configured as supporting it. The answer's shape is unverified (providers.md §3A):
+    /// it is read as the top-up answer's.
     async fn enquire(&self, request: &UpstreamTopup) -> Enquiry {
-        let url = format!("{}/api/transaction/{}", self.base_url, request.upstream_reference);
+        let id = match &request.upstream_transaction_id {
+            Some(trans_id) => trans_id,
+            None if self.enquire_by_dist_transid => &request.upstream_reference,
+            None => {
+                return Enquiry::Known(Outcome::Unknown {
+                    reason: "no enquiry possible: LATCOM gave no transId for this request and this account is \
+                             not configured to look requests up by dist_transid"
+                        .into(),
+                })
+            }
+        };
+        let url = format!("{}/api/transaction/{id}", self.base_url);
         match self
             .authorised("enquire", |token| self.executor.client().get(&url).bearer_auth(token))
             .await

@@ -2,7 +2,14 @@
 //! and tests. Test numbers (seed 000): 5500000000 always succeeds, 5500000001 always
 //! fails. Extra sandbox numbers: 5500000002 is processed (success) but answered only
 //! after the client has given up; 5500000003 is processed (failure) and answered
-//! with a 500 HTML page. Faults can also be injected for every request.
+//! with a 500 HTML page; 5500000004 is answered "Pending", settled by a status lookup.
+//! Faults can also be injected for every request.
+//!
+//! Like real LATCOM (providers.md §3A) it refuses, with HTTP 200 and `status: "Fail"`,
+//! products it does not sell and amounts its products do not take: the open
+//! `TFE_MXN_20_TO_2000` only 20-2000, each `XOOM_<n>_MXN` only n. Status lookups go by
+//! LATCOM's `transId`; by our `dist_transid` only when configured to (as an account
+//! LATCOM has confirmed for it would).
 
 use super::wire::{LoginRequest, LoginResponse, TopupRequest, TopupResponse};
 use crate::providers::{loopback, sim_history};
@@ -24,6 +31,10 @@ pub const ALWAYS_SUCCEEDS: &str = "5500000000";
 pub const ALWAYS_FAILS: &str = "5500000001";
 pub const ANSWERS_TOO_LATE: &str = "5500000002";
 pub const ANSWERS_500: &str = "5500000003";
+/// Processed (success), but the top-up's answer says `status: "Pending"` with its transId;
+/// the status lookup says Success. LATCOM's pending answer is unrecorded (its shape here
+/// is the top-up answer's, a guess).
+pub const ANSWERS_PENDING: &str = "5500000004";
 
 /// What to do with every top-up request, on top of the test numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,9 +53,12 @@ struct Inner {
     tokens: HashSet<String>,
     /// The top-ups processed, by dist_transid (the latest ones: see `sim_history`).
     processed: LruCache<String, Record>,
+    /// LATCOM's transId → our dist_transid, for the documented status path.
+    trans_ids: LruCache<String, String>,
     fault: Fault,
     latency: Duration,
     status_unavailable: bool,
+    dist_transid_lookup: bool,
 }
 
 impl Default for Inner {
@@ -52,9 +66,11 @@ impl Default for Inner {
         Self {
             tokens: HashSet::new(),
             processed: sim_history::history(),
+            trans_ids: sim_history::history(),
             fault: Fault::None,
             latency: Duration::ZERO,
             status_unavailable: false,
+            dist_transid_lookup: false,
         }
     }
 }
@@ -64,7 +80,8 @@ impl Default for Inner {
 struct Record {
     n: u64,
     uid: uuid::Uuid,
-    fails: bool,
+    /// Why it failed (`vendorResponseMsg`, `vendorResponseCode`), if it did.
+    failure: Option<(&'static str, &'static str)>,
     amount: Decimal,
     product_id: String,
     service: u8,
@@ -113,6 +130,56 @@ impl SimState {
     }
     pub fn calls_for(&self, dist_transid: &str) -> u64 {
         self.lock().processed.peek(dist_transid).map_or(0, |r| r.calls)
+    }
+    /// The product and amount that arrived under this dist_transid.
+    pub fn sent(&self, dist_transid: &str) -> Option<(String, Decimal)> {
+        let inner = self.lock();
+        let r = inner.processed.peek(dist_transid)?;
+        Some((r.product_id.clone(), r.amount))
+    }
+    /// Whether status lookups by our dist_transid are answered (only LATCOM's transId is
+    /// documented; `providers.latcom.enquire_by_dist_transid` says an account has both).
+    pub fn set_dist_transid_lookup(&self, enabled: bool) {
+        self.lock().dist_transid_lookup = enabled;
+    }
+}
+
+/// The amounts real LATCOM takes for a product code, or `None` for a code it does not
+/// sell. The Movistar codes are documented (providers.md §3A); the others are the
+/// catalog's unconfirmed codes, accepted here only so that the sandbox can sell them.
+enum Takes {
+    Exactly(Decimal),
+    Between(Decimal, Decimal),
+    /// Bundles (service 1), priced by skuID; their amount rule is unrecorded.
+    AnyAmount,
+}
+
+const XOOM_DENOMINATIONS: [u32; 14] = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 150, 200, 300, 500];
+
+fn takes(product_id: &str) -> Option<Takes> {
+    if product_id == "TFE_MXN_20_TO_2000" {
+        return Some(Takes::Between(Decimal::from(20), Decimal::from(2000)));
+    }
+    if let Some(n) = product_id.strip_prefix("XOOM_").and_then(|r| r.strip_suffix("_MXN")) {
+        // Written without leading zeros: "XOOM_010_MXN" is not a product.
+        let n = XOOM_DENOMINATIONS.iter().find(|d| d.to_string() == n)?;
+        return Some(Takes::Exactly(Decimal::from(*n)));
+    }
+    let unconfirmed = ["TELCEL", "ATT", "UNEFON", "VIRGIN"].map(|op| format!("{op}_MXN_10_TO_500"));
+    if unconfirmed.iter().any(|p| p == product_id) {
+        return Some(Takes::Between(Decimal::from(10), Decimal::from(500)));
+    }
+    product_id.starts_with("TEMXN_").then_some(Takes::AnyAmount)
+}
+
+/// Why LATCOM refuses this request outright. "product_not_found" is recorded; the
+/// message for an amount a product does not take is NOT (guessed, unverified).
+fn refusal(req: &TopupRequest) -> Option<(&'static str, &'static str)> {
+    match takes(&req.product_id) {
+        None => Some(("product_not_found", "-120054")),
+        Some(Takes::Exactly(a)) if req.amount != a => Some(("invalid_amount", "-1")),
+        Some(Takes::Between(lo, hi)) if req.amount < lo || req.amount > hi => Some(("invalid_amount", "-1")),
+        _ => None,
     }
 }
 
@@ -213,9 +280,18 @@ async fn process(state: SimState, req: TopupRequest) -> Response {
             existing.calls += 1;
             existing.answer(&req.dist_transid)
         } else {
-            let fails = req.target_msisdn == ALWAYS_FAILS || req.target_msisdn == ANSWERS_500;
-            let record = Record::new(&req, state.seq.fetch_add(1, Ordering::SeqCst), fails);
-            let answer = record.answer(&req.dist_transid);
+            let test_failure = [ALWAYS_FAILS, ANSWERS_500]
+                .contains(&req.target_msisdn.as_str())
+                .then_some(("Test number: always fails", "-1"));
+            let failure = refusal(&req).or(test_failure);
+            let record = Record::new(&req, state.seq.fetch_add(1, Ordering::SeqCst), failure);
+            let mut answer = record.answer(&req.dist_transid);
+            if req.target_msisdn == ANSWERS_PENDING && failure.is_none() {
+                answer.status = "Pending".into();
+            }
+            if let Some(trans_id) = &answer.trans_id {
+                inner.trans_ids.insert(trans_id.clone(), req.dist_transid.clone());
+            }
             inner.processed.insert(req.dist_transid.clone(), record);
             answer
         }
@@ -230,11 +306,11 @@ async fn process(state: SimState, req: TopupRequest) -> Response {
 }
 
 impl Record {
-    fn new(req: &TopupRequest, n: u64, fails: bool) -> Self {
+    fn new(req: &TopupRequest, n: u64, failure: Option<(&'static str, &'static str)>) -> Self {
         Self {
             n,
             uid: uuid::Uuid::new_v4(),
-            fails,
+            failure,
             amount: req.amount,
             product_id: req.product_id.clone(),
             service: req.service,
@@ -244,7 +320,7 @@ impl Record {
     }
 
     fn answer(&self, dist_transid: &str) -> TopupResponse {
-        let (n, fails, at) = (self.n, self.fails, self.at.to_rfc3339());
+        let (n, fails, at) = (self.n, self.failure.is_some(), self.at.to_rfc3339());
         TopupResponse {
             uid: Some(self.uid.to_string()),
             amount: Some(self.amount),
@@ -256,15 +332,8 @@ impl Record {
             ven_transid: (!fails).then(|| format!("VEN{n:010}")),
             response_code: None,
             response_message: None,
-            vendor_response_msg: Some(
-                if fails {
-                    "Test number: always fails"
-                } else {
-                    "Recarga exitosa"
-                }
-                .into(),
-            ),
-            vendor_response_code: Some(if fails { "-1" } else { "0" }.into()),
+            vendor_response_msg: Some(self.failure.map_or("Recarga exitosa", |f| f.0).into()),
+            vendor_response_code: Some(self.failure.map_or("0", |f| f.1).into()),
             dist_transid: Some(dist_transid.into()),
             ended_at: Some(at),
         }
@@ -283,8 +352,13 @@ async fn status(State(state): State<SimState>, headers: HeaderMap, Path(id): Pat
         )
             .into_response();
     }
-    match inner.processed.peek(&id) {
-        Some(record) => Json(record.answer(&id)).into_response(),
+    let dist_transid = match inner.trans_ids.peek(&id) {
+        Some(dist_transid) => Some(dist_transid.clone()),
+        None if inner.dist_transid_lookup => Some(id),
+        None => None,
+    };
+    match dist_transid.and_then(|d| Some((inner.processed.peek(&d)?, d))) {
+        Some((record, dist_transid)) => Json(record.answer(&dist_transid)).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": "Not Found", "status": 404})),

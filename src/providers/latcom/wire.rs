@@ -57,8 +57,10 @@ pub struct TopupResponse {
 
 impl TopupResponse {
     /// `status` compared case-insensitively: "Success" delivered, "Fail" definitely
-    /// not (and not worth another route: LATCOM looked at it and said no); anything
-    /// else (e.g. "Pending") is accepted but not yet settled.
+    /// not (and not worth another route: LATCOM looked at it and said no), except a
+    /// product this account does not sell (XOOM codes must be enabled per account),
+    /// where another route may deliver; anything else (e.g. "Pending") is accepted but
+    /// not yet settled.
     pub fn outcome(&self) -> Outcome {
         match self.status.to_ascii_lowercase().as_str() {
             "success" => Outcome::Success {
@@ -66,7 +68,7 @@ impl TopupResponse {
                 message: self.vendor_response_msg.clone(),
             },
             "fail" | "failed" | "failure" => Outcome::Failed {
-                retryable: false,
+                retryable: self.product_not_found(),
                 code: self.vendor_response_code.clone(),
                 message: self
                     .vendor_response_msg
@@ -78,6 +80,13 @@ impl TopupResponse {
                 upstream_id: self.trans_id.clone(),
             },
         }
+    }
+
+    /// Both recorded spellings: "product_not_found", and "Product not Found" with -120054.
+    fn product_not_found(&self) -> bool {
+        let message = self.vendor_response_msg.as_deref().unwrap_or("");
+        message.replace(['_', ' '], "").eq_ignore_ascii_case("productnotfound")
+            || self.vendor_response_code.as_deref() == Some("-120054")
     }
 }
 
@@ -95,11 +104,21 @@ mod tests {
         assert_eq!(
             r.outcome(),
             Outcome::Failed {
-                retryable: false,
+                retryable: true,
                 code: None,
                 message: "product_not_found".into()
-            }
+            },
+            "a product this account lacks: another route may deliver"
         );
+        let other: TopupResponse = serde_json::from_str(
+            r#"{"status":"Fail","transId":"LT1","vendorResponseMsg":"Product not Found","vendorResponseCode":"-120054"}"#,
+        )
+        .unwrap();
+        assert!(matches!(other.outcome(), Outcome::Failed { retryable: true, .. }));
+        let declined: TopupResponse =
+            serde_json::from_str(r#"{"status":"Fail","transId":"LT2","vendorResponseMsg":"Saldo insuficiente"}"#)
+                .unwrap();
+        assert!(matches!(declined.outcome(), Outcome::Failed { retryable: false, .. }));
     }
 
     #[test]

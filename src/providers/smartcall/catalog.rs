@@ -24,14 +24,34 @@ pub const OPEN_AMOUNT_MARKER: Decimal = dec!(99999.99);
 
 /// What a (trimmed) type code sells. Codes are space-padded CHAR(2) ("A "); SMS (S),
 /// vouchers (V, they return a PIN we cannot deliver), electricity (E), null and
-/// anything unlisted are not ours to sell.
+/// anything unlisted are not ours to sell. The data codes are those of the recorded
+/// listings: D/X/SD/WD/P (providers.md §1) and Cell C's bundle types P3, P6, FD, ND,
+/// RH, M, L, FM, R and W (issue 18; what each letter stands for is unrecorded).
 pub fn kind_for(code: &str) -> Option<ProductKind> {
     match code.trim().to_ascii_uppercase().as_str() {
         "A" => Some(ProductKind::Airtime),
-        "D" | "X" | "SD" | "WD" | "P" => Some(ProductKind::Data),
+        "D" | "X" | "SD" | "WD" | "P" | "P3" | "P6" | "FD" | "ND" | "RH" | "M" | "L" | "FM" | "R" | "W" => {
+            Some(ProductKind::Data)
+        }
         _ => None,
     }
 }
+
+/// The country a network's products are for, by its listing id (the 2018 recording,
+/// providers.md §1); `None` for a network not in it, which is not sold until added.
+pub fn network_country(network_id: i64) -> Option<&'static str> {
+    match network_id {
+        1 | 2 | 3 | 4 | 8 | 9 | 12 | 13 | 15 | 16 => Some("ZA"),
+        11 => Some("MZ"), // Vodacom Mozambique
+        14 => Some("ZW"), // Econet
+        _ => None,
+    }
+}
+
+/// We sell Smartcall's products for South African numbers only: the price, currency
+/// and number rules of its cross-border products (e.g. Vodacom Mozambique) are
+/// unrecorded, and a South African number must never buy them.
+const SOLD_IN: &str = "ZA";
 
 /// Our operator name: the network description upper-cased ("Cell C" → "CELL C"). The
 /// same rule is applied to `/utilities/simnetwork` answers so the two always agree.
@@ -58,6 +78,9 @@ pub fn products_from_networks(networks: &[Network]) -> Vec<Product> {
         let Some(name) = network.description.as_deref().filter(|d| !d.trim().is_empty()) else {
             continue;
         };
+        if network.id.and_then(network_country) != Some(SOLD_IN) {
+            continue;
+        }
         let operator = operator_name(name);
         for product_type in &network.product_types {
             for item in &product_type.products {
@@ -103,7 +126,7 @@ fn map_product(network: &str, operator: &str, product_type: &ProductType, item: 
     };
     Some(Product {
         id: product_id(operator, id),
-        country: "ZA".into(),
+        country: SOLD_IN.into(),
         operator: operator.into(),
         kind,
         currency: "ZAR".into(),
@@ -118,6 +141,9 @@ fn map_product(network: &str, operator: &str, product_type: &ProductType, item: 
             service: None,
             sku: None,
             amount_divisor: None,
+            fixed_amount: None,
+            upstream_min: None,
+            upstream_max: None,
             network_auto_correct: false,
         }],
     })
@@ -173,6 +199,44 @@ mod tests {
         assert_eq!(products[0].operator, "CELL C");
         assert_eq!(products[0].kind, ProductKind::Data);
         assert_eq!(products[0].fixed_amount, Some(dec!(49)));
+    }
+
+    /// A full listing in the real shape (providers.md §1: every product twice, padded
+    /// and null type codes, open amounts at 99999.99), with the networks and bundle
+    /// types issue 18 reports: Cell C's data types, MTN/Cell C/Telkom airtime up to 999,
+    /// Vodacom Mozambique's airtime. Unverified, built from those reports: the Cell C
+    /// and Mozambique product names, ids and prices, and Econet's product.
+    fn full_listing() -> Vec<Product> {
+        let networks: NetworksResponse = serde_json::from_str(include_str!("testdata/networks.json")).unwrap();
+        products_from_networks(&networks.networks)
+    }
+
+    #[test]
+    fn a_full_listing_maps_country_bundle_types_and_limits_faithfully() {
+        let products = full_listing();
+        assert!(
+            products
+                .iter()
+                .all(|p| p.country == "ZA" && p.currency == "ZAR" && !p.operator.contains("MOZAMBIQUE")),
+            "only South African networks are sold: {products:?}"
+        );
+        assert!(!products.iter().any(|p| p.operator == "ECONET"));
+        let cell_c_data: Vec<&Product> = products
+            .iter()
+            .filter(|p| p.operator == "CELL C" && p.kind == ProductKind::Data)
+            .collect();
+        assert_eq!(cell_c_data.len(), 10, "P3, P6, FD, ND, RH, M, L, FM, R, W");
+        let range = |id: &str| {
+            let p = products.iter().find(|p| p.id == id).unwrap();
+            (p.min_amount, p.max_amount)
+        };
+        assert_eq!(range("ZA_VODACOM_62"), (Some(dec!(2)), Some(dec!(1000))));
+        for id in ["ZA_MTN_63", "ZA_CELL_C_189", "ZA_TELKOM_MOBILE_24"] {
+            assert_eq!(range(id), (Some(dec!(5)), Some(dec!(999))), "{id}");
+        }
+        // Vouchers, SMS, electricity and the null-coded type are not sold.
+        let airtime = products.iter().filter(|p| p.kind == ProductKind::Airtime).count();
+        assert_eq!((airtime, products.len()), (4, 18), "4 airtime and 14 data, each once");
     }
 
     #[test]

@@ -275,6 +275,11 @@ impl SimState {
             .copied()
             .unwrap_or(0)
     }
+    /// Lose a recharge's record: its enquiry answers "ClientReference does not exist"
+    /// (as for one that aged out of the 1-week lookup window, or one Smartcall lost).
+    pub fn forget(&self, client_reference: &str) {
+        self.lock().txns.remove(client_reference);
+    }
     /// Force what the enquiry reports (any string, to test unrecognised ids).
     pub fn set_status_id(&self, client_reference: &str, status_id: &str) {
         if let Some(t) = self.lock().txns.peek_mut(client_reference) {
@@ -609,13 +614,30 @@ fn sim_products(revision: u32) -> Vec<SimProduct> {
         p(1, "Vodacom", 5, Some("D "), "Data", true, 1102, "Vodacom 100MB Data", dec!(0), dec!(0), dec!(4), dec!(29), false),
         p(1, "Vodacom", 3, Some("S "), "SMS", true, 1201, "Vodacom 100 SMS", dec!(0), dec!(0), dec!(3), dec!(20), false),
         p(1, "Vodacom", 9, None, "Other", false, 1301, "Vodacom Other", dec!(1), dec!(100), dec!(1), open, false),
-        p(2, "MTN", 1, Some("A "), "Airtime", false, 63, "MTN Airtime", dec!(5), dec!(1000), dec!(5), open, false),
+        // MTN, Cell C and Telkom airtime stop at 999 in the real listing (issue 18).
+        p(2, "MTN", 1, Some("A "), "Airtime", false, 63, "MTN Airtime", dec!(5), dec!(999), dec!(5), open, false),
         p(2, "MTN", 6, Some("SD"), "Social Data", true, 2101, "MTN 1GB Data", dec!(0), dec!(0), dec!(4), dec!(99), false),
         p(2, "MTN", 7, Some("V "), "Voucher", true, 2201, "MTN R12 Voucher", dec!(0), dec!(0), dec!(3), dec!(12), true),
-        p(3, "Cell C", 1, Some("A "), "Airtime", false, 189, "Cell C Airtime", dec!(5), dec!(1000), dec!(6), open, false),
+        p(3, "Cell C", 1, Some("A "), "Airtime", false, 189, "Cell C Airtime", dec!(5), dec!(999), dec!(6), open, false),
         p(3, "Cell C", 8, Some("WD"), "WhatsApp Data", true, 3101, "Cell C 500MB Data", dec!(0), dec!(0), dec!(4), dec!(49), false),
-        p(9, "Telkom Mobile", 1, Some("A "), "Airtime", false, 24, "Telkom Mobile Airtime", dec!(5), dec!(1000), dec!(6), open, false),
+        // Cell C's data bundle types as listed (issue 18); names, ids and prices unverified.
+        p(3, "Cell C", 20, Some("P3"), "Data 3 day", true, 3200, "Cell C 300MB 3 days", dec!(0), dec!(0), dec!(4), dec!(15), false),
+        p(3, "Cell C", 21, Some("P6"), "Data 6 day", true, 3201, "Cell C 600MB 6 days", dec!(0), dec!(0), dec!(4), dec!(29), false),
+        p(3, "Cell C", 22, Some("FD"), "Data Daily", true, 3202, "Cell C 100MB Daily", dec!(0), dec!(0), dec!(4), dec!(7), false),
+        p(3, "Cell C", 23, Some("ND"), "Night Data", true, 3203, "Cell C 1GB Night", dec!(0), dec!(0), dec!(4), dec!(19), false),
+        p(3, "Cell C", 24, Some("RH"), "Data Hourly", true, 3204, "Cell C 500MB 1 hour", dec!(0), dec!(0), dec!(4), dec!(9), false),
+        p(3, "Cell C", 25, Some("M "), "Data Monthly", true, 3205, "Cell C 2GB Monthly", dec!(0), dec!(0), dec!(4), dec!(149), false),
+        p(3, "Cell C", 26, Some("L "), "Data LTE", true, 3206, "Cell C 5GB LTE", dec!(0), dec!(0), dec!(4), dec!(249), false),
+        p(3, "Cell C", 27, Some("FM"), "Data FM", true, 3207, "Cell C 1GB FM", dec!(0), dec!(0), dec!(4), dec!(59), false),
+        p(3, "Cell C", 28, Some("R "), "Data Roaming", true, 3208, "Cell C 1GB Roaming", dec!(0), dec!(0), dec!(4), dec!(199), false),
+        p(3, "Cell C", 29, Some("W "), "Data Weekly", true, 3209, "Cell C 1GB Weekly", dec!(0), dec!(0), dec!(4), dec!(69), false),
+        p(9, "Telkom Mobile", 1, Some("A "), "Airtime", false, 24, "Telkom Mobile Airtime", dec!(5), dec!(999), dec!(6), open, false),
         p(9, "Telkom Mobile", 10, Some("X "), "Data", true, 9101, "Telkom 2GB Data", dec!(0), dec!(0), dec!(4), dec!(149), false),
+        // Listed alongside the South African networks; prices unverified.
+        p(11, "Vodacom Mozambique", 1, Some("A "), "Airtime", true, 1501, "Vodacom Mozambique 50 MT", dec!(0), dec!(0), dec!(3), dec!(50), false),
+        p(11, "Vodacom Mozambique", 1, Some("A "), "Airtime", true, 1502, "Vodacom Mozambique 100 MT", dec!(0), dec!(0), dec!(3), dec!(100), false),
+        p(11, "Vodacom Mozambique", 1, Some("A "), "Airtime", true, 1503, "Vodacom Mozambique 200 MT", dec!(0), dec!(0), dec!(3), dec!(200), false),
+        p(11, "Vodacom Mozambique", 1, Some("A "), "Airtime", true, 1504, "Vodacom Mozambique 500 MT", dec!(0), dec!(0), dec!(3), dec!(500), false),
         p(13, "Electricity-Eskom", 11, Some("E "), "Electricity", false, 1300, "Eskom Prepaid", dec!(20), dec!(3000), dec!(1), open, false),
     ];
     for r in 1..=revision {
@@ -646,7 +668,10 @@ fn auto_corrected(inner: &Inner, req: &RechargeRequest, products: &[SimProduct])
 }
 
 fn rechargeable(code: Option<&str>) -> bool {
-    matches!(code.map(str::trim), Some("A" | "D" | "X" | "SD" | "WD" | "P"))
+    matches!(
+        code.map(str::trim),
+        Some("A" | "D" | "X" | "SD" | "WD" | "P" | "P3" | "P6" | "FD" | "ND" | "RH" | "M" | "L" | "FM" | "R" | "W")
+    )
 }
 
 fn valid_msisdn(m: &str) -> bool {
