@@ -42,8 +42,9 @@ pub fn server_url() -> String {
 /// Databases made by this harness: `recarga_test_<epoch secs>_<template tag>_<random>`.
 const TEST_DATABASE_PREFIX: &str = "recarga_test_";
 const TEMPLATE_PREFIX: &str = "recarga_tpl_";
-/// Serialises template builds and clean-ups across test processes (any fixed key will do).
-const TEMPLATE_LOCK_KEY: i64 = 0x7265_6361_7267_61;
+/// Serialises template builds and clean-ups across test processes: any fixed key will do
+/// (this one is "recarga" in ASCII).
+const TEMPLATE_LOCK_KEY: i64 = 0x0072_6563_6172_6761;
 /// Test databases (and templates nothing was cloned from since) live this long.
 const TEST_DATABASE_TTL_SECS: u64 = 3600;
 
