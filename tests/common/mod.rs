@@ -179,15 +179,11 @@ async fn ensure_template() -> String {
         // Built under another name and renamed when complete, so a run killed half-way
         // leaves no half-migrated template behind.
         let building = format!("{template}_new");
-        for statement in [
+        let create = [
             format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"),
             format!("CREATE DATABASE \"{building}\""),
-        ] {
-            sqlx::query(&statement)
-                .execute(&mut admin)
-                .await
-                .expect("creating the template");
-        }
+        ];
+        execute_all(&mut admin, &create).await;
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .connect(&database_url(&building))
@@ -195,20 +191,24 @@ async fn ensure_template() -> String {
             .expect("connecting to the new template");
         recarga::store::migrate(&pool).await.expect("migrating the template");
         pool.close().await;
-        for statement in [
+        let finish = [
             format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""),
             // Nobody (autovacuum included) connects to it, so it can always be copied.
             format!("ALTER DATABASE \"{template}\" WITH ALLOW_CONNECTIONS false"),
-        ] {
-            sqlx::query(&statement)
-                .execute(&mut admin)
-                .await
-                .expect("finishing the template");
-        }
+        ];
+        execute_all(&mut admin, &finish).await;
     }
 
     let _ = admin.close().await; // ends the session, and with it the advisory lock
     template
+}
+
+async fn execute_all(admin: &mut sqlx::PgConnection, statements: &[String]) {
+    for statement in statements {
+        if let Err(e) = sqlx::query(statement).execute(&mut *admin).await {
+            panic!("{statement}: {e}");
+        }
+    }
 }
 
 /// Settings as the shipped config file has them, made quick for tests.
