@@ -23,7 +23,7 @@ fn recarga(database_url: &str, args: &[&str]) -> (bool, Value, String) {
 
 #[tokio::test]
 async fn customer_create_credit_show() {
-    let db = common::fresh_database_url().await;
+    let db = common::unmigrated_database_url();
     let (ok, created, err) = recarga(
         &db,
         &[

@@ -244,6 +244,7 @@ async fn idempotent_retry_returns_the_original_and_charges_once() {
         .await;
     assert_eq!(status, 200, "{relier}");
     assert_eq!(relier["transaction"]["id"], first["transaction_id"]);
+    app.assert_ledger_invariants().await;
 }
 
 fn forge(claims: Value, key: &[u8]) -> String {

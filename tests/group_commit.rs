@@ -344,6 +344,7 @@ async fn attempts_begin_once_per_transaction() {
         .await
         .unwrap();
     assert_eq!(attempts, 2);
+    app.assert_ledger_invariants().await;
 }
 
 /// The generic plan of `statement` on one of the gateway's own connections.

@@ -249,6 +249,7 @@ async fn legacy_phone_forms_are_normalised() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["transaction"]["phone"], "5512345678");
     }
+    app.assert_ledger_invariants().await;
 }
 
 #[tokio::test]
@@ -284,6 +285,7 @@ async fn credentials_are_checked_and_tenants_are_isolated() {
     let (status, _) = send(app.client.get(format!("{}/api/balance", app.base))).await;
     assert_eq!(status, 401);
     assert_eq!(app.balance(&b).await, dec("100"));
+    app.assert_ledger_invariants().await;
 }
 
 #[tokio::test]
@@ -406,6 +408,7 @@ async fn topup_rate_limit_answers_429_with_retry_after() {
         app.topup(&vip, json!({"phone": "5512345678", "amount": 10})).await.0,
         429
     );
+    app.assert_ledger_invariants().await;
 }
 
 #[tokio::test]

@@ -187,6 +187,7 @@ async fn api1_down_fails_over_to_api2() {
     assert_eq!(status, 200, "{body}");
     assert!(app.smartcall.api2.requests() > 0);
     assert_eq!(app.smartcall.state.recharge_calls(), 1);
+    app.assert_ledger_invariants().await;
 }
 
 #[tokio::test]
@@ -215,6 +216,7 @@ async fn token_is_shared_and_renewed_when_it_expires_mid_run() {
         200
     );
     assert_eq!(app.smartcall.state.login_calls(), before + 1);
+    app.assert_ledger_invariants().await;
 }
 
 #[tokio::test]
@@ -255,6 +257,7 @@ async fn any_network_airtime_detects_and_autocorrects_a_ported_number() {
         .await
         .unwrap();
     assert_eq!(operator.as_deref(), Some("MTN"));
+    app.assert_ledger_invariants().await;
 }
 
 #[tokio::test]
@@ -299,6 +302,7 @@ async fn upstream_out_of_funds_is_not_the_resellers_insufficient_balance() {
         "{body}"
     );
     assert_eq!(app.balance(&c).await, dec("100"));
+    app.assert_ledger_invariants().await;
 }
 
 #[tokio::test]

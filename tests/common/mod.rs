@@ -1,5 +1,6 @@
-//! Test harness: every test gets its own freshly created and migrated database, the
-//! real router on an ephemeral port, and the LATCOM simulator over real HTTP.
+//! Test harness: every test gets its own freshly created and migrated database (a clone
+//! of a template migrated once), the real router on an ephemeral port, and the
+//! simulators over real HTTP.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod db_proxy;
@@ -11,11 +12,12 @@ use recarga::providers::latcom::simulator::SimState;
 use recarga::startup::{Application, SmartcallSim};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, PgPool};
+use sha2::{Digest, Sha256};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::Once;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct TestApp {
@@ -39,35 +41,176 @@ pub fn server_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/recarga".into())
 }
 
-/// A URL for a brand-new database on the test server. Databases left by earlier runs
-/// (named with their creation time) are dropped once they are an hour old.
+/// Databases made by this harness: `recarga_test_<epoch secs>_<template tag>_<random>`.
+const TEST_DATABASE_PREFIX: &str = "recarga_test_";
+const TEMPLATE_PREFIX: &str = "recarga_tpl_";
+/// Serialises template builds and clean-ups across test processes: any fixed key will do
+/// (this one is "recarga" in ASCII).
+const TEMPLATE_LOCK_KEY: i64 = 0x0072_6563_6172_6761;
+/// Test databases (and templates nothing was cloned from since) live this long.
+const TEST_DATABASE_TTL_SECS: u64 = 3600;
+
+/// A URL for a brand-new, migrated database on the test server: a clone of a template
+/// migrated once per set of migrations, which is much cheaper than migrating each one.
 pub async fn fresh_database_url() -> String {
-    static CLEAN: Once = Once::new();
-    let base = PgConnectOptions::from_str(&server_url()).expect("DATABASE_URL");
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let mut clean = false;
-    CLEAN.call_once(|| clean = true);
-    if clean {
-        if let Ok(mut admin) = base.clone().database("postgres").connect().await {
-            let names: Vec<String> =
-                sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'recarga_test_%'")
-                    .fetch_all(&mut admin)
-                    .await
-                    .unwrap_or_default();
-            for name in names {
-                let created = name.split('_').nth(2).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
-                if created + 3600 < now {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await;
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let template = TEMPLATE.get_or_init(ensure_template).await;
+    let name = new_database_name();
+    let mut admin = admin_connection().await;
+    let create = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"");
+    if let Err(e) = sqlx::query(&create).execute(&mut admin).await {
+        // 3D000: another test process (with other migrations) judged the template stale
+        // and dropped it between our build and this clone. Build it again, once.
+        assert!(
+            matches!(&e, sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000")),
+            "cloning {template}: {e}"
+        );
+        ensure_template().await;
+        sqlx::query(&create)
+            .execute(&mut admin)
+            .await
+            .expect("cloning the template");
+    }
+    let _ = admin.close().await;
+    database_url(&name)
+}
+
+/// A URL for a database that does not exist yet, for the tests of the binary's own
+/// "create the database if missing, then migrate" start-up.
+pub fn unmigrated_database_url() -> String {
+    database_url(&new_database_name())
+}
+
+fn new_database_name() -> String {
+    let random = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    format!("{TEST_DATABASE_PREFIX}{}_{}_{random}", now_secs(), template_tag())
+}
+
+fn database_url(name: &str) -> String {
+    let mut url = url::Url::parse(&server_url()).expect("DATABASE_URL is a URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+async fn admin_connection() -> sqlx::PgConnection {
+    PgConnectOptions::from_str(&server_url())
+        .expect("DATABASE_URL")
+        .database("postgres")
+        .connect()
+        .await
+        .expect("connecting to the test server's postgres database")
+}
+
+/// What a migrated database depends on: a hash of every file under `migrations/` and
+/// `sql/` (whatever `store::migrate` installs), so a changed migration gets a new template.
+fn template_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        fn add_dir(hasher: &mut Sha256, root: &Path, dir: &Path) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let mut paths: Vec<PathBuf> = entries.map(|e| e.expect("reading a directory entry").path()).collect();
+            paths.sort();
+            for path in paths {
+                if path.is_dir() {
+                    add_dir(hasher, root, &path);
+                } else {
+                    let relative = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                    let content = std::fs::read(&path).expect("reading a migration file");
+                    for part in [relative.as_bytes(), &content] {
+                        hasher.update((part.len() as u64).to_le_bytes());
+                        hasher.update(part);
+                    }
                 }
             }
         }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut hasher = Sha256::new();
+        for dir in ["migrations", "sql"] {
+            add_dir(&mut hasher, root, &root.join(dir));
+        }
+        hex::encode(&hasher.finalize()[..6])
+    })
+}
+
+/// Make sure this process's template exists, building it if not, and drop what earlier
+/// runs left: test databases over an hour old, and other templates (older migrations)
+/// that nothing was cloned from within the hour. Under an advisory lock, so parallel
+/// test processes neither build the same template twice nor drop one being built.
+/// No connection to the template stays open: `CREATE DATABASE … TEMPLATE` refuses to
+/// copy a database that anyone is connected to.
+async fn ensure_template() -> String {
+    let tag = template_tag();
+    let template = format!("{TEMPLATE_PREFIX}{tag}");
+    let mut admin = admin_connection().await;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(TEMPLATE_LOCK_KEY)
+        .execute(&mut admin)
+        .await
+        .expect("taking the template lock");
+
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1) OR starts_with(datname, $2)",
+    )
+    .bind(TEST_DATABASE_PREFIX)
+    .bind(TEMPLATE_PREFIX)
+    .fetch_all(&mut admin)
+    .await
+    .expect("listing test databases");
+    let (tests, templates): (Vec<&String>, Vec<&String>) =
+        names.iter().partition(|n| n.starts_with(TEST_DATABASE_PREFIX));
+    let (expired, live): (Vec<&String>, Vec<&String>) = tests.into_iter().partition(|name| {
+        let created = name.split('_').nth(2).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+        created + TEST_DATABASE_TTL_SECS < now_secs()
+    });
+    let cloned_lately = |tag: &str| live.iter().any(|name| name.split('_').nth(3) == Some(tag));
+    let stale = templates.into_iter().filter(|name| {
+        let tag = name.trim_start_matches(TEMPLATE_PREFIX).trim_end_matches("_new");
+        **name != template && !cloned_lately(tag)
+    });
+    for name in expired.into_iter().chain(stale) {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
     }
-    let name = format!("recarga_test_{now}_{}", uuid::Uuid::new_v4().simple());
-    let mut url = url::Url::parse(&server_url()).expect("DATABASE_URL is a URL");
-    url.set_path(&name);
-    url.to_string()
+
+    if !names.contains(&template) {
+        // Built under another name and renamed when complete, so a run killed half-way
+        // leaves no half-migrated template behind.
+        let building = format!("{template}_new");
+        let create = [
+            format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"),
+            format!("CREATE DATABASE \"{building}\""),
+        ];
+        execute_all(&mut admin, &create).await;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&database_url(&building))
+            .await
+            .expect("connecting to the new template");
+        recarga::store::migrate(&pool).await.expect("migrating the template");
+        pool.close().await;
+        let finish = [
+            format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""),
+            // Nobody (autovacuum included) connects to it, so it can always be copied.
+            format!("ALTER DATABASE \"{template}\" WITH ALLOW_CONNECTIONS false"),
+        ];
+        execute_all(&mut admin, &finish).await;
+    }
+
+    let _ = admin.close().await; // ends the session, and with it the advisory lock
+    template
+}
+
+async fn execute_all(admin: &mut sqlx::PgConnection, statements: &[String]) {
+    for statement in statements {
+        if let Err(e) = sqlx::query(statement).execute(&mut *admin).await {
+            panic!("{statement}: {e}");
+        }
+    }
 }
 
 /// Settings as the shipped config file has them, made quick for tests.
