@@ -6,8 +6,8 @@ mod common;
 
 use common::{dec, TestApp};
 use recarga::domain::clock::ManualClock;
+use recarga::jobs::resolver;
 use recarga::providers::latcom::simulator::{Fault, ANSWERS_PENDING};
-use recarga::service::resolver;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -236,10 +236,10 @@ async fn without_a_trans_id_no_enquiry_is_possible_unless_configured() {
         "not found by dist_transid, since the account cannot be asked so: {body}"
     );
     let id = body["transaction"]["id"].as_str().unwrap().to_string();
-    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    resolver::sweep(&app.app_purchases, 0).await.unwrap();
     assert_eq!(app.transaction(&c, &id).await.1["transaction"]["status"], "PROCESSING");
     clock.advance(chrono::Duration::hours(25));
-    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    resolver::sweep(&app.app_purchases, 0).await.unwrap();
     let (_, t) = app.transaction(&c, &id).await;
     assert_eq!(t["transaction"]["status"], "REVIEW", "{t}");
     let reason: String = sqlx::query_scalar("SELECT failure_reason FROM transactions WHERE id = $1")

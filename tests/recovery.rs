@@ -6,8 +6,8 @@
 mod common;
 
 use common::{dec, TestApp};
+use recarga::jobs::resolver;
 use recarga::providers::latcom::simulator::Fault;
-use recarga::service::resolver;
 use serde_json::json;
 use std::time::Duration;
 
@@ -52,13 +52,13 @@ async fn timeout_holds_funds_then_the_resolver_refunds_a_failure_exactly_once() 
     assert_eq!(attempt.0, "UNKNOWN");
 
     // While the upstream cannot say, sweeps change nothing.
-    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    resolver::sweep(&app.app_purchases, 0).await.unwrap();
     assert_eq!(app.transaction(&c, &id).await.1["transaction"]["status"], "PROCESSING");
     assert_eq!(app.balance(&c).await, dec("97.06"));
 
     // The upstream answers: failed. Several sweeps race; exactly one refund.
     app.latcom.set_status_unavailable(false);
-    let sweeps = (0..5).map(|_| resolver::sweep(&app.app_purchases, &app.pool, 0));
+    let sweeps = (0..5).map(|_| resolver::sweep(&app.app_purchases, 0));
     for r in futures::future::join_all(sweeps).await {
         r.unwrap();
     }
@@ -66,7 +66,7 @@ async fn timeout_holds_funds_then_the_resolver_refunds_a_failure_exactly_once() 
     assert_eq!(t["transaction"]["status"], "FAILED");
     assert_eq!(app.balance(&c).await, dec("100"));
     assert_eq!(refunds(&app, &id).await, 1);
-    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    resolver::sweep(&app.app_purchases, 0).await.unwrap();
     assert_eq!(refunds(&app, &id).await, 1);
     assert_eq!(app.latcom.calls_for(&id), 1, "never re-sent");
     app.assert_ledger_invariants().await;
@@ -126,7 +126,7 @@ async fn unresolved_too_long_goes_to_review_and_ops_settle_it() {
     app.latcom.set_fault(Fault::ServerErrorBeforeProcessing);
     let (_, body) = app.topup(&c, json!({"phone": "5512345678", "amount": 50})).await;
     let id = body["transaction"]["id"].as_str().unwrap().to_string();
-    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    resolver::sweep(&app.app_purchases, 0).await.unwrap();
     let (_, t) = app.transaction(&c, &id).await;
     assert_eq!(t["transaction"]["status"], "REVIEW");
     assert_eq!(app.balance(&c).await, dec("97.06"), "REVIEW holds the funds");
@@ -223,7 +223,7 @@ async fn a_claim_whose_worker_died_leaves_the_purchase_queued_and_it_is_sent_onc
     assert_eq!(app.latcom.topup_calls(), 0);
 
     let claim = app.app_purchases.claim_queued(10);
-    let sweeps = futures::future::join_all((0..3).map(|_| resolver::sweep(&app.app_purchases, &app.pool, 0)));
+    let sweeps = futures::future::join_all((0..3).map(|_| resolver::sweep(&app.app_purchases, 0)));
     let (claimed, _) = futures::future::join(claim, sweeps).await;
     for (txn, attempt) in claimed.unwrap() {
         app.app_purchases.send_queued(&txn, attempt).await.unwrap();

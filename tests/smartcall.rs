@@ -3,8 +3,8 @@
 mod common;
 
 use common::{dec, send, TestApp};
+use recarga::jobs::resolver;
 use recarga::providers::smartcall::simulator::{Fault, Status};
-use recarga::service::resolver;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -166,7 +166,7 @@ async fn pending_that_fails_later_is_refunded_once() {
         .await;
     assert_eq!(status, 202);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    for r in futures::future::join_all((0..4).map(|_| resolver::sweep(&app.app_purchases, &app.pool, 0))).await {
+    for r in futures::future::join_all((0..4).map(|_| resolver::sweep(&app.app_purchases, 0))).await {
         r.unwrap();
     }
     let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/R13F").await;
@@ -234,7 +234,7 @@ async fn timeout_between_recharge_and_settlement_is_resolved_by_enquiry() {
     assert_eq!(status, 202, "{body}");
     app.smartcall.state.set_fault(Fault::None);
     app.smartcall.state.set_enquiry_unavailable(false);
-    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    resolver::sweep(&app.app_purchases, 0).await.unwrap();
     let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/H-1").await;
     assert_eq!(t["status"], "SUCCESS", "{t}");
     assert_eq!(app.smartcall.state.recharge_calls(), 1, "never re-sent");
@@ -328,7 +328,7 @@ async fn acknowledged_pending_then_not_found_goes_to_review_never_a_refund() {
     assert_eq!(status, 202, "{body}");
     let id = body["transaction_id"].as_str().unwrap().to_string();
     // The enquiries say PENDING: recorded as acknowledged.
-    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    resolver::sweep(&app.app_purchases, 0).await.unwrap();
     let acknowledged: bool =
         sqlx::query_scalar("SELECT acknowledged_at IS NOT NULL FROM attempts WHERE transaction_id = $1")
             .bind(&id)
@@ -339,7 +339,7 @@ async fn acknowledged_pending_then_not_found_goes_to_review_never_a_refund() {
     // Then Smartcall has no record of it, past the 10-minute grace.
     app.smartcall.state.forget(&id);
     clock.advance(chrono::Duration::minutes(11));
-    resolver::sweep(&app.app_purchases, &app.pool, 0).await.unwrap();
+    resolver::sweep(&app.app_purchases, 0).await.unwrap();
     let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/ACK-1").await;
     assert_eq!(t["status"], "REVIEW", "{t}");
     assert_eq!(app.balance(&c).await, dec("100") - usd("13"), "funds held");

@@ -6,14 +6,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::future::join_all;
 use serde_json::json;
 
 #[utoipa::path(get, path = "/health", tag = "ops",
     responses((status = 200, description = "Healthy"), (status = 503, description = "Database unreachable")))]
 pub async fn health(State(state): State<AppState>) -> Response {
     let database_ok = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
-    let upstreams = join_all(state.providers.all().into_iter().map(|p| p.health())).await;
+    let upstreams = state.purchases.upstream_health().await;
     let fx: Vec<_> = state
         .purchases
         .fx()

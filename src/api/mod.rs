@@ -4,17 +4,18 @@
 pub mod distributor;
 pub mod health;
 pub mod json;
+pub mod login_guard;
+pub mod rate_limit;
 pub mod relier;
 pub mod responses;
 
+use crate::api::login_guard::LoginGuard;
+use crate::api::rate_limit::RateLimits;
 use crate::config::Settings;
-use crate::providers::Providers;
 use crate::service::customer_cache::CustomerCache;
-use crate::service::customer_reads::CustomerReads;
-use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::PurchaseService;
-use crate::service::rate_limit::RateLimits;
 use crate::service::tokens::TokenService;
+use crate::store::customer_reads::CustomerReads;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::routing::get;
@@ -34,7 +35,6 @@ pub const SANDBOX_HEADER: &str = "x-recarga-sandbox";
 pub struct AppState {
     pub pool: PgPool,
     pub purchases: Arc<PurchaseService>,
-    pub providers: Providers,
     pub rate_limits: Arc<RateLimits>,
     pub tokens: Arc<TokenService>,
     pub customers: Arc<CustomerCache>,

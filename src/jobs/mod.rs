@@ -1,9 +1,11 @@
-//! Background workers: the async top-up queue, the resolver, and FX refresh.
+//! Background workers: the async top-up queue, the resolver, FX refresh and the
+//! upstream catalogue sync.
+
+pub mod catalog_sync;
+pub mod resolver;
 
 use crate::service::fx::FxService;
 use crate::service::purchase::PurchaseService;
-use crate::service::resolver;
-use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -50,15 +52,10 @@ pub fn spawn_queue(
 
 /// Sweep open transactions: at once on start (recovering whatever a crash left), then
 /// every `interval`.
-pub fn spawn_resolver(
-    pool: PgPool,
-    service: Arc<PurchaseService>,
-    interval: Duration,
-    min_age_secs: i64,
-) -> JoinHandle<()> {
+pub fn spawn_resolver(service: Arc<PurchaseService>, interval: Duration, min_age_secs: i64) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match resolver::sweep(&service, &pool, min_age_secs).await {
+            match resolver::sweep(&service, min_age_secs).await {
                 Ok(n) if n > 0 => tracing::info!(swept = n, "resolver sweep"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "resolver sweep failed"),

@@ -1,5 +1,5 @@
-//! Upstream adapters, each with its wire types and its simulator, all calling out
-//! through the one [`executor::Executor`].
+//! Upstream adapters, each with its wire types, all calling out through the one
+//! [`executor::Executor`], and the registry of those enabled (which names none).
 
 pub mod executor;
 pub mod fx;
@@ -13,9 +13,6 @@ use crate::domain::provider::Provider;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The upstream ids this binary has adapters for (routes in the catalog must use these).
-pub const KNOWN_UPSTREAMS: &[&str] = &[latcom::ID, smartcall::ID];
 
 /// The enabled upstreams, by id.
 #[derive(Clone, Default)]

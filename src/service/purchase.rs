@@ -7,14 +7,14 @@ use crate::domain::catalog::{AmountError, Catalog, Product, Route, AUTO_OPERATOR
 use crate::domain::clock::Clock;
 use crate::domain::limits::business_day;
 use crate::domain::money::price;
-use crate::domain::provider::{Enquiry, Outcome, UpstreamTopup};
+use crate::domain::provider::{Enquiry, Outcome, ProviderHealth, UpstreamTopup};
 use crate::domain::status::TxnStatus;
 use crate::providers::Providers;
 use crate::service::catalog::CatalogHandle;
 use crate::service::fx::{FxError, FxService};
-use crate::service::group_commit::{DebitBatcher, SettleBatcher};
 use crate::service::ids::TransactionIds;
 use crate::store::attempts;
+use crate::store::group_commit::{DebitBatcher, SettleBatcher};
 use crate::store::transactions::{
     self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Success, Transaction,
 };
@@ -183,6 +183,16 @@ impl PurchaseService {
 
     pub fn fx(&self) -> &FxService {
         &self.fx
+    }
+
+    /// Whether any of the product's upstreams is enabled here (it can be offered).
+    pub fn offers(&self, product: &Product) -> bool {
+        self.providers.offers(product)
+    }
+
+    /// Each enabled upstream's health, asked now.
+    pub async fn upstream_health(&self) -> Vec<ProviderHealth> {
+        futures::future::join_all(self.providers.all().into_iter().map(|p| p.health())).await
     }
 
     /// Price and debit, or replay the original for a repeated reference.
@@ -403,6 +413,11 @@ impl PurchaseService {
             }
             tokio::time::sleep(Duration::from_millis(50).min(deadline - Instant::now())).await;
         }
+    }
+
+    /// Open transactions untouched for `min_age_secs`, oldest first: the resolver's work.
+    pub async fn open_older_than(&self, min_age_secs: i64, limit: i64) -> Result<Vec<Transaction>, PurchaseError> {
+        Ok(txns::open_older_than(&self.pool, min_age_secs, limit).await?)
     }
 
     /// Move a transaction forward: send a PENDING one, enquire about a PROCESSING one.

@@ -1,22 +1,23 @@
 //! Wiring: database, catalog, upstreams (real or simulated), services, workers, HTTP.
 
+use crate::api::login_guard::LoginGuard;
+use crate::api::rate_limit::RateLimits;
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::domain::catalog::{Catalog, Product};
 use crate::domain::clock::Clock;
 use crate::domain::fx::RateSource;
+use crate::jobs::catalog_sync::SmartcallSync;
 use crate::providers::executor::Executor;
 use crate::providers::smartcall::adapter::SmartcallAdapter;
-use crate::providers::KNOWN_UPSTREAMS;
-use crate::service::catalog::{CatalogHandle, SmartcallSync};
+use crate::providers::{latcom, smartcall};
+use crate::service::catalog::CatalogHandle;
 use crate::service::customer_cache::CustomerCache;
-use crate::service::customer_reads::CustomerReads;
 use crate::service::fx::FxService;
-use crate::service::group_commit::{DebitBatcher, SettleBatcher};
-use crate::service::login_guard::LoginGuard;
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
-use crate::service::rate_limit::RateLimits;
 use crate::service::tokens::TokenService;
+use crate::store::customer_reads::CustomerReads;
+use crate::store::group_commit::{DebitBatcher, SettleBatcher};
 use crate::{jobs, store};
 use anyhow::Context;
 use chrono_tz::Tz;
@@ -45,6 +46,9 @@ pub struct Application {
     pub purchases: Arc<PurchaseService>,
     smartcall: Option<Arc<SmartcallAdapter>>,
 }
+
+/// The upstream ids this binary has adapters for (routes in the catalog must use these).
+pub const KNOWN_UPSTREAMS: &[&str] = &[latcom::ID, smartcall::ID];
 
 #[derive(Deserialize)]
 struct CatalogFile {
@@ -93,7 +97,6 @@ impl Application {
         let executor = Executor::new();
 
         let upstreams = upstreams::start(&settings, sandbox, &executor).await?;
-        let providers = upstreams.providers.clone();
         let catalog = Arc::new(CatalogHandle::new(catalog));
         let smartcall_sync = upstreams
             .smartcall
@@ -123,7 +126,7 @@ impl Application {
         let purchases = Arc::new(PurchaseService::new(
             pool.clone(),
             Arc::clone(&catalog),
-            providers.clone(),
+            upstreams.providers.clone(),
             Arc::clone(&fx),
             Arc::clone(&clock),
             PurchaseConfig {
@@ -155,7 +158,6 @@ impl Application {
                 Duration::from_millis(p.queue_poll_interval_ms),
             ),
             jobs::spawn_resolver(
-                pool.clone(),
                 Arc::clone(&purchases),
                 Duration::from_secs(p.resolver_interval_secs),
                 p.resolver_min_age_secs as i64,
@@ -189,7 +191,6 @@ impl Application {
         let state = AppState {
             pool: pool.clone(),
             purchases: Arc::clone(&purchases),
-            providers,
             rate_limits,
             tokens,
             customers: Arc::new(CustomerCache::new(

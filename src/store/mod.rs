@@ -2,8 +2,11 @@
 //! calls an upstream, so no connection is ever held across one.
 
 pub mod attempts;
+pub mod batcher;
+pub mod customer_reads;
 pub mod customers;
 pub mod fx;
+pub mod group_commit;
 pub mod ledger;
 pub mod sessions;
 pub mod transactions;

@@ -2,9 +2,9 @@
 //! login guard.
 
 use super::errors::DistributorError;
+use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
 use crate::service::purchase::Buyer;
-use crate::service::rate_limit::LimitKind;
 use crate::service::tokens::Claims;
 use crate::store::customers::CustomerAuth;
 use axum::extract::{ConnectInfo, FromRequestParts};

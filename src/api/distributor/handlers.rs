@@ -7,13 +7,13 @@ use super::types::{
     Approved, Balance, LoginBody, Pending, ProductView, PurchaseBody, RefreshBody, TokenPair, TransactionView,
 };
 use crate::api::json::{decimal, parse_body, timestamp, BodyError};
+use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
 use crate::domain::keys;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::phone;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, PurchaseRequest};
-use crate::service::rate_limit::LimitKind;
 use crate::service::tokens::Issued;
 use crate::store::{customers, transactions};
 use axum::extract::rejection::BytesRejection;
@@ -117,7 +117,7 @@ pub async fn products(State(state): State<AppState>, caller: Distributor) -> Res
         .catalog()
         .all()
         .into_iter()
-        .filter(|p| state.providers.offers(p))
+        .filter(|p| state.purchases.offers(p))
         .map(ProductView::from)
         .collect();
     Ok(Json(json!({"success": true, "products": products})).into_response())

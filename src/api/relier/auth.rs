@@ -2,10 +2,10 @@
 //! (SHA-256 compared in constant time). Unknown customer and wrong key look the same.
 
 use super::errors::RelierError;
+use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
 use crate::domain::keys;
 use crate::service::purchase::Buyer;
-use crate::service::rate_limit::LimitKind;
 use crate::store::customers::CustomerAuth;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -451,7 +451,7 @@ async fn product_list_maps_quirks_and_honours_etags() {
         (ProductKind::Data, Some(dec!(49)), "CELL C")
     );
     assert_eq!(data.routes[0].product, "3101");
-    assert!(Catalog::new(products.clone(), crate::providers::KNOWN_UPSTREAMS).is_ok());
+    assert!(Catalog::new(products.clone(), &[crate::providers::smartcall::ID]).is_ok());
 
     assert!(matches!(
         adapter.fetch_products(Some(&etag)).await.unwrap(),

@@ -5,7 +5,7 @@
 //! as exact as a query of its own, across any number of gateway instances. Under load,
 //! one query answers every read that queued while the previous one ran.
 
-use crate::service::batcher::Batcher;
+use crate::store::batcher::Batcher;
 use crate::store::customers::{self, Customer};
 use sqlx::PgPool;
 use std::collections::HashMap;

@@ -9,7 +9,7 @@
 //! wait on each other's rows; a second gateway instance is kept exact by the database,
 //! as without batching. Settlements are sharded by transaction, for the same reason.
 
-use crate::service::batcher::{Batcher, Stopped};
+use crate::store::batcher::{Batcher, Stopped};
 use crate::store::transactions::{self as txns, Created, Debited, NewPurchase, Success, Transaction};
 use crate::store::StoreError;
 use sqlx::PgPool;

@@ -1,18 +1,13 @@
-//! The resolver: sweeps every non-final transaction (also after a crash) and moves
-//! it on — PENDING ones are sent, PROCESSING ones are enquired.
+//! The resolver's sweep: every non-final transaction (also after a crash) is moved on —
+//! PENDING ones are sent, PROCESSING ones are enquired — by the purchase service.
 
-use crate::service::purchase::PurchaseService;
-use crate::store::transactions as txns;
+use crate::service::purchase::{PurchaseError, PurchaseService};
 use futures::StreamExt;
 use std::sync::Arc;
 
 /// One sweep over open transactions untouched for `min_age_secs`; how many were looked at.
-pub async fn sweep(
-    service: &Arc<PurchaseService>,
-    pool: &sqlx::PgPool,
-    min_age_secs: i64,
-) -> Result<usize, sqlx::Error> {
-    let open = txns::open_older_than(pool, min_age_secs, 500).await?;
+pub async fn sweep(service: &Arc<PurchaseService>, min_age_secs: i64) -> Result<usize, PurchaseError> {
+    let open = service.open_older_than(min_age_secs, 500).await?;
     let n = open.len();
     futures::stream::iter(open)
         .for_each_concurrent(32, |txn| async move {
