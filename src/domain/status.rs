@@ -45,6 +45,49 @@ impl TxnStatus {
     }
 }
 
+/// For rows read from the database, where the status is text.
+impl TryFrom<String> for TxnStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("unknown transaction status {s:?}"))
+    }
+}
+
+/// What became of one send to an upstream (an attempt row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptStatus {
+    /// Committed before the send; no answer recorded yet.
+    Sent,
+    /// Answered without a definite outcome (timeout, 5xx, pending).
+    Unknown,
+    Failed,
+    Success,
+}
+
+impl AttemptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "SENT",
+            Self::Unknown => "UNKNOWN",
+            Self::Failed => "FAILED",
+            Self::Success => "SUCCESS",
+        }
+    }
+}
+
+impl TryFrom<String> for AttemptStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Ok(match s.as_str() {
+            "SENT" => Self::Sent,
+            "UNKNOWN" => Self::Unknown,
+            "FAILED" => Self::Failed,
+            "SUCCESS" => Self::Success,
+            _ => return Err(format!("unknown attempt status {s:?}")),
+        })
+    }
+}
+
 impl fmt::Display for TxnStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

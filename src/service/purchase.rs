@@ -8,7 +8,7 @@ use crate::domain::clock::Clock;
 use crate::domain::limits::business_day;
 use crate::domain::money::price;
 use crate::domain::provider::{Enquiry, Outcome, ProviderHealth, UpstreamTopup};
-use crate::domain::status::TxnStatus;
+use crate::domain::status::{AttemptStatus, TxnStatus};
 use crate::providers::Providers;
 use crate::service::catalog::CatalogHandle;
 use crate::service::fx::{FxError, FxService};
@@ -319,12 +319,12 @@ impl PurchaseService {
                         .await
                         .ok()
                         .flatten();
-                    if txn.status() == TxnStatus::Pending {
+                    if txn.status == TxnStatus::Pending {
                         self.queue.notify_one();
                     }
                     return Ok(Accepted {
                         txn,
-                        attempt: attempt.filter(|a| a.status == "SENT"),
+                        attempt: attempt.filter(|a| a.status == AttemptStatus::Sent),
                         balances,
                         replay: false,
                     });
@@ -408,7 +408,7 @@ impl PurchaseService {
         let deadline = Instant::now() + within;
         loop {
             txn = self.latest(txn).await;
-            if txn.status().is_final() || Instant::now() >= deadline {
+            if txn.status.is_final() || Instant::now() >= deadline {
                 return txn;
             }
             tokio::time::sleep(Duration::from_millis(50).min(deadline - Instant::now())).await;
@@ -426,7 +426,7 @@ impl PurchaseService {
         let Some(txn) = txns::get(&self.pool, id).await? else {
             return Ok(());
         };
-        match txn.status() {
+        match txn.status {
             TxnStatus::Pending => self.send(&txn, None).await.map(|_| ()),
             TxnStatus::Processing => self.resolve(&txn).await,
             _ => Ok(()),
@@ -533,12 +533,19 @@ impl PurchaseService {
                     code,
                     message,
                 } => {
-                    txns::mark_attempt(&self.pool, attempt.id, "FAILED", code.as_deref(), Some(&message)).await?;
+                    txns::mark_attempt(
+                        &self.pool,
+                        attempt.id,
+                        AttemptStatus::Failed,
+                        code.as_deref(),
+                        Some(&message),
+                    )
+                    .await?;
                     last_failure = message;
                     continue;
                 }
                 Outcome::Unknown { reason } => {
-                    txns::mark_attempt(&self.pool, attempt.id, "UNKNOWN", None, Some(&reason)).await?;
+                    txns::mark_attempt(&self.pool, attempt.id, AttemptStatus::Unknown, None, Some(&reason)).await?;
                     // Ask once straight away; if that does not settle it, the resolver will.
                     let enquiry = provider.enquire(&request).await;
                     return match enquiry {

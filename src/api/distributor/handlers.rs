@@ -135,7 +135,7 @@ pub async fn transaction(
     let t = transactions::by_reference(&state.pool, &caller.customer.id, &dtid)
         .await?
         .ok_or(DistributorError::NotFound)?;
-    let code = match t.status() {
+    let code = match t.status {
         TxnStatus::Success => Some(Code::Approved),
         TxnStatus::Failed => Some(Code::IssuerUnavailable),
         _ => None,
@@ -238,7 +238,7 @@ pub async fn product_purchase(
 /// known, while the money may have moved: 202 with the transaction's status.
 fn purchase_response(a: Accepted, dtid: String) -> Response {
     let t = &a.txn;
-    match (t.status(), a.balances) {
+    match (t.status, a.balances) {
         (TxnStatus::Success, Some((_, balance_after))) => Json(Approved {
             success: true,
             transaction_id: t.id.clone(),
@@ -268,7 +268,7 @@ fn purchase_response(a: Accepted, dtid: String) -> Response {
             Json(Pending {
                 success: false,
                 status: if status.is_final() {
-                    t.status.clone()
+                    t.status.to_string()
                 } else {
                     "PENDING".into()
                 },

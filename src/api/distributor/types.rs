@@ -2,6 +2,7 @@
 
 use crate::api::json::{money, number, timestamp};
 use crate::domain::catalog::{Product, ProductKind};
+use crate::domain::status::TxnStatus;
 use crate::store::transactions::Transaction;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -151,7 +152,7 @@ pub struct TransactionView {
     pub success: bool,
     pub transaction_id: String,
     pub distributor_transaction_id: Option<String>,
-    pub status: String,
+    pub status: TxnStatus,
     /// "00" delivered, "91" failed and refunded; absent while still open.
     pub response_code: Option<&'static str>,
     pub response_message: Option<&'static str>,
@@ -173,10 +174,10 @@ pub struct TransactionView {
 impl TransactionView {
     pub fn new(t: &Transaction, code: Option<super::codes::Code>) -> Self {
         Self {
-            success: t.status == "SUCCESS",
+            success: t.status == TxnStatus::Success,
             transaction_id: t.id.clone(),
             distributor_transaction_id: t.reference.clone(),
-            status: t.status.clone(),
+            status: t.status,
             response_code: code.map(|c| c.code()),
             response_message: code.map(|c| c.message()),
             product_id: t.product_id.clone(),

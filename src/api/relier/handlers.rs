@@ -100,7 +100,7 @@ pub async fn transaction(
 /// 200 delivered; 500 definitely failed (refunded); anything else is still open, or
 /// not fully known, and the money may have moved: 202 with the transaction id.
 fn sync_response(a: Accepted) -> Response {
-    match (a.txn.status(), a.balances) {
+    match (a.txn.status, a.balances) {
         (TxnStatus::Success, Some((before, after))) => Json(SyncSuccess::new(&a.txn, before, after)).into_response(),
         (TxnStatus::Failed, _) => RelierError::ProcessingFailed {
             transaction_id: a.txn.id.clone(),

@@ -1,6 +1,7 @@
 //! Relier request and response bodies, as seed 000 shows them.
 
 use crate::api::json::{money, timestamp};
+use crate::domain::status::TxnStatus;
 use crate::store::transactions::Transaction;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -36,7 +37,7 @@ pub struct Balance {
 #[derive(Serialize)]
 pub struct SyncTransaction {
     pub id: String,
-    pub status: String,
+    pub status: TxnStatus,
     #[serde(serialize_with = "money")]
     pub amount_mxn: Decimal,
     #[serde(serialize_with = "money")]
@@ -80,7 +81,7 @@ impl SyncSuccess {
             success: true,
             transaction: SyncTransaction {
                 id: t.id.clone(),
-                status: t.status.clone(),
+                status: t.status,
                 amount_mxn: t.amount_local,
                 amount_usd: t.charged_usd,
                 exchange_rate: t.exchange_rate,
@@ -110,7 +111,7 @@ impl SyncSuccess {
 #[derive(Serialize)]
 pub struct QueuedTransaction {
     pub id: String,
-    pub status: String,
+    pub status: TxnStatus,
     #[serde(serialize_with = "money")]
     pub amount: Decimal,
     pub phone: String,
@@ -134,7 +135,7 @@ impl Queued {
             success: true,
             transaction: QueuedTransaction {
                 id: t.id.clone(),
-                status: t.status.clone(),
+                status: t.status,
                 amount: t.amount_local,
                 phone: t.phone.clone(),
                 reference: t.reference.clone(),
@@ -161,7 +162,7 @@ pub struct StatusTransaction {
     pub amount_usd: Decimal,
     #[serde(serialize_with = "money")]
     pub exchange_rate: Decimal,
-    pub status: String,
+    pub status: TxnStatus,
     pub reference: Option<String>,
     pub operator_transaction_id: Option<String>,
     pub response_time_ms: Option<i64>,
@@ -189,7 +190,7 @@ impl Status {
                 amount_mxn: t.amount_local,
                 amount_usd: t.charged_usd,
                 exchange_rate: t.exchange_rate,
-                status: t.status.clone(),
+                status: t.status,
                 reference: t.reference.clone(),
                 operator_transaction_id: t.operator_transaction_id.clone(),
                 response_time_ms: t.response_time_ms,
