@@ -48,6 +48,27 @@ trait Upstream: Send + Sync {
     fn logins(&self) -> u64;
 }
 
+/// The knobs the simulators spell alike, on a `sim` field; `$fault` is its `Fault`.
+macro_rules! spelled_alike {
+    ($fault:path) => {
+        fn inject(&self, fault: Fault) {
+            type F = $fault;
+            self.sim.set_fault(match fault {
+                Fault::None => F::None,
+                Fault::Hang => F::HangAfterProcessing(HANG),
+                Fault::Html500 => F::ServerErrorBeforeProcessing,
+                Fault::Garbled => F::GarbledAfterProcessing,
+            });
+        }
+        fn expire_tokens(&self) {
+            self.sim.expire_tokens();
+        }
+        fn logins(&self) -> u64 {
+            self.sim.login_calls()
+        }
+    };
+}
+
 struct Latcom {
     adapter: LatcomAdapter,
     sim: latcom::simulator::SimState,
@@ -109,21 +130,7 @@ impl Upstream for Latcom {
     fn keep_pending(&self) {
         self.sim.set_lookup_status(Some("Pending"));
     }
-    fn inject(&self, fault: Fault) {
-        use latcom::simulator::Fault as F;
-        self.sim.set_fault(match fault {
-            Fault::None => F::None,
-            Fault::Hang => F::HangAfterProcessing(HANG),
-            Fault::Html500 => F::ServerErrorBeforeProcessing,
-            Fault::Garbled => F::GarbledAfterProcessing,
-        });
-    }
-    fn expire_tokens(&self) {
-        self.sim.expire_tokens();
-    }
-    fn logins(&self) -> u64 {
-        self.sim.login_calls()
-    }
+    spelled_alike!(latcom::simulator::Fault);
 }
 
 struct Smartcall {
@@ -190,21 +197,7 @@ impl Upstream for Smartcall {
         self.sim
             .set_network_pending(Duration::from_secs(3600), smartcall::simulator::Status::Successful);
     }
-    fn inject(&self, fault: Fault) {
-        use smartcall::simulator::Fault as F;
-        self.sim.set_fault(match fault {
-            Fault::None => F::None,
-            Fault::Hang => F::HangAfterProcessing(HANG),
-            Fault::Html500 => F::ServerErrorBeforeProcessing,
-            Fault::Garbled => F::GarbledAfterProcessing,
-        });
-    }
-    fn expire_tokens(&self) {
-        self.sim.expire_tokens();
-    }
-    fn logins(&self) -> u64 {
-        self.sim.login_calls()
-    }
+    spelled_alike!(smartcall::simulator::Fault);
 }
 
 /// Every upstream, each with a fresh simulator.
