@@ -103,7 +103,10 @@ async fn settlements_settle_each_transaction_once() {
     let settled = settle_successes(&app.pool, &batch).await.unwrap();
     let ids: Vec<Option<&str>> = settled.iter().map(|t| t.as_ref().map(|t| t.id.as_str())).collect();
     assert_eq!(ids, vec![Some("S1"), Some("S2"), None, None]);
-    assert_eq!(settled[0].as_ref().unwrap().status, recarga::domain::status::TxnStatus::Success);
+    assert_eq!(
+        settled[0].as_ref().unwrap().status,
+        recarga::domain::status::TxnStatus::Success
+    );
     let again = settle_successes(&app.pool, &batch[..1]).await.unwrap();
     assert!(again[0].is_none(), "a settled transaction is not settled twice");
     let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(

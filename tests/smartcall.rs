@@ -175,18 +175,62 @@ async fn pending_that_fails_later_is_refunded_once() {
     app.assert_ledger_invariants().await;
 }
 
+/// api1 goes down while we hold a token: the recharge it answers 503 is an unknown
+/// outcome, so the one enquiry comes first; it shows the recharge never arrived, and
+/// only then is it sent to api2, under the same clientReference.
 #[tokio::test]
-async fn api1_down_fails_over_to_api2() {
+async fn api1_down_sends_to_api2_only_after_an_enquiry() {
     let app = TestApp::spawn().await;
-    app.smartcall.api1.set_unavailable(true);
     let c = app.customer("ZA6", "100").await;
     let (token, _) = app.login(&c).await;
+    let (status, _) = app
+        .purchase(&token, za("F-0", "ZA_VODACOM_AIRTIME", json!(20), "0821234567"))
+        .await;
+    assert_eq!(status, 200);
+    app.smartcall.api1.set_unavailable(true);
+    let api2_before = app.smartcall.api2.requests();
     let (status, body) = app
         .purchase(&token, za("F-1", "ZA_VODACOM_AIRTIME", json!(30), "0821234567"))
         .await;
     assert_eq!(status, 200, "{body}");
-    assert!(app.smartcall.api2.requests() > 0);
-    assert_eq!(app.smartcall.state.recharge_calls(), 1);
+    let sim = &app.smartcall.state;
+    assert_eq!((sim.recharge_calls(), sim.enquiry_calls()), (2, 1));
+    assert_eq!(
+        app.smartcall.api2.requests() - api2_before,
+        2,
+        "the enquiry, then the recharge"
+    );
+    let id = body["transaction_id"].as_str().unwrap();
+    assert_eq!(sim.calls_for(id), 1, "one recharge under its reference");
+    assert_eq!(app.balance(&c).await, dec("100") - usd("20") - usd("30"));
+    app.assert_ledger_invariants().await;
+}
+
+/// Issues 17.4 and 18.8: after an unknown outcome the same enquiry went out twice, from the
+/// adapter and from the purchase service. The service alone makes it now: an HTML 500
+/// before processing, one enquiry (not found), the one re-send under the same reference
+/// (500 again), and the rest is the resolver's.
+#[tokio::test]
+async fn an_unknown_outcome_leads_to_exactly_one_immediate_enquiry() {
+    let app = TestApp::spawn_with(
+        |s| {
+            s.purchase.sync_deadline_secs = 2;
+            s.purchase.resolver_interval_secs = 3600;
+        },
+        None,
+    )
+    .await;
+    let c = app.customer("ZA9", "100").await;
+    let (token, _) = app.login(&c).await;
+    app.smartcall.state.set_fault(Fault::ServerErrorBeforeProcessing);
+    let (status, body) = app
+        .purchase(&token, za("U-1", "ZA_VODACOM_AIRTIME", json!(25), "0821234567"))
+        .await;
+    assert_eq!(status, 202, "funds held: {body}");
+    let sim = &app.smartcall.state;
+    assert_eq!(sim.enquiry_calls(), 1);
+    assert_eq!((sim.received(), sim.recharge_calls()), (2, 0));
+    assert_eq!(app.balance(&c).await, dec("100") - usd("25"));
     app.assert_ledger_invariants().await;
 }
 

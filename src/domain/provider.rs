@@ -95,6 +95,14 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 
+    /// Whether a request whose outcome was unknown may be sent again under the same
+    /// reference once an enquiry found no record of it. True only where the upstream
+    /// refuses a second request with a reference it already holds, so that a first one
+    /// that arrives late cannot be delivered twice.
+    fn resend_when_not_found(&self) -> bool {
+        false
+    }
+
     async fn health(&self) -> ProviderHealth;
 
     /// The network a number is on now (numbers are portable), where the upstream can

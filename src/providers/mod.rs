@@ -5,6 +5,7 @@ pub mod executor;
 pub mod fx;
 pub mod latcom;
 pub mod loopback;
+pub mod session;
 pub mod sim_history;
 pub mod smartcall;
 

@@ -546,10 +546,25 @@ impl PurchaseService {
                 }
                 Outcome::Unknown { reason } => {
                     txns::mark_attempt(&self.pool, attempt.id, AttemptStatus::Unknown, None, Some(&reason)).await?;
-                    // Ask once straight away; if that does not settle it, the resolver will.
-                    let enquiry = provider.enquire(&request).await;
-                    return match enquiry {
+                    // The one immediate enquiry (adapters never make their own, seed 004
+                    // §10f: "immediately perform a Transaction Enquiry"); if it does not
+                    // settle it, the resolver will. Never the next route.
+                    return match provider.enquire(&request).await {
                         Enquiry::Known(outcome) => self.apply(&attempt, outcome, elapsed).await,
+                        // Sent again under its own reference (the upstream refuses a
+                        // second request with it). Only a verdict settles it: failing to
+                        // send or to read the answer does not show that the first will
+                        // never arrive, so that is left to the resolver.
+                        Enquiry::NotFound if provider.resend_when_not_found() => {
+                            tracing::info!(txn = %txn.id, "upstream has no record of the request; sending it again");
+                            match provider.topup(&request).await {
+                                Outcome::Failed { retryable: true, .. } | Outcome::Unknown { .. } => Ok(None),
+                                outcome => {
+                                    let elapsed = Some(started.elapsed().as_millis() as i64);
+                                    self.apply(&attempt, outcome, elapsed).await
+                                }
+                            }
+                        }
                         Enquiry::NotFound => Ok(None),
                     };
                 }

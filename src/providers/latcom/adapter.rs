@@ -1,15 +1,15 @@
-//! The LATCOM adapter: one bearer token per process, reused and refreshed before it
-//! ages out; a 401 invalidates it and the call is retried once (LATCOM rejected the
-//! request before acting on it, so the retry cannot top up twice).
+//! The LATCOM adapter: one bearer token per process (`providers::session`), refreshed
+//! after the configured lifetime; a 401 replaces it and the call is sent once more
+//! (LATCOM rejected the request before acting on it, so it cannot top up twice).
 
 use super::wire::{LoginRequest, LoginResponse, TopupRequest, TopupResponse};
 use super::ID;
 use crate::domain::provider::{Enquiry, Outcome, Provider, ProviderHealth, UpstreamTopup};
 use crate::providers::executor::{CallError, CallResponse, Executor};
+use crate::providers::session::{Issued, Session};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct Credentials {
@@ -27,12 +27,7 @@ pub struct LatcomAdapter {
     timeout: Duration,
     /// The account also answers status lookups by our `dist_transid` (configuration).
     enquire_by_dist_transid: bool,
-    token: Mutex<Option<(SecretString, Instant)>>,
-}
-
-enum Call {
-    Answered(CallResponse),
-    Failed(CallError),
+    session: Session,
 }
 
 impl LatcomAdapter {
@@ -51,19 +46,11 @@ impl LatcomAdapter {
             refresh_after,
             timeout,
             enquire_by_dist_transid,
-            token: Mutex::new(None),
+            session: Session::new(ID),
         }
     }
 
-    /// A valid token, logging in only when there is none or it is due for refresh.
-    /// The mutex makes concurrent callers share one login.
-    async fn token(&self) -> Result<SecretString, String> {
-        let mut guard = self.token.lock().await;
-        if let Some((token, at)) = guard.as_ref() {
-            if at.elapsed() < self.refresh_after {
-                return Ok(token.clone());
-            }
-        }
+    async fn login(&self) -> Result<Issued, String> {
         let body = LoginRequest {
             username: self.credentials.username.clone(),
             password: self.credentials.password.expose_secret().to_string(),
@@ -85,34 +72,31 @@ impl LatcomAdapter {
         }
         let login: LoginResponse =
             serde_json::from_slice(&response.body).map_err(|e| format!("login answer unreadable: {e}"))?;
-        let token = SecretString::from(login.access);
-        *guard = Some((token.clone(), Instant::now()));
-        Ok(token)
+        // LATCOM's answer carries no lifetime: the configured one (providers.md §3A).
+        Ok(Issued {
+            token: SecretString::from(login.access),
+            refresh_in: Some(self.refresh_after),
+        })
     }
 
-    async fn invalidate(&self) {
-        *self.token.lock().await = None;
-    }
-
-    /// Send with the current token; on 401 log in again and send once more.
+    /// Send with the session's token; on 401 log in again and send once more. `Err`
+    /// means no token: nothing was sent.
     async fn authorised(
         &self,
         operation: &'static str,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
-    ) -> Result<Call, String> {
-        for _ in 0..2 {
-            let token = self.token().await?;
-            match self
-                .executor
-                .call(ID, operation, build(token.expose_secret()), self.timeout)
-                .await
-            {
-                Ok(r) if r.status == 401 => self.invalidate().await,
-                Ok(r) => return Ok(Call::Answered(r)),
-                Err(e) => return Ok(Call::Failed(e)),
-            }
-        }
-        Err("LATCOM refused a freshly issued token".into())
+    ) -> Result<Result<CallResponse, CallError>, String> {
+        self.session
+            .call(
+                operation,
+                || self.login(),
+                |token| {
+                    self.executor
+                        .call(ID, operation, build(token.expose_secret()), self.timeout)
+                },
+                |answer| matches!(answer, Ok(r) if r.status == 401),
+            )
+            .await
     }
 
     fn body(&self, t: &UpstreamTopup) -> TopupRequest {
@@ -172,13 +156,13 @@ impl Provider for LatcomAdapter {
                 code: None,
                 message: reason,
             },
-            Ok(Call::Failed(CallError::NotSent(reason))) => Outcome::Failed {
+            Ok(Err(CallError::NotSent(reason))) => Outcome::Failed {
                 retryable: true,
                 code: None,
                 message: reason,
             },
-            Ok(Call::Failed(CallError::Unknown(reason))) => Outcome::Unknown { reason },
-            Ok(Call::Answered(response)) => answered(&response),
+            Ok(Err(CallError::Unknown(reason))) => Outcome::Unknown { reason },
+            Ok(Ok(response)) => answered(&response),
         }
     }
 
@@ -203,15 +187,19 @@ impl Provider for LatcomAdapter {
             .authorised("enquire", |token| self.executor.client().get(&url).bearer_auth(token))
             .await
         {
-            Ok(Call::Answered(r)) if r.status == 404 => Enquiry::NotFound,
-            Ok(Call::Answered(r)) => Enquiry::Known(answered(&r)),
-            Ok(Call::Failed(e)) => Enquiry::Known(Outcome::Unknown { reason: e.to_string() }),
+            Ok(Ok(r)) if r.status == 404 => Enquiry::NotFound,
+            // Our token refused again: that says nothing about the top-up.
+            Ok(Ok(r)) if r.status == 401 => Enquiry::Known(Outcome::Unknown {
+                reason: "LATCOM refused a freshly issued token".into(),
+            }),
+            Ok(Ok(r)) => Enquiry::Known(answered(&r)),
+            Ok(Err(e)) => Enquiry::Known(Outcome::Unknown { reason: e.to_string() }),
             Err(reason) => Enquiry::Known(Outcome::Unknown { reason }),
         }
     }
 
     async fn health(&self) -> ProviderHealth {
-        let result = self.token().await;
+        let result = self.session.token(|| self.login()).await;
         ProviderHealth {
             upstream: ID.into(),
             up: result.is_ok(),

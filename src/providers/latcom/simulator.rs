@@ -47,6 +47,8 @@ pub enum Fault {
     ServerErrorAfterProcessing,
     /// Answer 500 without processing anything.
     ServerErrorBeforeProcessing,
+    /// Process the top-up, then answer 200 with a body that is not the top-up JSON.
+    GarbledAfterProcessing,
 }
 
 struct Inner {
@@ -59,6 +61,8 @@ struct Inner {
     latency: Duration,
     status_unavailable: bool,
     dist_transid_lookup: bool,
+    /// What status lookups report instead of the top-up's own status.
+    lookup_status: Option<&'static str>,
 }
 
 impl Default for Inner {
@@ -71,6 +75,7 @@ impl Default for Inner {
             latency: Duration::ZERO,
             status_unavailable: false,
             dist_transid_lookup: false,
+            lookup_status: None,
         }
     }
 }
@@ -113,6 +118,11 @@ impl SimState {
     /// Make status lookups answer 503 (true) or work again (false).
     pub fn set_status_unavailable(&self, unavailable: bool) {
         self.lock().status_unavailable = unavailable;
+    }
+    /// Status lookups report this `status` (e.g. "Pending": still with the carrier), or
+    /// the top-up's own again (`None`).
+    pub fn set_lookup_status(&self, status: Option<&'static str>) {
+        self.lock().lookup_status = status;
     }
     /// Every token issued so far stops working.
     pub fn expire_tokens(&self) {
@@ -300,6 +310,7 @@ async fn process(state: SimState, req: TopupRequest) -> Response {
         (Fault::HangAfterProcessing(d), _) => tokio::time::sleep(d).await,
         (_, ANSWERS_TOO_LATE) => tokio::time::sleep(Duration::from_secs(120)).await,
         (Fault::ServerErrorAfterProcessing, _) | (_, ANSWERS_500) => return server_error_page(),
+        (Fault::GarbledAfterProcessing, _) => return Html("<html><body>OK</body></html>").into_response(),
         _ => {}
     }
     Json(answer).into_response()
@@ -358,7 +369,13 @@ async fn status(State(state): State<SimState>, headers: HeaderMap, Path(id): Pat
         None => None,
     };
     match dist_transid.and_then(|d| Some((inner.processed.peek(&d)?, d))) {
-        Some((record, dist_transid)) => Json(record.answer(&dist_transid)).into_response(),
+        Some((record, dist_transid)) => {
+            let mut answer = record.answer(&dist_transid);
+            if let Some(status) = inner.lookup_status {
+                answer.status = status.into();
+            }
+            Json(answer).into_response()
+        }
         None => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": "Not Found", "status": 404})),

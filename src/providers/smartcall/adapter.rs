@@ -1,14 +1,16 @@
 //! The Smartcall adapter.
 //!
-//! - One bearer token per process behind a tokio mutex (concurrent callers share one
-//!   login; the seed caps live tokens at 50), refreshed shortly before `expiresAt`. A 401
-//!   "Token validation failed" means the request was not processed: forget that token,
-//!   log in again, send once more.
-//! - api1 and api2 are live-live. A request goes to api1 and moves to api2 only when api1
-//!   provably never got it (connect refused, DNS, TLS) or answered 503. A timeout, reset
-//!   or other 5xx after sending is an unknown outcome, never a blind re-send.
-//! - Any recharge without a definite answer is followed at once by the enquiry by client
-//!   reference (seed §10f/g: "immediately perform a Transaction Enquiry").
+//! - One bearer token per process (`providers::session`: concurrent callers share one
+//!   login), refreshed shortly before `expiresAt`; an `expiresAt` that is absent or
+//!   already past is unknown, and the token is used until refused. A 401 "Token
+//!   validation failed" means the request was not processed: log in again, send once more.
+//! - api1 and api2 are live-live; calls go to the host that last answered. A recharge
+//!   moves to the other host only when it provably never reached this one (connect
+//!   refused, DNS, TLS). A timeout, reset or 5xx after sending is an unknown outcome: the
+//!   recharge reports `Unknown` and the purchase service makes the one immediate enquiry
+//!   by client reference (seed §10f/g), and may send it again with the same reference once
+//!   the enquiry shows it never arrived. Other calls (login, enquiries, reads) also move on
+//!   after a 503, which is how the next calls learn that a host is down.
 
 pub use super::catalog::CatalogFetch;
 use super::catalog::{operator_name, products_from_networks};
@@ -20,24 +22,18 @@ use super::ID;
 use crate::domain::phone::normalize_za;
 use crate::domain::provider::{Enquiry, Outcome, Provider, ProviderHealth, UpstreamTopup};
 use crate::providers::executor::{CallError, Executor};
+use crate::providers::session::{Issued, Session};
 use async_trait::async_trait;
 use bytes::Bytes;
 use reqwest::header::IF_NONE_MATCH;
 use reqwest::RequestBuilder;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::Mutex;
 
-/// Documented token lifetime (seed §14a), used if an answer lacks `expiresAt`.
-const TOKEN_LIFETIME_MS: i64 = 24 * 3600 * 1000;
 /// Refresh this long before expiry at most (a tenth of the lifetime for short tokens).
 const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
-
-struct Token {
-    value: SecretString,
-    refresh_at_ms: i64,
-}
 
 /// An answer from api1 or api2; `etag` only where asked for.
 struct Reply {
@@ -54,8 +50,19 @@ pub struct SmartcallAdapter {
     smartload_id: String,
     timeout: Duration,
     low_float_threshold: Decimal,
-    token: Mutex<Option<Token>>,
+    session: Session,
+    /// The index in `hosts` that calls go to first: the one that last answered.
+    preferred: AtomicUsize,
     float: std::sync::Mutex<Option<Decimal>>,
+}
+
+/// Whether a call may go on to the other host after this host's answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Failover {
+    /// Only if the request never reached this host: a recharge, which it may have acted on.
+    NotSent,
+    /// Also after a 503: logins, enquiries and reads, which act on nothing.
+    AlsoOn503,
 }
 
 fn now_ms() -> i64 {
@@ -109,7 +116,8 @@ impl SmartcallAdapter {
             smartload_id,
             timeout,
             low_float_threshold,
-            token: Mutex::new(None),
+            session: Session::new(ID),
+            preferred: AtomicUsize::new(0),
             float: std::sync::Mutex::new(None),
         }
     }
@@ -145,48 +153,50 @@ impl SmartcallAdapter {
         })
     }
 
-    /// api1, and api2 only if api1 provably did not take the request (never reached, or
-    /// 503). If api2 cannot be reached either, api1's 503 is the answer we keep.
-    async fn send(&self, operation: &'static str, build: impl Fn(&str) -> RequestBuilder) -> Result<Reply, CallError> {
-        let first = self.call(operation, build(&self.hosts[0])).await;
-        let not_taken = match &first {
-            Err(CallError::NotSent(_)) => true,
-            Ok(r) => r.status == 503,
-            Err(CallError::Unknown(_)) => false,
+    /// The preferred host, and the other one when `failover` allows. A host that was not
+    /// reached, or answered 503, stops being preferred. If the other host cannot be
+    /// reached either, the first answer is the one we keep.
+    async fn send(
+        &self,
+        operation: &'static str,
+        failover: Failover,
+        build: impl Fn(&str) -> RequestBuilder,
+    ) -> Result<Reply, CallError> {
+        let first = self.preferred.load(Ordering::Relaxed);
+        let other = 1 - first;
+        let reply = self.call(operation, build(&self.hosts[first])).await;
+        let (down, move_on) = match &reply {
+            Err(CallError::NotSent(_)) => (true, true),
+            Ok(r) if r.status == 503 => (true, failover == Failover::AlsoOn503),
+            _ => (false, false),
         };
-        if !not_taken || self.hosts[1] == self.hosts[0] {
-            return first;
+        if self.hosts[other] == self.hosts[first] || !down {
+            return reply;
+        }
+        self.preferred.store(other, Ordering::Relaxed);
+        if !move_on {
+            tracing::warn!(
+                upstream = ID,
+                operation,
+                "host answered 503 after receiving the request; not re-sent"
+            );
+            return reply;
         }
         tracing::warn!(
             upstream = ID,
             operation,
-            "api1 did not take the request; sending it to api2"
+            "host did not take the request; sending it to the other"
         );
-        match (first, self.call(operation, build(&self.hosts[1])).await) {
+        match (reply, self.call(operation, build(&self.hosts[other])).await) {
             (Ok(answered), Err(CallError::NotSent(_))) => Ok(answered),
             (_, second) => second,
         }
     }
 
-    /// A valid token, logging in only when there is none or it is due for refresh. The
-    /// mutex is held across the login so concurrent callers share it.
-    async fn token(&self) -> Result<SecretString, String> {
-        let mut guard = self.token.lock().await;
-        if let Some(t) = guard.as_ref() {
-            if now_ms() < t.refresh_at_ms {
-                return Ok(t.value.clone());
-            }
-        }
-        let fresh = self.login().await?;
-        let value = fresh.value.clone();
-        *guard = Some(fresh);
-        Ok(value)
-    }
-
-    async fn login(&self) -> Result<Token, String> {
+    async fn login(&self) -> Result<Issued, String> {
         for attempt in 0..2 {
             let reply = self
-                .send("login", |host| {
+                .send("login", Failover::AlsoOn503, |host| {
                     self.executor
                         .client()
                         .post(Self::url(host, &["auth"]))
@@ -204,12 +214,9 @@ impl SmartcallAdapter {
                         ..
                     }),
                 ) => {
-                    let issued = now_ms();
-                    let expires = expires_at.unwrap_or(issued + TOKEN_LIFETIME_MS);
-                    let margin = ((expires - issued) / 10).clamp(0, REFRESH_MARGIN_MS);
-                    return Ok(Token {
-                        value: SecretString::from(token),
-                        refresh_at_ms: expires - margin,
+                    return Ok(Issued {
+                        token: SecretString::from(token),
+                        refresh_in: refresh_in(expires_at, now_ms()),
                     });
                 }
                 // "Maximum concurrent session limit reached": tokens leaked somewhere (a
@@ -233,7 +240,7 @@ impl SmartcallAdapter {
     /// `DELETE /auth/token` with Basic credentials: every token of this user goes.
     async fn flush_tokens(&self) {
         let result = self
-            .send("flush_tokens", |host| {
+            .send("flush_tokens", Failover::AlsoOn503, |host| {
                 self.executor
                     .client()
                     .delete(Self::url(host, &["auth", "token"]))
@@ -245,30 +252,18 @@ impl SmartcallAdapter {
         }
     }
 
-    /// Drop the cached token only if it is still the one that was refused, so that a
-    /// burst of 401s leads to one login, not one each.
-    async fn forget(&self, refused: &SecretString) {
-        let mut guard = self.token.lock().await;
-        if guard
-            .as_ref()
-            .is_some_and(|t| t.value.expose_secret() == refused.expose_secret())
-        {
-            *guard = None;
-        }
-    }
-
     /// Give the token back (`DELETE /auth`), e.g. on shutdown: tokens count against the
     /// account's limit of 50 until they expire.
     pub async fn invalidate_token(&self) {
-        let Some(token) = self.token.lock().await.take() else {
+        let Some(token) = self.session.take().await else {
             return;
         };
         let result = self
-            .send("invalidate_token", |host| {
+            .send("invalidate_token", Failover::AlsoOn503, |host| {
                 self.executor
                     .client()
                     .delete(Self::url(host, &["auth"]))
-                    .bearer_auth(token.value.expose_secret())
+                    .bearer_auth(token.expose_secret())
             })
             .await;
         match result {
@@ -278,24 +273,26 @@ impl SmartcallAdapter {
         }
     }
 
-    /// Send with the current token; on 401 "Token validation failed" (nothing was
+    /// Send with the session's token; on 401 "Token validation failed" (nothing was
     /// processed) log in again and send once more. `Err` means no token: nothing sent.
     async fn authorised(
         &self,
         operation: &'static str,
+        failover: Failover,
         build: impl Fn(&str, &str) -> RequestBuilder,
     ) -> Result<Result<Reply, CallError>, String> {
-        let token = self.token().await?;
-        let first = self.send(operation, |host| build(host, token.expose_secret())).await;
-        match first {
-            Ok(r) if r.status == 401 && token_refused(&r.body) => {
-                tracing::info!(upstream = ID, operation, "Smartcall token refused; logging in again");
-                self.forget(&token).await;
-                let token = self.token().await?;
-                Ok(self.send(operation, |host| build(host, token.expose_secret())).await)
-            }
-            other => Ok(other),
-        }
+        let build = &build;
+        self.session
+            .call(
+                operation,
+                || self.login(),
+                |token| async move {
+                    self.send(operation, failover, |host| build(host, token.expose_secret()))
+                        .await
+                },
+                |answer| matches!(answer, Ok(r) if r.status == 401 && token_refused(&r.body)),
+            )
+            .await
     }
 
     fn recharge_body(&self, t: &UpstreamTopup) -> Result<RechargeRequest, Outcome> {
@@ -372,7 +369,7 @@ impl SmartcallAdapter {
     /// The dealer balance, `GET /smartload/balance/{smartloadId}`, recorded as our float.
     pub async fn balance(&self) -> Result<Decimal, String> {
         let reply = self
-            .authorised("balance", |host, token| {
+            .authorised("balance", Failover::AlsoOn503, |host, token| {
                 self.executor
                     .client()
                     .get(Self::url(host, &["smartload", "balance", &self.smartload_id]))
@@ -402,7 +399,7 @@ impl SmartcallAdapter {
     /// unchanged list a cheap 304 (seed §9).
     pub async fn fetch_products(&self, etag: Option<&str>) -> Result<CatalogFetch, String> {
         let reply = self
-            .authorised("networks", |host, token| {
+            .authorised("networks", Failover::AlsoOn503, |host, token| {
                 let request = self
                     .executor
                     .client()
@@ -437,7 +434,7 @@ impl SmartcallAdapter {
     pub async fn sim_network(&self, msisdn: &str) -> Result<String, String> {
         let msisdn = normalize_za(msisdn).map_err(|e| e.to_string())?;
         let reply = self
-            .authorised("sim_network", |host, token| {
+            .authorised("sim_network", Failover::AlsoOn503, |host, token| {
                 self.executor
                     .client()
                     .get(Self::url(host, &["utilities", "simnetwork", &msisdn]))
@@ -477,6 +474,23 @@ impl SmartcallAdapter {
     }
 }
 
+/// How long to use a token whose answer said `expires_at` (epoch ms), leaving a margin.
+/// An expiry that is absent or already past when the token arrives is unknown (a real
+/// login answered with one in the past, and re-logging in before every call followed):
+/// the token is used until Smartcall refuses it. Seed §6 asks for exactly that: "there is
+/// a system limit of 50 concurrently active tokens. Reuse of tokens as much as possible is
+/// encouraged." The 50 counts live tokens, not uses of one, so one reused token (per
+/// process) stays far inside it; Step 4's "expire after 24 hours (or 4 hours of no
+/// usage)" ends in the refusal that makes us log in again.
+fn refresh_in(expires_at: Option<i64>, now_ms: i64) -> Option<Duration> {
+    let left = expires_at? - now_ms;
+    if left <= 0 {
+        return None;
+    }
+    let margin = (left / 10).min(REFRESH_MARGIN_MS);
+    Some(Duration::from_millis((left - margin).unsigned_abs()))
+}
+
 fn token_refused(body: &[u8]) -> bool {
     serde_json::from_slice::<AuthResponse>(body)
         .ok()
@@ -496,7 +510,7 @@ impl Provider for SmartcallAdapter {
             Err(outcome) => return outcome,
         };
         let call = self
-            .authorised("recharge", |host, token| {
+            .authorised("recharge", Failover::NotSent, |host, token| {
                 self.executor
                     .client()
                     .post(Self::url(host, &["smartload", "v2", "recharges"]))
@@ -504,37 +518,22 @@ impl Provider for SmartcallAdapter {
                     .json(&body)
             })
             .await;
-        let undecided = match call {
+        // Anything undecided is the purchase service's to enquire about, once.
+        match call {
             // No token, or neither host reachable: nothing was sent.
-            Err(reason) | Ok(Err(CallError::NotSent(reason))) => {
-                return Outcome::Failed {
-                    retryable: true,
-                    code: None,
-                    message: reason,
-                }
-            }
+            Err(reason) | Ok(Err(CallError::NotSent(reason))) => Outcome::Failed {
+                retryable: true,
+                code: None,
+                message: reason,
+            },
             Ok(Err(CallError::Unknown(reason))) => Outcome::Unknown { reason },
-            Ok(Ok(reply)) => {
-                let verdict = self.recharge_verdict(&reply);
-                if verdict.is_definite() {
-                    return verdict.outcome;
-                }
-                verdict.outcome
-            }
-        };
-        // Settle from the enquiry if it is definite. A confirmed PENDING is reported as
-        // Pending (Smartcall has it); anything else keeps the first answer's class.
-        match self.enquire(request).await {
-            Enquiry::Known(outcome @ (Outcome::Success { .. } | Outcome::Failed { .. } | Outcome::Pending { .. })) => {
-                outcome
-            }
-            Enquiry::Known(Outcome::Unknown { .. }) | Enquiry::NotFound => undecided,
+            Ok(Ok(reply)) => self.recharge_verdict(&reply).outcome,
         }
     }
 
     async fn enquire(&self, request: &UpstreamTopup) -> Enquiry {
         let call = self
-            .authorised("enquire", |host, token| {
+            .authorised("enquire", Failover::AlsoOn503, |host, token| {
                 let path = [
                     "smartload",
                     "recharges",
@@ -560,6 +559,15 @@ impl Provider for SmartcallAdapter {
     /// reference is never read as "never arrived".
     fn not_found_is_final_after(&self) -> Option<Duration> {
         Some(Duration::from_secs(10 * 60))
+    }
+
+    /// Seed Table 3, 1001: "Duplicate recharge (usually when customer recharge ID is
+    /// re-used)": a second recharge with a clientReference Smartcall holds is refused. So
+    /// after a 5xx and an enquiry that found nothing, the same recharge may go again (to
+    /// the other host, the first having answered 503); if the first arrives after all,
+    /// one of the two is refused.
+    fn resend_when_not_found(&self) -> bool {
+        true
     }
 
     /// `/utilities/simnetwork`: numbers are portable, so the prefix proves nothing.

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::catalog::{Catalog, ProductKind};
-use crate::providers::smartcall::simulator::{self, Fault, Scripted, SimState, Status, DEALER};
+use crate::providers::smartcall::simulator::{self, Fault, ReportedExpiry, Scripted, SimState, Status, DEALER};
 use rust_decimal_macros::dec;
 use std::sync::Arc;
 
@@ -168,38 +168,46 @@ async fn code_16_same_number_and_amount_within_five_minutes() {
 }
 
 #[tokio::test]
-async fn code_1001_duplicate_reference_is_settled_by_enquiry() {
+async fn code_1001_duplicate_reference_is_unknown_and_the_enquiry_finds_the_original() {
     let (adapter, sim) = setup().await;
     let request = topup("dup", "27821001001", dec!(30));
     let Outcome::Success { upstream_id, .. } = adapter.topup(&request).await else {
         panic!("first send succeeds")
     };
     let again = adapter.topup(&request).await;
+    assert!(matches!(again, Outcome::Unknown { .. }), "{again:?}");
+    let found = adapter.enquire(&request).await;
     assert!(
-        matches!(&again, Outcome::Success { upstream_id: id, .. } if *id == upstream_id),
-        "{again:?}"
+        matches!(&found, Enquiry::Known(Outcome::Success { upstream_id: id, .. }) if *id == upstream_id),
+        "{found:?}"
     );
     assert_eq!(sim.calls_for("dup"), 2);
     assert_eq!(sim.balance(), dec!(100000) - dec!(28.35), "charged once");
 }
 
 #[tokio::test]
-async fn codes_1002_1004_1006_are_settled_by_enquiry() {
+async fn codes_1004_1006_are_unknown_and_1002_pending_without_an_enquiry_of_their_own() {
     let (adapter, sim) = setup().await;
     sim.script(script(Some(3), Some(1002), Status::Pending));
     let o = adapter.topup(&topup("c1002", "27821001002", dec!(20))).await;
     assert!(matches!(o, Outcome::Pending { .. }), "{o:?}");
     sim.script(script(Some(1), Some(1004), Status::Successful));
-    let o = adapter.topup(&topup("c1004", "27821001004", dec!(20))).await;
-    assert!(matches!(o, Outcome::Success { .. }), "{o:?}");
-    sim.script(script(Some(1), Some(1006), Status::Failed));
-    let o = adapter.topup(&topup("c1006", "27821001006", dec!(20))).await;
-    assert!(matches!(o, Outcome::Failed { retryable: false, .. }), "{o:?}");
-    // Unsettled by the enquiry too: the answer's own class stays.
-    sim.set_enquiry_unavailable(true);
-    sim.script(script(Some(1), Some(1004), Status::Successful));
-    let o = adapter.topup(&topup("c1004b", "27821001005", dec!(20))).await;
+    let c1004 = topup("c1004", "27821001004", dec!(20));
+    let o = adapter.topup(&c1004).await;
     assert!(matches!(o, Outcome::Unknown { .. }), "{o:?}");
+    sim.script(script(Some(1), Some(1006), Status::Failed));
+    let c1006 = topup("c1006", "27821001006", dec!(20));
+    let o = adapter.topup(&c1006).await;
+    assert!(matches!(o, Outcome::Unknown { .. }), "{o:?}");
+    assert_eq!(sim.enquiry_calls(), 0, "the purchase service makes the enquiry");
+    assert!(matches!(
+        adapter.enquire(&c1004).await,
+        Enquiry::Known(Outcome::Success { .. })
+    ));
+    assert!(matches!(
+        adapter.enquire(&c1006).await,
+        Enquiry::Known(Outcome::Failed { retryable: false, .. })
+    ));
 }
 
 #[tokio::test]
@@ -230,13 +238,19 @@ async fn enquiry_maps_status_ids_and_1005() {
 }
 
 #[tokio::test]
-async fn timeout_is_followed_by_an_enquiry_that_settles_it() {
+async fn timeout_is_unknown_and_the_enquiry_settles_it() {
     let (addr, sim) = simulator::spawn(Duration::ZERO).await.unwrap();
     let base = format!("http://{addr}");
     let adapter = adapter_for(&base, &base, Duration::from_millis(300));
     sim.set_fault(Fault::HangAfterProcessing(2 * SECOND));
-    let outcome = adapter.topup(&topup("hang", "27821003000", dec!(20))).await;
-    assert!(matches!(outcome, Outcome::Success { .. }), "{outcome:?}");
+    let request = topup("hang", "27821003000", dec!(20));
+    let outcome = adapter.topup(&request).await;
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+    assert_eq!(sim.enquiry_calls(), 0);
+    assert!(matches!(
+        adapter.enquire(&request).await,
+        Enquiry::Known(Outcome::Success { .. })
+    ));
     assert_eq!(sim.calls_for("hang"), 1);
 }
 
@@ -244,14 +258,16 @@ async fn timeout_is_followed_by_an_enquiry_that_settles_it() {
 async fn html_500_is_unknown_until_the_enquiry_answers() {
     let (adapter, sim) = setup().await;
     sim.set_fault(Fault::ServerErrorAfterProcessing);
-    let after = adapter.topup(&topup("500-after", "27821004000", dec!(20))).await;
-    assert!(matches!(after, Outcome::Success { .. }), "{after:?}");
+    let after = topup("500-after", "27821004000", dec!(20));
+    assert!(matches!(adapter.topup(&after).await, Outcome::Unknown { .. }));
+    assert!(matches!(
+        adapter.enquire(&after).await,
+        Enquiry::Known(Outcome::Success { .. })
+    ));
     sim.set_fault(Fault::ServerErrorBeforeProcessing);
-    let before = adapter.topup(&topup("500-before", "27821004001", dec!(20))).await;
-    assert!(
-        matches!(before, Outcome::Unknown { .. }),
-        "not found yet is not proof: {before:?}"
-    );
+    let before = topup("500-before", "27821004001", dec!(20));
+    assert!(matches!(adapter.topup(&before).await, Outcome::Unknown { .. }));
+    assert_eq!(adapter.enquire(&before).await, Enquiry::NotFound);
     assert_eq!(sim.calls_for("500-before"), 0);
 }
 
@@ -264,18 +280,44 @@ async fn refused_api1_moves_to_api2() {
     assert_eq!((sim.calls_for("failover"), sim.login_calls()), (1, 1));
 }
 
+/// Issue 18.4: a 503 from a host that received the recharge is an unknown outcome. Nothing
+/// goes to api2 until an enquiry has shown that api1 never took it; then the same
+/// clientReference may go to api2 (and Smartcall would refuse it as a duplicate had api1
+/// taken it after all).
 #[tokio::test]
-async fn api1_503_moves_to_api2() {
+async fn api1_503_on_a_recharge_is_unknown_and_not_sent_to_api2_before_an_enquiry() {
+    let sim = SimState::default();
+    let (a1, host1) = simulator::serve(sim.clone()).await.unwrap();
+    let (a2, host2) = simulator::serve(sim.clone()).await.unwrap();
+    let adapter = adapter_for(&format!("http://{a1}"), &format!("http://{a2}"), 2 * SECOND);
+    assert!(adapter.balance().await.is_ok(), "logged in on api1");
+    host1.set_unavailable(true);
+    let request = topup("503", "27821005001", dec!(20));
+    let outcome = adapter.topup(&request).await;
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+    assert_eq!((host2.requests(), sim.received()), (0, 0), "no recharge anywhere else");
+    // The enquiry goes to the host that answers; it never arrived.
+    assert_eq!(adapter.enquire(&request).await, Enquiry::NotFound);
+    assert_eq!(host2.requests(), 1);
+    let again = adapter.topup(&request).await;
+    assert!(matches!(again, Outcome::Success { .. }), "{again:?}");
+    assert_eq!(sim.calls_for("503"), 1);
+    assert_eq!(host2.requests(), 2);
+}
+
+/// A host that answers 503 to a login (down for maintenance) is left for the other one,
+/// so the recharges that follow go there first.
+#[tokio::test]
+async fn api1_down_at_login_sends_everything_to_api2() {
     let sim = SimState::default();
     let (a1, host1) = simulator::serve(sim.clone()).await.unwrap();
     let (a2, host2) = simulator::serve(sim.clone()).await.unwrap();
     host1.set_unavailable(true);
     let adapter = adapter_for(&format!("http://{a1}"), &format!("http://{a2}"), 2 * SECOND);
-    let outcome = adapter.topup(&topup("503", "27821005001", dec!(20))).await;
+    let outcome = adapter.topup(&topup("down", "27821005004", dec!(20))).await;
     assert!(matches!(outcome, Outcome::Success { .. }), "{outcome:?}");
-    assert!(host1.requests() >= 2, "login and recharge tried api1 first");
-    assert_eq!(sim.calls_for("503"), 1);
-    assert!(host2.requests() >= 2);
+    assert_eq!(host1.requests(), 1, "only the login tried api1");
+    assert_eq!((host2.requests(), sim.calls_for("down")), (2, 1));
 }
 
 #[tokio::test]
@@ -290,31 +332,29 @@ async fn unknown_outcome_on_api1_is_never_resent_to_api2() {
     );
     sim.set_fault(Fault::ServerErrorAfterProcessing);
     let o = adapter.topup(&topup("500-api1", "27821005002", dec!(20))).await;
-    assert!(
-        matches!(o, Outcome::Success { .. }),
-        "settled by the enquiry on api1: {o:?}"
-    );
+    assert!(matches!(o, Outcome::Unknown { .. }), "{o:?}");
     sim.set_fault(Fault::HangAfterProcessing(2 * SECOND));
     let o = adapter.topup(&topup("hang-api1", "27821005003", dec!(20))).await;
-    assert!(matches!(o, Outcome::Success { .. }), "{o:?}");
+    assert!(matches!(o, Outcome::Unknown { .. }), "{o:?}");
     assert_eq!(host2.requests(), 0);
     assert_eq!((sim.calls_for("500-api1"), sim.calls_for("hang-api1")), (1, 1));
 }
 
 #[tokio::test]
-async fn r17_network_down_on_both_hosts_fails_definitely() {
+async fn r17_network_down_is_unknown_until_the_enquiry_says_failed() {
     let sim = SimState::default();
     let (a1, _) = simulator::serve(sim.clone()).await.unwrap();
     let (a2, host2) = simulator::serve(sim.clone()).await.unwrap();
     let adapter = adapter_for(&format!("http://{a1}"), &format!("http://{a2}"), 2 * SECOND);
-    let outcome = adapter.topup(&topup("r17", "27821005017", dec!(17))).await;
-    // api1 503 → api2 with the same reference → duplicate → enquiry → FAILED.
-    assert!(
-        matches!(outcome, Outcome::Failed { retryable: false, .. }),
-        "{outcome:?}"
-    );
-    assert_eq!(sim.calls_for("r17"), 2);
-    assert!(host2.requests() >= 1);
+    let request = topup("r17", "27821005017", dec!(17));
+    let outcome = adapter.topup(&request).await;
+    // A 503 after api1 took it: not re-sent to api2.
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+    assert_eq!((sim.calls_for("r17"), host2.requests()), (1, 0));
+    assert!(matches!(
+        adapter.enquire(&request).await,
+        Enquiry::Known(Outcome::Failed { retryable: false, .. })
+    ));
 }
 
 #[tokio::test]
@@ -357,6 +397,32 @@ async fn token_is_refreshed_before_it_expires() {
     tokio::time::sleep(Duration::from_millis(950)).await;
     adapter.topup(&topup("ttl-2", "27821006002", dec!(20))).await;
     assert_eq!((sim.login_calls(), sim.rejected_tokens()), (2, 0));
+}
+
+/// Issue 18.7: a login whose `expiresAt` is already past (or absent) must not make every
+/// call log in again: the token is used until Smartcall refuses it, then replaced once.
+#[tokio::test]
+async fn token_with_a_past_or_missing_expiry_is_reused_until_refused() {
+    for (round, reported) in [ReportedExpiry::Past, ReportedExpiry::Missing].into_iter().enumerate() {
+        let (adapter, sim) = setup().await;
+        sim.set_reported_expiry(reported);
+        for i in 0..120 {
+            let t = topup(&format!("reuse-{i}"), &format!("2782400{round}{i:03}"), dec!(20));
+            assert!(
+                matches!(adapter.topup(&t).await, Outcome::Success { .. }),
+                "{reported:?} {i}"
+            );
+        }
+        assert_eq!(sim.login_calls(), 1, "{reported:?}: one token for 120 recharges");
+        sim.expire_tokens();
+        let t = topup(&format!("reuse-after-{round}"), &format!("2782410{round}000"), dec!(20));
+        assert!(
+            matches!(adapter.topup(&t).await, Outcome::Success { .. }),
+            "{reported:?}"
+        );
+        assert_eq!((sim.login_calls(), sim.rejected_tokens()), (2, 1), "{reported:?}");
+        assert_eq!(sim.recharge_calls(), 121);
+    }
 }
 
 #[tokio::test]

@@ -57,6 +57,19 @@ pub enum Fault {
     ServerErrorBeforeProcessing,
     /// Answer 503 without processing anything (this host is unavailable).
     UnavailableBeforeProcessing,
+    /// Process the recharge, then answer 200 with a body that is not the recharge JSON.
+    GarbledAfterProcessing,
+}
+
+/// What a successful login says in `expiresAt`; the token lives `token_ttl` whatever it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReportedExpiry {
+    #[default]
+    True,
+    /// An instant already past (seen from a real login: issue 18).
+    Past,
+    /// `null`.
+    Missing,
 }
 
 /// A transaction status as the enquiry reports it (seed Table 5).
@@ -122,6 +135,7 @@ struct Inner {
     tokens: HashMap<String, Instant>,
     token_ttl: Duration,
     token_limit: usize,
+    reported_expiry: ReportedExpiry,
     /// The recharges recorded, by clientReference, and the (msisdn, amount) pairs recently
     /// recharged: the latest ones (see `sim_history`).
     txns: LruCache<String, Txn>,
@@ -147,6 +161,7 @@ impl Default for Inner {
             tokens: HashMap::new(),
             token_ttl: Duration::from_secs(24 * 3600),
             token_limit: TOKEN_LIMIT,
+            reported_expiry: ReportedExpiry::True,
             txns: sim_history::history(),
             recent: sim_history::history(),
             duplicate_window: Duration::from_secs(300),
@@ -179,6 +194,7 @@ pub struct SimState {
     received: Arc<AtomicU64>,
     logins: Arc<AtomicU64>,
     rejected_tokens: Arc<AtomicU64>,
+    enquiries: Arc<AtomicU64>,
     seq: Arc<AtomicU64>,
 }
 
@@ -211,6 +227,9 @@ impl SimState {
     }
     pub fn set_token_ttl(&self, ttl: Duration) {
         self.lock().token_ttl = ttl;
+    }
+    pub fn set_reported_expiry(&self, reported: ReportedExpiry) {
+        self.lock().reported_expiry = reported;
     }
     pub fn set_token_limit(&self, limit: usize) {
         self.lock().token_limit = limit;
@@ -263,6 +282,10 @@ impl SimState {
     }
     pub fn login_calls(&self) -> u64 {
         self.logins.load(Ordering::SeqCst)
+    }
+    /// Transaction enquiries by client reference that arrived with a live token.
+    pub fn enquiry_calls(&self) -> u64 {
+        self.enquiries.load(Ordering::SeqCst)
     }
     /// 401 "Token validation failed" answers given.
     pub fn rejected_tokens(&self) -> u64 {
@@ -356,7 +379,7 @@ fn number(d: Decimal) -> Value {
     Value::Number(serde_json::Number::from_str(&d.to_string()).expect("decimal is a JSON number"))
 }
 
-fn auth_answer(status: StatusCode, description: &str, token: Option<(&str, i64)>) -> Response {
+fn auth_answer(status: StatusCode, description: &str, token: Option<(&str, Option<i64>)>) -> Response {
     let body = json!({
         "responseDescription": description,
         "accessToken": token.map(|t| t.0),
@@ -450,7 +473,11 @@ async fn login(State(state): State<SimState>, headers: HeaderMap) -> Response {
     let token = format!("sim.{}", uuid::Uuid::new_v4().simple());
     let ttl = inner.token_ttl;
     inner.tokens.insert(token.clone(), Instant::now() + ttl);
-    let expires_at = now_ms() + ttl.as_millis() as i64;
+    let expires_at = match inner.reported_expiry {
+        ReportedExpiry::True => Some(now_ms() + ttl.as_millis() as i64),
+        ReportedExpiry::Past => Some(now_ms() - 3_600_000),
+        ReportedExpiry::Missing => None,
+    };
     auth_answer(StatusCode::OK, "Authentication successful", Some((&token, expires_at)))
 }
 
@@ -579,6 +606,7 @@ async fn process(state: SimState, req: RechargeRequest) -> Response {
     match fault {
         Fault::HangAfterProcessing(d) => tokio::time::sleep(d).await,
         Fault::ServerErrorAfterProcessing => return html(StatusCode::INTERNAL_SERVER_ERROR),
+        Fault::GarbledAfterProcessing => return (StatusCode::OK, "Recharge completed").into_response(),
         _ => {}
     }
     answer
@@ -875,6 +903,7 @@ async fn enquiry(
     if let Err(response) = check_bearer(&state, &headers) {
         return response.into_response();
     }
+    state.enquiries.fetch_add(1, Ordering::SeqCst);
     if state.lock().enquiry_unavailable {
         return html(StatusCode::SERVICE_UNAVAILABLE);
     }

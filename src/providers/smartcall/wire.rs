@@ -241,13 +241,6 @@ pub struct Verdict {
     pub float_alarm: bool,
 }
 
-impl Verdict {
-    /// Success or Failed: nothing left to ask.
-    pub fn is_definite(&self) -> bool {
-        matches!(self.outcome, Outcome::Success { .. } | Outcome::Failed { .. })
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
     Success,
@@ -611,7 +604,6 @@ mod tests {
                 matches!(v.outcome, Outcome::Failed { retryable: false, .. }),
                 "{status}/{code}"
             );
-            assert!(v.is_definite());
         }
         // The recorded v1 convention: top-level code, no statusCode.
         let v = verdict(r#"{"code":6,"message":"Invalid recharge Cell No provided"}"#);
