@@ -6,7 +6,7 @@
 mod common;
 
 use common::{dec, TestApp};
-use recarga::providers::latcom::simulator::Fault;
+use recarga::sandbox::latcom::Fault;
 use recarga::service::resolver;
 use serde_json::json;
 use std::time::Duration;

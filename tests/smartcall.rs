@@ -3,7 +3,7 @@
 mod common;
 
 use common::{dec, send, TestApp};
-use recarga::providers::smartcall::simulator::{Fault, Status};
+use recarga::sandbox::smartcall::{Fault, Status};
 use recarga::service::resolver;
 use serde_json::{json, Value};
 use std::time::Duration;

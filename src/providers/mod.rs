@@ -1,11 +1,9 @@
-//! Upstream adapters, each with its wire types and its simulator, all calling out
-//! through the one [`executor::Executor`].
+//! Upstream adapters, each with its wire types, all calling out through the one
+//! [`executor::Executor`]. Their simulators live in `crate::sandbox`.
 
 pub mod executor;
 pub mod fx;
 pub mod latcom;
-pub mod loopback;
-pub mod sim_history;
 pub mod smartcall;
 
 use crate::domain::catalog::{Product, Route};

@@ -585,7 +585,3 @@ impl Provider for SmartcallAdapter {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "adapter_tests.rs"]
-mod tests;

@@ -6,7 +6,6 @@
 
 pub mod adapter;
 pub mod catalog;
-pub mod simulator;
 pub mod wire;
 
 pub const ID: &str = "smartcall";

@@ -10,9 +10,9 @@
 //! (space-padded codes, every product twice, string money, 99999.99 open amounts, ETags)
 //! are reproduced. Faults can be injected for every recharge.
 
-use super::wire::{RechargeRequest, TOKEN_REJECTED};
+use super::{history, loopback};
 use crate::domain::money::round_half_up;
-use crate::providers::{loopback, sim_history};
+use crate::providers::smartcall::wire::{RechargeRequest, TOKEN_REJECTED};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -123,7 +123,7 @@ struct Inner {
     token_ttl: Duration,
     token_limit: usize,
     /// The recharges recorded, by clientReference, and the (msisdn, amount) pairs recently
-    /// recharged: the latest ones (see `sim_history`).
+    /// recharged: the latest ones (see `history`).
     txns: LruCache<String, Txn>,
     recent: LruCache<(String, Decimal), Instant>,
     duplicate_window: Duration,
@@ -147,10 +147,10 @@ impl Default for Inner {
             tokens: HashMap::new(),
             token_ttl: Duration::from_secs(24 * 3600),
             token_limit: TOKEN_LIMIT,
-            txns: sim_history::history(),
-            recent: sim_history::history(),
+            txns: history::history(),
+            recent: history::history(),
             duplicate_window: Duration::from_secs(300),
-            calls_by_reference: sim_history::history(),
+            calls_by_reference: history::history(),
             fault: Fault::None,
             latency: Duration::ZERO,
             scripted: None,
