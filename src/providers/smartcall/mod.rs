@@ -6,6 +6,7 @@
 
 pub mod adapter;
 pub mod catalog;
+pub mod rules;
 pub mod wire;
 
 pub const ID: &str = "smartcall";
