@@ -2,7 +2,8 @@
 //!
 //! Layers, each importing only downwards: `api` (HTTP dialects) → `service`
 //! (orchestration) and `jobs` → `store` (Postgres) and `providers` (upstreams) →
-//! `domain` (pure rules).
+//! `domain` (pure rules). `sandbox` (the upstreams' simulators, behind the `sandbox`
+//! feature) sits beside `providers`; only start-up wiring and tests use it.
 
 pub mod api;
 pub mod cli;
@@ -10,6 +11,8 @@ pub mod config;
 pub mod domain;
 pub mod jobs;
 pub mod providers;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod service;
 pub mod startup;
 pub mod store;

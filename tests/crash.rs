@@ -6,8 +6,8 @@ mod common;
 use common::{assert_ledger_invariants, dec, fresh_database_url, send, test_settings};
 use futures::future::join_all;
 use recarga::cli::{self, Command, CreateArgs, CustomerCommand};
-use recarga::providers::latcom::simulator;
-use recarga::providers::smartcall::simulator as smartcall_sim;
+use recarga::sandbox::latcom as latcom_sim;
+use recarga::sandbox::smartcall as smartcall_sim;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
@@ -118,7 +118,7 @@ async fn create_customer(database_url: &str) -> (String, String) {
 
 #[tokio::test]
 async fn sigkill_mid_purchase_then_restart_settles_everything_exactly_once() {
-    let (sim_addr, sim) = simulator::spawn(Duration::from_millis(1500)).await.unwrap();
+    let (sim_addr, sim) = latcom_sim::spawn(Duration::from_millis(1500)).await.unwrap();
     sim.set_dist_transid_lookup(true);
     let latcom_url = format!("http://{sim_addr}");
     let database_url = fresh_database_url().await;

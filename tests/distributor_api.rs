@@ -10,7 +10,7 @@ use futures::future::join_all;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use recarga::config::SANDBOX_JWT_SECRET;
 use recarga::domain::clock::ManualClock;
-use recarga::providers::latcom::simulator::Fault;
+use recarga::sandbox::latcom::Fault;
 use serde_json::{json, Value};
 use std::time::Duration;
 

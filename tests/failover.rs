@@ -5,8 +5,8 @@
 mod common;
 
 use common::{dec, TestApp};
-use recarga::providers::smartcall::simulator::Fault;
 use recarga::jobs::resolver;
+use recarga::sandbox::smartcall::Fault;
 use serde_json::json;
 
 const TWO_ROUTES: &str = r#"

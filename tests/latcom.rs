@@ -7,7 +7,7 @@ mod common;
 use common::{dec, TestApp};
 use recarga::domain::clock::ManualClock;
 use recarga::jobs::resolver;
-use recarga::providers::latcom::simulator::{Fault, ANSWERS_PENDING};
+use recarga::sandbox::latcom::{Fault, ANSWERS_PENDING};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -126,9 +126,7 @@ async fn the_simulator_refuses_what_latcom_refuses() {
     use recarga::domain::provider::{Outcome, Provider, UpstreamTopup};
     use recarga::providers::executor::Executor;
     use recarga::providers::latcom::adapter::{Credentials, LatcomAdapter};
-    let (addr, sim) = recarga::providers::latcom::simulator::spawn(Duration::ZERO)
-        .await
-        .unwrap();
+    let (addr, sim) = recarga::sandbox::latcom::spawn(Duration::ZERO).await.unwrap();
     let secret = || secrecy::SecretString::from("s");
     let creds = Credentials {
         username: "u".into(),

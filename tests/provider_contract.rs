@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use recarga::domain::provider::{Enquiry, Outcome, Provider, UpstreamTopup};
 use recarga::providers::executor::Executor;
 use recarga::providers::latcom::{self, adapter::LatcomAdapter};
-use recarga::providers::smartcall::{self, adapter::SmartcallAdapter};
+use recarga::providers::smartcall::adapter::SmartcallAdapter;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,12 +71,12 @@ macro_rules! spelled_alike {
 
 struct Latcom {
     adapter: LatcomAdapter,
-    sim: latcom::simulator::SimState,
+    sim: recarga::sandbox::latcom::SimState,
 }
 
 impl Latcom {
     async fn start() -> Self {
-        let (addr, sim) = latcom::simulator::spawn(Duration::ZERO).await.unwrap();
+        let (addr, sim) = recarga::sandbox::latcom::spawn(Duration::ZERO).await.unwrap();
         // Asked by our dist_transid too, so that a request never sent can be "not found"
         // (by LATCOM's transId alone it has no id to ask with).
         sim.set_dist_transid_lookup(true);
@@ -119,23 +119,23 @@ impl Upstream for Latcom {
         &self.adapter
     }
     fn delivers(&self, reference: &str) -> UpstreamTopup {
-        Self::request(reference, latcom::simulator::ALWAYS_SUCCEEDS)
+        Self::request(reference, recarga::sandbox::latcom::ALWAYS_SUCCEEDS)
     }
     fn refuses(&self, reference: &str) -> UpstreamTopup {
-        Self::request(reference, latcom::simulator::ALWAYS_FAILS)
+        Self::request(reference, recarga::sandbox::latcom::ALWAYS_FAILS)
     }
     fn leaves_pending(&self, reference: &str) -> UpstreamTopup {
-        Self::request(reference, latcom::simulator::ANSWERS_PENDING)
+        Self::request(reference, recarga::sandbox::latcom::ANSWERS_PENDING)
     }
     fn keep_pending(&self) {
         self.sim.set_lookup_status(Some("Pending"));
     }
-    spelled_alike!(latcom::simulator::Fault);
+    spelled_alike!(recarga::sandbox::latcom::Fault);
 }
 
 struct Smartcall {
     adapter: SmartcallAdapter,
-    sim: smartcall::simulator::SimState,
+    sim: recarga::sandbox::smartcall::SimState,
     /// A fresh number per request: Smartcall refuses the same number and amount twice
     /// within 5 minutes.
     numbers: AtomicU64,
@@ -143,7 +143,7 @@ struct Smartcall {
 
 impl Smartcall {
     async fn start() -> Self {
-        let (addr, sim) = smartcall::simulator::spawn(Duration::ZERO).await.unwrap();
+        let (addr, sim) = recarga::sandbox::smartcall::spawn(Duration::ZERO).await.unwrap();
         let base = format!("http://{addr}");
         let adapter = SmartcallAdapter::new(
             Executor::new(),
@@ -151,7 +151,7 @@ impl Smartcall {
             &base,
             "user".into(),
             SecretString::from("secret"),
-            smartcall::simulator::DEALER.into(),
+            recarga::sandbox::smartcall::DEALER.into(),
             TIMEOUT,
             Decimal::from(1000),
         );
@@ -188,16 +188,18 @@ impl Upstream for Smartcall {
         self.request(reference, Decimal::from(20))
     }
     fn refuses(&self, reference: &str) -> UpstreamTopup {
-        self.request(reference, smartcall::simulator::BUSINESS_FAILURE)
+        self.request(reference, recarga::sandbox::smartcall::BUSINESS_FAILURE)
     }
     fn leaves_pending(&self, reference: &str) -> UpstreamTopup {
-        self.request(reference, smartcall::simulator::NETWORK_PENDING)
+        self.request(reference, recarga::sandbox::smartcall::NETWORK_PENDING)
     }
     fn keep_pending(&self) {
-        self.sim
-            .set_network_pending(Duration::from_secs(3600), smartcall::simulator::Status::Successful);
+        self.sim.set_network_pending(
+            Duration::from_secs(3600),
+            recarga::sandbox::smartcall::Status::Successful,
+        );
     }
-    spelled_alike!(smartcall::simulator::Fault);
+    spelled_alike!(recarga::sandbox::smartcall::Fault);
 }
 
 /// Every upstream, each with a fresh simulator.

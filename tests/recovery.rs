@@ -7,7 +7,7 @@ mod common;
 
 use common::{dec, TestApp};
 use recarga::jobs::resolver;
-use recarga::providers::latcom::simulator::Fault;
+use recarga::sandbox::latcom::Fault;
 use serde_json::json;
 use std::time::Duration;
 

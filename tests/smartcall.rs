@@ -4,7 +4,7 @@ mod common;
 
 use common::{dec, send, TestApp};
 use recarga::jobs::resolver;
-use recarga::providers::smartcall::simulator::{Fault, Status};
+use recarga::sandbox::smartcall::{Fault, Status};
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -1,12 +1,11 @@
 //! Upstream adapters, each with its wire types, all calling out through the one
 //! [`executor::Executor`], and the registry of those enabled (which names none).
+//! Their simulators live in `crate::sandbox`.
 
 pub mod executor;
 pub mod fx;
 pub mod latcom;
-pub mod loopback;
 pub mod session;
-pub mod sim_history;
 pub mod smartcall;
 
 use crate::domain::catalog::{Product, Route};

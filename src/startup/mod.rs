@@ -33,7 +33,9 @@ use tokio::task::JoinHandle;
 mod fx;
 mod upstreams;
 
-pub use upstreams::{Simulators, SmartcallSim};
+pub use upstreams::Simulators;
+#[cfg(feature = "sandbox")]
+pub use upstreams::SmartcallSim;
 
 pub struct Application {
     listener: TcpListener,

@@ -1,28 +1,35 @@
 //! Which upstreams run, and against what: in sandbox mode every upstream is a simulator
-//! on loopback; in live mode an upstream without credentials is disabled.
+//! on loopback; in live mode an upstream without credentials is disabled. A build
+//! without the `sandbox` feature refuses sandbox mode rather than run anything live.
 
 use crate::config::Settings;
 use crate::providers::executor::Executor;
-use crate::providers::latcom::{self, adapter::Credentials, adapter::LatcomAdapter};
-use crate::providers::smartcall::{self, adapter::SmartcallAdapter};
+use crate::providers::latcom::adapter::{Credentials, LatcomAdapter};
+use crate::providers::smartcall::adapter::SmartcallAdapter;
 use crate::providers::Providers;
+#[cfg(feature = "sandbox")]
+use crate::sandbox;
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Handles to the simulators started in sandbox mode (tests inject faults through them).
+/// Handles to the simulators started in sandbox mode (tests inject faults through them);
+/// empty in a build without the simulators.
 #[derive(Clone, Default)]
 pub struct Simulators {
-    pub latcom: Option<latcom::simulator::SimState>,
+    #[cfg(feature = "sandbox")]
+    pub latcom: Option<sandbox::latcom::SimState>,
+    #[cfg(feature = "sandbox")]
     pub smartcall: Option<SmartcallSim>,
 }
 
 /// The Smartcall simulator: one backend served as a live-live pair.
+#[cfg(feature = "sandbox")]
 #[derive(Clone)]
 pub struct SmartcallSim {
-    pub state: smartcall::simulator::SimState,
-    pub api1: smartcall::simulator::Host,
-    pub api2: smartcall::simulator::Host,
+    pub state: sandbox::smartcall::SimState,
+    pub api1: sandbox::smartcall::Host,
+    pub api2: sandbox::smartcall::Host,
 }
 
 pub struct Upstreams {
@@ -32,40 +39,25 @@ pub struct Upstreams {
     pub smartcall: Option<Arc<SmartcallAdapter>>,
 }
 
+/// Where each upstream is reached and as whom; `None` leaves it disabled.
+struct Endpoints {
+    /// Base URL and credentials.
+    latcom: Option<(String, Credentials)>,
+    /// api1, api2, user, password, Smartload (dealer) id.
+    smartcall: Option<(String, String, String, SecretString, String)>,
+}
+
 pub async fn start(settings: &Settings, sandbox: bool, executor: &Executor) -> anyhow::Result<Upstreams> {
-    let latency = Duration::from_millis(settings.sandbox.latency_ms);
     let mut providers = Providers::default();
     let mut simulators = Simulators::default();
+    let endpoints = if sandbox {
+        simulated(settings, &mut simulators).await?
+    } else {
+        live(settings)
+    };
 
     let l = &settings.providers.latcom;
-    let latcom_endpoint = if sandbox {
-        let (addr, state) = latcom::simulator::spawn(latency).await?;
-        state.set_dist_transid_lookup(l.enquire_by_dist_transid);
-        simulators.latcom = Some(state);
-        let sandbox_secret = || SecretString::from("sandbox");
-        let creds = Credentials {
-            username: "sandbox".into(),
-            password: sandbox_secret(),
-            dist_api: sandbox_secret(),
-            user_uid: "0".into(),
-        };
-        Some((format!("http://{addr}"), creds))
-    } else if let (Some(u), Some(p), Some(k)) = (&l.username, &l.password, &l.dist_api) {
-        let user_uid = l.user_uid.clone().unwrap_or_default();
-        Some((
-            l.base_url.clone(),
-            Credentials {
-                username: u.clone(),
-                password: p.clone(),
-                dist_api: k.clone(),
-                user_uid,
-            },
-        ))
-    } else {
-        tracing::warn!("LATCOM has no credentials: disabled (live mode never simulates)");
-        None
-    };
-    if let Some((base_url, creds)) = latcom_endpoint {
+    if let Some((base_url, creds)) = endpoints.latcom {
         let refresh = Duration::from_secs(l.token_refresh_secs);
         let timeout = Duration::from_secs(l.timeout_secs);
         providers.insert(Arc::new(LatcomAdapter::new(
@@ -79,27 +71,7 @@ pub async fn start(settings: &Settings, sandbox: bool, executor: &Executor) -> a
     }
 
     let s = &settings.providers.smartcall;
-    let smartcall_endpoint = if sandbox {
-        let state = smartcall::simulator::SimState::default();
-        state.set_latency(latency);
-        let (addr1, api1) = smartcall::simulator::serve(state.clone()).await?;
-        let (addr2, api2) = smartcall::simulator::serve(state.clone()).await?;
-        simulators.smartcall = Some(SmartcallSim { state, api1, api2 });
-        let dealer = smartcall::simulator::DEALER.to_string();
-        Some((
-            format!("http://{addr1}"),
-            format!("http://{addr2}"),
-            "sandbox".into(),
-            SecretString::from("sandbox"),
-            dealer,
-        ))
-    } else if let (Some(u), Some(p), Some(id)) = (&s.username, &s.password, &s.smartload_id) {
-        Some((s.api1.clone(), s.api2.clone(), u.clone(), p.clone(), id.clone()))
-    } else {
-        tracing::warn!("Smartcall has no credentials: disabled (live mode never simulates)");
-        None
-    };
-    let smartcall = smartcall_endpoint.map(|(api1, api2, user, password, dealer)| {
+    let smartcall = endpoints.smartcall.map(|(api1, api2, user, password, dealer)| {
         let timeout = Duration::from_secs(s.timeout_secs);
         Arc::new(SmartcallAdapter::new(
             executor.clone(),
@@ -120,4 +92,74 @@ pub async fn start(settings: &Settings, sandbox: bool, executor: &Executor) -> a
         simulators,
         smartcall,
     })
+}
+
+/// Sandbox mode: every upstream is a simulator on loopback, reached with sandbox
+/// credentials.
+#[cfg(feature = "sandbox")]
+async fn simulated(settings: &Settings, simulators: &mut Simulators) -> anyhow::Result<Endpoints> {
+    let latency = Duration::from_millis(settings.sandbox.latency_ms);
+
+    let (addr, state) = sandbox::latcom::spawn(latency).await?;
+    state.set_dist_transid_lookup(settings.providers.latcom.enquire_by_dist_transid);
+    simulators.latcom = Some(state);
+    let sandbox_secret = || SecretString::from("sandbox");
+    let creds = Credentials {
+        username: "sandbox".into(),
+        password: sandbox_secret(),
+        dist_api: sandbox_secret(),
+        user_uid: "0".into(),
+    };
+    let latcom = Some((format!("http://{addr}"), creds));
+
+    let state = sandbox::smartcall::SimState::default();
+    state.set_latency(latency);
+    let (addr1, api1) = sandbox::smartcall::serve(state.clone()).await?;
+    let (addr2, api2) = sandbox::smartcall::serve(state.clone()).await?;
+    simulators.smartcall = Some(SmartcallSim { state, api1, api2 });
+    let dealer = sandbox::smartcall::DEALER.to_string();
+    let smartcall = Some((
+        format!("http://{addr1}"),
+        format!("http://{addr2}"),
+        "sandbox".into(),
+        sandbox_secret(),
+        dealer,
+    ));
+    Ok(Endpoints { latcom, smartcall })
+}
+
+/// A production build has no simulators: sandbox mode (no credentials configured, or
+/// `mode = "sandbox"`) must stop here, never fall through to live upstreams.
+#[cfg(not(feature = "sandbox"))]
+async fn simulated(_: &Settings, _: &mut Simulators) -> anyhow::Result<Endpoints> {
+    anyhow::bail!("sandbox mode, but recarga was built without the sandbox feature; configure upstream credentials")
+}
+
+/// Live mode: the configured upstreams; one without credentials is disabled.
+fn live(settings: &Settings) -> Endpoints {
+    let l = &settings.providers.latcom;
+    let latcom = if let (Some(u), Some(p), Some(k)) = (&l.username, &l.password, &l.dist_api) {
+        let user_uid = l.user_uid.clone().unwrap_or_default();
+        Some((
+            l.base_url.clone(),
+            Credentials {
+                username: u.clone(),
+                password: p.clone(),
+                dist_api: k.clone(),
+                user_uid,
+            },
+        ))
+    } else {
+        tracing::warn!("LATCOM has no credentials: disabled (live mode never simulates)");
+        None
+    };
+
+    let s = &settings.providers.smartcall;
+    let smartcall = if let (Some(u), Some(p), Some(id)) = (&s.username, &s.password, &s.smartload_id) {
+        Some((s.api1.clone(), s.api2.clone(), u.clone(), p.clone(), id.clone()))
+    } else {
+        tracing::warn!("Smartcall has no credentials: disabled (live mode never simulates)");
+        None
+    };
+    Endpoints { latcom, smartcall }
 }

@@ -8,7 +8,7 @@ pub mod db_proxy;
 use recarga::cli::{self, Command, CreateArgs, CustomerCommand};
 use recarga::config::{Mode, Settings};
 use recarga::domain::clock::{Clock, ManualClock, SystemClock};
-use recarga::providers::latcom::simulator::SimState;
+use recarga::sandbox::latcom::SimState;
 use recarga::startup::{Application, SmartcallSim};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};

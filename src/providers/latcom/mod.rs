@@ -2,7 +2,6 @@
 //! bearer token, `/api/tn/fast` to top up. Its answers are HTTP 200 even on failure.
 
 pub mod adapter;
-pub mod simulator;
 pub mod wire;
 
 pub const ID: &str = "latcom";

@@ -14,9 +14,10 @@
 
 pub use super::catalog::CatalogFetch;
 use super::catalog::{operator_name, products_from_networks};
+use super::rules::Verdict;
 use super::wire::{
     balance_in_message, AuthResponse, BalanceResponse, EnquiryResponse, NetworksResponse, RechargeRequest,
-    RechargeResponse, SimNetworkResponse, Verdict, CLIENT_REFERENCE_UNKNOWN, TOKEN_REJECTED,
+    RechargeResponse, SimNetworkResponse, CLIENT_REFERENCE_UNKNOWN, TOKEN_REJECTED,
 };
 use super::ID;
 use crate::domain::phone::normalize_za;
@@ -593,7 +594,3 @@ impl Provider for SmartcallAdapter {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "adapter_tests.rs"]
-mod tests;

@@ -6,7 +6,7 @@
 
 pub mod adapter;
 pub mod catalog;
-pub mod simulator;
+pub mod rules;
 pub mod wire;
 
 pub const ID: &str = "smartcall";

@@ -11,8 +11,8 @@
 //! LATCOM's `transId`; by our `dist_transid` only when configured to (as an account
 //! LATCOM has confirmed for it would).
 
-use super::wire::{LoginRequest, LoginResponse, TopupRequest, TopupResponse};
-use crate::providers::{loopback, sim_history};
+use super::{history, loopback};
+use crate::providers::latcom::wire::{LoginRequest, LoginResponse, TopupRequest, TopupResponse};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -53,7 +53,7 @@ pub enum Fault {
 
 struct Inner {
     tokens: HashSet<String>,
-    /// The top-ups processed, by dist_transid (the latest ones: see `sim_history`).
+    /// The top-ups processed, by dist_transid (the latest ones: see `history`).
     processed: LruCache<String, Record>,
     /// LATCOM's transId → our dist_transid, for the documented status path.
     trans_ids: LruCache<String, String>,
@@ -69,8 +69,8 @@ impl Default for Inner {
     fn default() -> Self {
         Self {
             tokens: HashSet::new(),
-            processed: sim_history::history(),
-            trans_ids: sim_history::history(),
+            processed: history::history(),
+            trans_ids: history::history(),
             fault: Fault::None,
             latency: Duration::ZERO,
             status_unavailable: false,

@@ -1,10 +1,15 @@
-//! The adapter against the simulator over real HTTP on loopback.
+//! The Smartcall adapter against its simulator over real HTTP on loopback.
 
-use super::*;
-use crate::domain::catalog::{Catalog, ProductKind};
-use crate::providers::smartcall::simulator::{self, Fault, ReportedExpiry, Scripted, SimState, Status, DEALER};
+use recarga::domain::catalog::{Catalog, ProductKind};
+use recarga::domain::provider::{Enquiry, Outcome, Provider, UpstreamTopup};
+use recarga::providers::executor::Executor;
+use recarga::providers::smartcall::adapter::{CatalogFetch, SmartcallAdapter};
+use recarga::sandbox::smartcall::{self as simulator, Fault, ReportedExpiry, Scripted, SimState, Status, DEALER};
+use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use secrecy::SecretString;
 use std::sync::Arc;
+use std::time::Duration;
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -517,7 +522,7 @@ async fn product_list_maps_quirks_and_honours_etags() {
         (ProductKind::Data, Some(dec!(49)), "CELL C")
     );
     assert_eq!(data.routes[0].product, "3101");
-    assert!(Catalog::new(products.clone(), &[crate::providers::smartcall::ID]).is_ok());
+    assert!(Catalog::new(products.clone(), recarga::startup::KNOWN_UPSTREAMS).is_ok());
 
     assert!(matches!(
         adapter.fetch_products(Some(&etag)).await.unwrap(),
