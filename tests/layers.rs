@@ -77,7 +77,10 @@ fn each_layer_imports_only_what_it_may() {
         assert!(!files.is_empty(), "src/{folder} exists");
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
-            let code = text.lines().enumerate().filter(|(_, l)| !l.trim_start().starts_with("//"));
+            let code = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim_start().starts_with("//"));
             for (n, line) in code {
                 for used in used_modules(line) {
                     if forbidden
