@@ -125,7 +125,7 @@ async fn customer_adjust_either_way_with_a_note() {
     let (ok, _, err) = adjust("-1", Some(" "));
     assert!(!ok && err.contains("note is required"), "{err}");
     let (ok, _, err) = adjust("-5.26", Some("too much"));
-    assert!(!ok && err.contains("insufficient balance"), "{err}");
+    assert!(!ok && err.contains("cannot go below zero"), "{err}");
 
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
     let notes: Vec<String> = sqlx::query_scalar("SELECT note FROM audit_notes WHERE action = 'adjustment' ORDER BY id")

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{dec, TestApp};
+use recarga::domain::refusal::Refusal;
 use recarga::store::transactions::{
     begin_attempts, create_purchases, settle_successes, Created, FirstAttempt, NewAttempt, NewPurchase, Success,
 };
@@ -44,9 +45,11 @@ async fn one_transaction_many_verdicts() {
     ];
     let results = create_purchases(&app.pool, &batch).await.unwrap();
     assert!(matches!(&results[0], Ok(Created::New { balance_after, .. }) if *balance_after == dec("7.06")));
-    assert!(matches!(&results[1], Err(StoreError::InsufficientBalance { balance }) if *balance == dec("7.06")));
+    assert!(
+        matches!(&results[1], Err(StoreError::Refused(Refusal::InsufficientBalance { balance, .. })) if *balance == dec("7.06"))
+    );
     assert!(matches!(&results[2], Ok(Created::Existing(t)) if t.id == "B1"));
-    assert!(matches!(&results[3], Err(StoreError::DailyLimit { used, .. }) if *used == dec("50")));
+    assert!(matches!(&results[3], Err(StoreError::Refused(Refusal::DailyLimit { used, .. })) if *used == dec("50")));
     assert!(matches!(&results[4], Ok(Created::New { balance_after, .. }) if *balance_after == dec("4.12")));
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM transactions ORDER BY id")
         .fetch_all(&app.pool)
@@ -145,7 +148,10 @@ async fn a_repeat_gets_the_original_where_a_new_purchase_would_be_refused() {
         "{:?}",
         results[0]
     );
-    assert!(matches!(&results[1], Err(StoreError::InsufficientBalance { .. })));
+    assert!(matches!(
+        &results[1],
+        Err(StoreError::Refused(Refusal::InsufficientBalance { .. }))
+    ));
     recarga::store::customers::credit(&app.pool, "BATCH", dec("100"), None)
         .await
         .unwrap();

@@ -296,7 +296,7 @@ async fn adjustments_go_either_way_with_a_note_and_never_below_zero() {
     );
     assert!(matches!(
         adjust(&app.pool, "LEDGER", dec("-6.76"), note).await,
-        Err(StoreError::InsufficientBalance { balance }) if balance == dec("6.75")
+        Err(StoreError::BelowZero { balance }) if balance == dec("6.75")
     ));
     for blank in ["", "  "] {
         assert!(matches!(

@@ -9,4 +9,5 @@ pub mod limits;
 pub mod money;
 pub mod phone;
 pub mod provider;
+pub mod refusal;
 pub mod status;

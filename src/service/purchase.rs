@@ -8,6 +8,7 @@ use crate::domain::clock::Clock;
 use crate::domain::limits::business_day;
 use crate::domain::money::price;
 use crate::domain::provider::{Enquiry, Outcome, ProviderHealth, UpstreamTopup};
+use crate::domain::refusal::Refusal;
 use crate::domain::status::{AttemptStatus, TxnStatus};
 use crate::providers::Providers;
 use crate::service::catalog::CatalogHandle;
@@ -18,7 +19,7 @@ use crate::store::group_commit::{DebitBatcher, SettleBatcher};
 use crate::store::transactions::{
     self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Success, Transaction,
 };
-use crate::store::StoreError;
+use crate::store::{is_unavailable, StoreError};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
@@ -36,23 +37,8 @@ pub enum PurchaseError {
     Amount(#[from] AmountError),
     #[error(transparent)]
     Fx(#[from] FxError),
-    #[error("insufficient balance")]
-    InsufficientBalance {
-        balance: Decimal,
-        required_usd: Decimal,
-        rate: Decimal,
-        requested: Decimal,
-    },
-    #[error("daily limit exceeded")]
-    DailyLimit {
-        used: Decimal,
-        limit: Decimal,
-        requested: Decimal,
-    },
-    #[error("reference already used for a different request")]
-    ReferenceConflict,
-    #[error("customer is not active")]
-    CustomerInactive,
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The database could not be reached before anything was debited.
     #[error("database unavailable; nothing was debited")]
     Unavailable(#[source] StoreError),
@@ -73,9 +59,7 @@ pub enum PurchaseError {
 impl From<StoreError> for PurchaseError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::ReferenceConflict => Self::ReferenceConflict,
-            StoreError::DailyLimit { used, limit, requested } => Self::DailyLimit { used, limit, requested },
-            StoreError::CustomerInactive => Self::CustomerInactive,
+            StoreError::Refused(refusal) => Self::Refused(refusal),
             other => Self::Store(other),
         }
     }
@@ -260,13 +244,10 @@ impl PurchaseService {
                 })
             }
             Ok(Created::Existing(txn)) => Ok(self.replay(txn).await),
-            Err(StoreError::InsufficientBalance { balance }) => Err(PurchaseError::InsufficientBalance {
-                balance,
-                required_usd: price.charged_usd,
-                rate: rate.rate,
-                requested: req.amount,
-            }),
-            Err(StoreError::Db(e)) => self.after_lost_debit(&id, e).await,
+            // The debit's own answer was lost, or never came: it may have committed.
+            Err(e @ (StoreError::Db(_) | StoreError::Inconsistent(_) | StoreError::Stopped)) => {
+                self.after_lost_debit(&id, e).await
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -307,12 +288,18 @@ impl PurchaseService {
     /// for the transaction by its id, which nobody else uses, until the sync deadline:
     /// found, it is this purchase, already debited (its first attempt is taken up again
     /// and sent); not found, nothing was debited.
-    async fn after_lost_debit(&self, id: &str, cause: sqlx::Error) -> Result<Accepted, PurchaseError> {
+    async fn after_lost_debit(&self, id: &str, cause: StoreError) -> Result<Accepted, PurchaseError> {
         tracing::warn!(txn = id, error = %cause, "debit failed in the database; checking whether it committed");
         let deadline = Instant::now() + self.sync_deadline;
         loop {
             match txns::get(&self.pool, id).await {
-                Ok(None) => return Err(PurchaseError::Unavailable(StoreError::Db(cause))),
+                // Nothing was debited: a database out of reach is worth a retry later.
+                Ok(None) => {
+                    return Err(match &cause {
+                        StoreError::Db(e) if is_unavailable(e) => PurchaseError::Unavailable(cause),
+                        _ => PurchaseError::Store(cause),
+                    })
+                }
                 Ok(Some(txn)) => {
                     let attempt = txns::latest_attempt(&self.pool, id).await.ok().flatten();
                     let balances = crate::store::ledger::debit_balances(&self.pool, id)
@@ -333,7 +320,7 @@ impl PurchaseService {
                     tracing::warn!(txn = id, error = %e, "could not confirm whether the debit committed");
                     return Err(PurchaseError::Unconfirmed {
                         transaction_id: id.to_string(),
-                        cause: StoreError::Db(cause),
+                        cause,
                     });
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,

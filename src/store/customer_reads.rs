@@ -7,6 +7,7 @@
 
 use crate::store::batcher::Batcher;
 use crate::store::customers::{self, Customer};
+use crate::store::StoreError;
 use sqlx::PgPool;
 use std::collections::HashMap;
 
@@ -36,10 +37,11 @@ impl CustomerReads {
         ))
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<Customer>, sqlx::Error> {
-        self.0
+    pub async fn get(&self, id: &str) -> Result<Option<Customer>, StoreError> {
+        Ok(self
+            .0
             .submit(id, id.to_string())
             .await
-            .map_err(|_| sqlx::Error::PoolClosed)?
+            .map_err(|_| StoreError::Stopped)??)
     }
 }

@@ -137,13 +137,13 @@ async fn post(
         .await?;
     match (outcome, balance) {
         (PostingOutcome::Posted, Some(balance)) => Ok(balance),
-        (PostingOutcome::Posted, None) => Err(StoreError::Db(sqlx::Error::Protocol(
+        (PostingOutcome::Posted, None) => Err(StoreError::Inconsistent(
             "a posting answered without the balance it left".into(),
-        ))),
+        )),
         (PostingOutcome::CustomerNotFound, _) => Err(StoreError::CustomerNotFound),
         (PostingOutcome::InvalidAmount, _) => Err(StoreError::InvalidAmount),
         (PostingOutcome::NoteRequired, _) => Err(StoreError::NoteRequired),
-        (PostingOutcome::BelowZero, balance) => Err(StoreError::InsufficientBalance {
+        (PostingOutcome::BelowZero, balance) => Err(StoreError::BelowZero {
             balance: balance.unwrap_or_default(),
         }),
     }

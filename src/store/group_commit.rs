@@ -15,7 +15,7 @@ use crate::store::StoreError;
 use sqlx::PgPool;
 
 pub struct DebitBatcher {
-    batcher: Batcher<NewPurchase, Result<(NewPurchase, Debited), sqlx::Error>>,
+    batcher: Batcher<NewPurchase, Result<(NewPurchase, Debited), StoreError>>,
     pool: PgPool,
 }
 
@@ -34,7 +34,9 @@ impl DebitBatcher {
             },
             |pool, purchase: NewPurchase| async move {
                 let mut debited = txns::debit_purchases(&pool, std::slice::from_ref(&purchase)).await?;
-                let one = debited.pop().ok_or(sqlx::Error::RowNotFound)?;
+                let one = debited
+                    .pop()
+                    .ok_or_else(|| StoreError::Inconsistent("a debit without an answer".into()))?;
                 Ok((purchase, one))
             },
         );
@@ -80,5 +82,5 @@ impl SettleBatcher {
 }
 
 fn stopped(_: Stopped) -> StoreError {
-    StoreError::Db(sqlx::Error::PoolClosed)
+    StoreError::Stopped
 }

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod sessions;
 pub mod transactions;
 
+use crate::domain::refusal::Refusal;
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
@@ -26,18 +27,18 @@ pub enum StoreError {
     CustomerNotFound,
     #[error("customer already exists")]
     CustomerExists,
-    #[error("customer is not active")]
-    CustomerInactive,
-    #[error("insufficient balance")]
-    InsufficientBalance { balance: Decimal },
-    #[error("daily limit exceeded")]
-    DailyLimit {
-        used: Decimal,
-        limit: Decimal,
-        requested: Decimal,
-    },
-    #[error("reference already used for a different request")]
-    ReferenceConflict,
+    /// A purchase refused by the debit's rules; nothing was written.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// An ops adjustment that would take the balance below zero; nothing was written.
+    #[error("the balance ({balance}) cannot go below zero")]
+    BelowZero { balance: Decimal },
+    /// The database answered something our statements cannot produce.
+    #[error("inconsistent answer from the database: {0}")]
+    Inconsistent(String),
+    /// A batch worker has stopped (the runtime is shutting down).
+    #[error("batch worker stopped")]
+    Stopped,
     /// The transaction id exists already (and the reference, if any, was not used):
     /// nothing was written; the same purchase may be retried with a fresh id.
     #[error("transaction id already taken")]

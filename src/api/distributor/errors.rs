@@ -3,9 +3,10 @@
 use super::codes::Code;
 use crate::api::json::number;
 use crate::api::responses::{payload_too_large, too_many_requests};
+use crate::domain::refusal::Refusal;
 use crate::service::purchase::PurchaseError;
 use crate::service::tokens::TokenError;
-use crate::store::is_unavailable;
+use crate::store::{is_unavailable, StoreError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -52,9 +53,9 @@ impl DistributorError {
         match e {
             PurchaseError::UnknownProduct(p) => Self::coded(Code::InvalidPackage, format!("Unknown product {p}"), d),
             PurchaseError::Amount(e) => Self::coded(Code::InvalidAmount, format!("Invalid amount: {e}"), d),
-            PurchaseError::InsufficientBalance {
+            PurchaseError::Refused(Refusal::InsufficientBalance {
                 balance, required_usd, ..
-            } => Self::Coded {
+            }) => Self::Coded {
                 code: Code::InsufficientFunds,
                 error: format!(
                     "Insufficient balance: {} USD required, {} USD available",
@@ -63,7 +64,7 @@ impl DistributorError {
                 ),
                 dtid: Some(dtid.into()),
             },
-            PurchaseError::DailyLimit { used, limit, .. } => Self::coded(
+            PurchaseError::Refused(Refusal::DailyLimit { used, limit, .. }) => Self::coded(
                 Code::NotAuthorized,
                 format!(
                     "Daily transaction limit exceeded for this number ({} of {} used)",
@@ -72,8 +73,10 @@ impl DistributorError {
                 ),
                 d,
             ),
-            PurchaseError::ReferenceConflict => Self::Conflict { dtid: dtid.into() },
-            PurchaseError::CustomerInactive => Self::coded(Code::NotAuthorized, "Account suspended", d),
+            PurchaseError::Refused(Refusal::ReferenceConflict) => Self::Conflict { dtid: dtid.into() },
+            PurchaseError::Refused(Refusal::CustomerInactive) => {
+                Self::coded(Code::NotAuthorized, "Account suspended", d)
+            }
             PurchaseError::Fx(e) => Self::coded(Code::SystemError, format!("Exchange rate unavailable: {e}"), d),
             PurchaseError::Unavailable(e) => {
                 tracing::warn!(error = ?e, "purchase refused: database unavailable");
@@ -105,6 +108,15 @@ impl From<TokenError> for DistributorError {
                 TokenError::Reused => "Refresh token already used; session revoked".into(),
                 _ => "Invalid or missing token".into(),
             }),
+        }
+    }
+}
+
+impl From<StoreError> for DistributorError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Db(e) => e.into(),
+            other => Self::Internal(format!("{other:?}")),
         }
     }
 }

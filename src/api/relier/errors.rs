@@ -2,9 +2,10 @@
 
 use crate::api::json::number;
 use crate::api::responses::{payload_too_large, too_many_requests};
+use crate::domain::refusal::Refusal;
 use crate::service::fx::FxError;
 use crate::service::purchase::PurchaseError;
-use crate::store::is_unavailable;
+use crate::store::{is_unavailable, StoreError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -35,6 +36,15 @@ pub enum RelierError {
 impl From<PurchaseError> for RelierError {
     fn from(e: PurchaseError) -> Self {
         Self::Purchase(e)
+    }
+}
+
+impl From<StoreError> for RelierError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Db(e) => e.into(),
+            other => Self::Internal(format!("{other:?}")),
+        }
     }
 }
 
@@ -117,12 +127,12 @@ impl IntoResponse for RelierError {
 
 fn purchase_error(e: PurchaseError) -> Response {
     match e {
-        PurchaseError::InsufficientBalance {
+        PurchaseError::Refused(Refusal::InsufficientBalance {
             balance,
             required_usd,
             rate,
             requested,
-        } => body(
+        }) => body(
             StatusCode::FORBIDDEN,
             json!({
                 "success": false,
@@ -133,7 +143,7 @@ fn purchase_error(e: PurchaseError) -> Response {
                 "exchange_rate": number(rate),
             }),
         ),
-        PurchaseError::DailyLimit { used, limit, requested } => body(
+        PurchaseError::Refused(Refusal::DailyLimit { used, limit, requested }) => body(
             StatusCode::TOO_MANY_REQUESTS,
             json!({
                 "success": false,
@@ -144,7 +154,7 @@ fn purchase_error(e: PurchaseError) -> Response {
                 "available_mxn": number((limit - used).max(Decimal::ZERO)),
             }),
         ),
-        PurchaseError::ReferenceConflict => body(
+        PurchaseError::Refused(Refusal::ReferenceConflict) => body(
             StatusCode::CONFLICT,
             json!({
                 "success": false,
@@ -152,7 +162,7 @@ fn purchase_error(e: PurchaseError) -> Response {
                 "message": "This reference was already used for a different phone or amount",
             }),
         ),
-        PurchaseError::CustomerInactive => RelierError::Suspended.into_response(),
+        PurchaseError::Refused(Refusal::CustomerInactive) => RelierError::Suspended.into_response(),
         PurchaseError::Amount(e) => RelierError::Validation(vec![("amount", e.to_string())]).into_response(),
         PurchaseError::UnknownProduct(p) => RelierError::Validation(vec![(
             "operator",

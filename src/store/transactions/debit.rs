@@ -2,6 +2,7 @@
 //! daily limit, ledger entries and first attempt, in one statement for a batch.
 
 use super::{by_reference, get, latest_attempt, Attempt, Transaction};
+use crate::domain::refusal::Refusal;
 use crate::domain::status::{AttemptStatus, TxnStatus};
 use crate::store::ledger::{self, DebitOutcome};
 use crate::store::StoreError;
@@ -68,7 +69,7 @@ pub struct Debited {
 pub async fn create_purchases(
     pool: &PgPool,
     batch: &[NewPurchase],
-) -> Result<Vec<Result<Created, StoreError>>, sqlx::Error> {
+) -> Result<Vec<Result<Created, StoreError>>, StoreError> {
     let debited = debit_purchases(pool, batch).await?;
     let mut results = Vec::with_capacity(batch.len());
     for (p, d) in batch.iter().zip(debited) {
@@ -83,7 +84,7 @@ pub async fn create_purchases(
 /// it; a refused purchase writes nothing, so it leaves the others intact. An error
 /// aborts them all (none committed). One answer per purchase, in order. Each row of the
 /// arrays becomes one `recarga_purchase` (its columns are the composite's, in order).
-pub async fn debit_purchases(pool: &PgPool, batch: &[NewPurchase]) -> Result<Vec<Debited>, sqlx::Error> {
+pub async fn debit_purchases(pool: &PgPool, batch: &[NewPurchase]) -> Result<Vec<Debited>, StoreError> {
     let attempts = || batch.iter().map(|p| p.first_attempt.as_ref());
     let debited: Vec<Debited> = sqlx::query_as(
         "SELECT d.outcome, d.balance_after, d.used, d.created_at, d.attempt_id
@@ -135,7 +136,7 @@ pub async fn debit_purchases(pool: &PgPool, batch: &[NewPurchase]) -> Result<Vec
     .fetch_all(pool)
     .await?;
     if debited.len() != batch.len() {
-        return Err(sqlx::Error::Protocol(format!(
+        return Err(StoreError::Inconsistent(format!(
             "recarga_debit answered {} times for {} purchases",
             debited.len(),
             batch.len()
@@ -157,7 +158,8 @@ pub async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Cre
     let a = p.first_attempt.as_ref();
     match outcome {
         DebitOutcome::Created => {
-            let balance_after = balance.ok_or(sqlx::Error::RowNotFound)?;
+            let balance_after =
+                balance.ok_or_else(|| StoreError::Inconsistent("a debit answered without its balance".into()))?;
             let txn = p.as_created(created_at);
             let attempt = attempt_id.zip(a).map(|(id, a)| Attempt {
                 id,
@@ -179,14 +181,14 @@ pub async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Cre
         }
         DebitOutcome::Duplicate => {
             // Answered only for a reference found in use, so neither `ok_or` fires.
-            let reference = p.reference.as_deref().ok_or(StoreError::ReferenceConflict)?;
+            let reference = p.reference.as_deref().ok_or(Refusal::ReferenceConflict)?;
             let original = by_reference(pool, &p.customer_id, reference)
                 .await?
-                .ok_or(StoreError::ReferenceConflict)?;
+                .ok_or(Refusal::ReferenceConflict)?;
             match (original.id == p.id, p.same_request(&original)) {
                 (true, _) => own_commit(pool, original).await,
                 (false, true) => Ok(Created::Existing(original)),
-                (false, false) => Err(StoreError::ReferenceConflict),
+                (false, false) => Err(Refusal::ReferenceConflict.into()),
             }
         }
         DebitOutcome::IdTaken => match get(pool, &p.id).await? {
@@ -195,15 +197,20 @@ pub async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Cre
             }
             _ => Err(StoreError::IdTaken),
         },
-        DebitOutcome::Insufficient => Err(StoreError::InsufficientBalance {
+        DebitOutcome::Insufficient => Err(Refusal::InsufficientBalance {
             balance: balance.unwrap_or_default(),
-        }),
-        DebitOutcome::Inactive => Err(StoreError::CustomerInactive),
-        DebitOutcome::DailyLimit => Err(StoreError::DailyLimit {
+            required_usd: p.charged_usd,
+            rate: p.exchange_rate,
+            requested: p.amount_local,
+        }
+        .into()),
+        DebitOutcome::Inactive => Err(Refusal::CustomerInactive.into()),
+        DebitOutcome::DailyLimit => Err(Refusal::DailyLimit {
             used: used.unwrap_or_default(),
             limit: p.daily_limit_local,
             requested: p.amount_local,
-        }),
+        }
+        .into()),
     }
 }
 
@@ -215,7 +222,7 @@ async fn own_commit(pool: &PgPool, txn: Transaction) -> Result<Created, StoreErr
         .filter(|a| a.status == AttemptStatus::Sent);
     let (balance_before, balance_after) = ledger::debit_balances(pool, &txn.id)
         .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+        .ok_or_else(|| StoreError::Inconsistent(format!("purchase {} has no debit entries", txn.id)))?;
     Ok(Created::New {
         txn,
         attempt,
