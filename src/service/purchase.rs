@@ -7,6 +7,7 @@ use crate::domain::catalog::{AmountError, Catalog, Product, Route, AUTO_OPERATOR
 use crate::domain::clock::Clock;
 use crate::domain::limits::business_day;
 use crate::domain::money::price;
+use crate::domain::phone::{normalize_for_country, PhoneError};
 use crate::domain::provider::{Enquiry, Outcome, ProviderHealth, UpstreamTopup};
 use crate::domain::refusal::Refusal;
 use crate::domain::status::{AttemptStatus, TxnStatus};
@@ -35,6 +36,14 @@ pub enum PurchaseError {
     UnknownProduct(String),
     #[error(transparent)]
     Amount(#[from] AmountError),
+    #[error(transparent)]
+    Phone(#[from] PhoneError),
+    #[error("operator {operator} does not match product {product} ({product_operator})")]
+    OperatorMismatch {
+        operator: String,
+        product: String,
+        product_operator: String,
+    },
     #[error(transparent)]
     Fx(#[from] FxError),
     #[error(transparent)]
@@ -84,7 +93,7 @@ pub struct PurchaseRequest {
     pub buyer: Buyer,
     pub channel: &'static str,
     pub product_id: String,
-    /// Already normalised for the product's country.
+    /// As the buyer gave it; validated and normalised for the product's country by the service.
     pub phone: String,
     pub operator: Option<String>,
     pub amount: Decimal,
@@ -181,9 +190,8 @@ impl PurchaseService {
 
     /// Price and debit, or replay the original for a repeated reference.
     #[tracing::instrument(skip_all, fields(customer = %req.buyer.customer_id, reference = req.reference.as_deref(), txn))]
-    pub async fn submit(&self, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
-        let product = self.product(&req.product_id)?;
-        product.check_amount(req.amount)?;
+    pub async fn submit(&self, mut req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
+        let product = self.validate(&mut req)?;
         let rate = self.fx.current(&product.currency)?;
         let operator = match req.operator.clone() {
             None if product.operator == AUTO_OPERATOR => self.detect_operator(&product, req.amount, &req.phone).await,
@@ -479,6 +487,23 @@ impl PurchaseService {
             }
         }
         None
+    }
+
+    /// The one place a purchase is checked against the catalog: the product exists, one
+    /// of its routes can deliver the amount, the number is valid for the product's
+    /// country (normalised here), and an operator named with it does not contradict it.
+    fn validate(&self, req: &mut PurchaseRequest) -> Result<Product, PurchaseError> {
+        let product = self.product(&req.product_id)?;
+        product.check_amount(req.amount)?;
+        req.phone = normalize_for_country(&product.country, &req.phone)?;
+        if let Some(operator) = req.operator.as_deref().filter(|o| !product.sold_by(o)) {
+            return Err(PurchaseError::OperatorMismatch {
+                operator: operator.to_string(),
+                product: product.id.clone(),
+                product_operator: product.operator.clone(),
+            });
+        }
+        Ok(product)
     }
 
     fn product(&self, id: &str) -> Result<Product, PurchaseError> {

@@ -53,6 +53,8 @@ impl DistributorError {
         match e {
             PurchaseError::UnknownProduct(p) => Self::coded(Code::InvalidPackage, format!("Unknown product {p}"), d),
             PurchaseError::Amount(e) => Self::coded(Code::InvalidAmount, format!("Invalid amount: {e}"), d),
+            PurchaseError::Phone(e) => Self::coded(Code::InvalidNumber, e.to_string(), d),
+            e @ PurchaseError::OperatorMismatch { .. } => Self::coded(Code::InvalidPackage, e.to_string(), d),
             PurchaseError::Refused(Refusal::InsufficientBalance {
                 balance, required_usd, ..
             }) => Self::Coded {

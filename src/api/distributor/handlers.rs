@@ -11,7 +11,6 @@ use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
 use crate::domain::keys;
 use crate::domain::money::has_at_most_dp;
-use crate::domain::phone;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, PurchaseRequest};
 use crate::service::tokens::Issued;
@@ -179,14 +178,6 @@ pub async fn product_purchase(
         ));
     }
     let d = Some(dtid.as_str());
-    let product = state
-        .purchases
-        .catalog()
-        .get(req.product_id.trim())
-        .cloned()
-        .ok_or_else(|| {
-            DistributorError::coded(Code::InvalidPackage, format!("Unknown product {}", req.product_id), d)
-        })?;
     let amount = decimal(&req.amount)
         .filter(|a| *a > Decimal::ZERO && has_at_most_dp(*a, 2))
         .ok_or_else(|| {
@@ -197,31 +188,17 @@ pub async fn product_purchase(
             )
         })?
         .normalize();
-    product
-        .check_amount(amount)
-        .map_err(|e| DistributorError::coded(Code::InvalidAmount, format!("Invalid amount: {e}"), d))?;
-    let phone = phone::normalize_for_country(&product.country, &req.phone_number)
-        .map_err(|e| DistributorError::coded(Code::InvalidNumber, e.to_string(), d))?;
-    let operator = req
-        .operator
-        .map(|o| o.trim().to_ascii_uppercase())
-        .filter(|o| !o.is_empty());
-    if let Some(o) = operator.as_deref().filter(|o| !product.sold_by(o)) {
-        return Err(DistributorError::coded(
-            Code::InvalidPackage,
-            format!(
-                "operator {o} does not match product {} ({})",
-                product.id, product.operator
-            ),
-            d,
-        ));
-    }
+    // Product, amount for its routes, number for its country and operator: the service
+    // checks them, in one place for both dialects.
     let request = PurchaseRequest {
         buyer: caller.buyer(),
         channel: "distributor",
-        product_id: product.id.clone(),
-        phone,
-        operator,
+        product_id: req.product_id.trim().to_string(),
+        phone: req.phone_number,
+        operator: req
+            .operator
+            .map(|o| o.trim().to_ascii_uppercase())
+            .filter(|o| !o.is_empty()),
         amount,
         reference: Some(dtid.clone()),
         is_async: false,

@@ -164,6 +164,10 @@ fn purchase_error(e: PurchaseError) -> Response {
         ),
         PurchaseError::Refused(Refusal::CustomerInactive) => RelierError::Suspended.into_response(),
         PurchaseError::Amount(e) => RelierError::Validation(vec![("amount", e.to_string())]).into_response(),
+        PurchaseError::Phone(e) => RelierError::Validation(vec![("phone", e.to_string())]).into_response(),
+        e @ PurchaseError::OperatorMismatch { .. } => {
+            RelierError::Validation(vec![("operator", e.to_string())]).into_response()
+        }
         PurchaseError::UnknownProduct(p) => RelierError::Validation(vec![(
             "operator",
             format!("no product is configured for this operator ({p})"),

@@ -7,7 +7,6 @@ use crate::api::json::{decimal, parse_body, BodyError};
 use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
 use crate::domain::money::has_at_most_dp;
-use crate::domain::phone::normalize_mx;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, PurchaseRequest};
 use crate::store::transactions;
@@ -132,9 +131,6 @@ fn purchase_request(
     })?;
     let settings = &state.settings.relier;
     let mut errors = Vec::new();
-    let phone = normalize_mx(&body.phone)
-        .map_err(|e| errors.push(("phone", e.to_string())))
-        .ok();
     let amount = match decimal(&body.amount) {
         Some(a) if a <= Decimal::ZERO => {
             errors.push(("amount", "amount must be positive".to_string()));
@@ -186,12 +182,13 @@ fn purchase_request(
             }
         },
     };
-    match (phone, amount, product_id) {
-        (Some(phone), Some(amount), Some(product_id)) if errors.is_empty() => Ok(PurchaseRequest {
+    // The number is checked for the product's country by the purchase service.
+    match (amount, product_id) {
+        (Some(amount), Some(product_id)) if errors.is_empty() => Ok(PurchaseRequest {
             buyer: customer.buyer(),
             channel: "relier",
             product_id,
-            phone,
+            phone: body.phone,
             operator,
             amount,
             reference,
