@@ -1,0 +1,99 @@
+//! Resolving: the resolver's view of open transactions, and the enquiry that settles
+//! an unknown outcome (never a guess; REVIEW when it cannot be settled in time).
+
+use super::*;
+
+impl PurchaseService {
+    /// Open transactions untouched for `min_age_secs`, oldest first: the resolver's work.
+    pub async fn open_older_than(&self, min_age_secs: i64, limit: i64) -> Result<Vec<Transaction>, PurchaseError> {
+        Ok(txns::open_older_than(&self.pool, min_age_secs, limit).await?)
+    }
+
+    /// Move a transaction forward: send a PENDING one, enquire about a PROCESSING one.
+    #[tracing::instrument(skip(self), err)]
+    pub async fn process(&self, id: &str) -> Result<(), PurchaseError> {
+        let Some(txn) = txns::get(&self.pool, id).await? else {
+            return Ok(());
+        };
+        match txn.status {
+            TxnStatus::Pending => self.send(&txn, None).await.map(|_| ()),
+            TxnStatus::Processing => self.resolve(&txn).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Ask the upstream what became of the last attempt, never guessing.
+    async fn resolve(&self, txn: &Transaction) -> Result<(), PurchaseError> {
+        let attempt = txns::latest_attempt(&self.pool, &txn.id).await?;
+        let catalog = self.catalog.current();
+        let found = attempt.as_ref().and_then(|a| {
+            let provider = self.providers.get(&a.upstream)?;
+            let routes = &catalog.get(&txn.product_id)?.routes;
+            // The route the attempt took (a product may have several to one upstream).
+            let route = routes
+                .iter()
+                .find(|r| r.upstream == a.upstream && r.product == a.upstream_product)
+                .or_else(|| routes.iter().find(|r| r.upstream == a.upstream))?;
+            Some((a, provider, route))
+        });
+        let Some((attempt, provider, route)) = found else {
+            return self
+                .hold_or_review(txn, "no way to ask the upstream about this attempt")
+                .await;
+        };
+        let told = attempts::acknowledgement(&self.pool, attempt.id).await?;
+        let mut request = upstream_request(txn, route, attempt.upstream_reference.clone());
+        request.upstream_product = attempt.upstream_product.clone();
+        request.amount = attempt.amount_sent;
+        request.upstream_transaction_id = told.upstream_transaction_id;
+        match provider.enquire(&request).await {
+            Enquiry::Known(outcome @ (Outcome::Success { .. } | Outcome::Failed { .. })) => {
+                self.apply(attempt, outcome, None).await.map(|_| ())
+            }
+            Enquiry::Known(outcome @ Outcome::Pending { .. }) => {
+                self.apply(attempt, outcome, None).await?;
+                self.hold_or_review(txn, "the upstream holds the request, not settled yet")
+                    .await
+            }
+            Enquiry::NotFound => {
+                let grace = provider.not_found_is_final_after();
+                let age = self.clock.now() - attempt.created_at;
+                match grace.and_then(|g| chrono::Duration::from_std(g).ok()) {
+                    // It said it held the request: losing it is for ops, never a refund.
+                    Some(g) if age > g && told.acknowledged_at.is_some() => {
+                        let reason = "the upstream acknowledged the request, then had no record of it";
+                        tracing::warn!(txn = %txn.id, reason, "moved to REVIEW with funds held");
+                        txns::move_to_review(&self.pool, &txn.id, reason).await?;
+                        Ok(())
+                    }
+                    Some(g) if age > g => {
+                        let failure = Outcome::Failed {
+                            retryable: false,
+                            code: None,
+                            message: "the upstream never received the request".into(),
+                        };
+                        self.apply(attempt, failure, None).await.map(|_| ())
+                    }
+                    _ => {
+                        self.hold_or_review(txn, "upstream has no record of the request yet")
+                            .await
+                    }
+                }
+            }
+            Enquiry::Known(Outcome::Unknown { reason }) => {
+                self.hold_or_review(txn, &format!("upstream outcome still unknown: {reason}"))
+                    .await
+            }
+        }
+    }
+
+    async fn hold_or_review(&self, txn: &Transaction, reason: &str) -> Result<(), PurchaseError> {
+        if self.clock.now() - txn.created_at > self.review_after {
+            tracing::warn!(txn = %txn.id, reason, "unresolved too long; moved to REVIEW with funds held");
+            txns::move_to_review(&self.pool, &txn.id, reason).await?;
+        } else {
+            txns::touch(&self.pool, &txn.id).await?;
+        }
+        Ok(())
+    }
+}

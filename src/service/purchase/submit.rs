@@ -1,0 +1,229 @@
+//! Accepting a purchase: validate, price and debit (retrying a taken id, looking up a
+//! debit whose answer was lost), and the synchronous flow that carries it out detached
+//! from the request within the deadline.
+
+use super::*;
+
+impl PurchaseService {
+    /// Price and debit, or replay the original for a repeated reference.
+    #[tracing::instrument(skip_all, fields(customer = %req.buyer.customer_id, reference = req.reference.as_deref(), txn))]
+    pub async fn submit(&self, mut req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
+        let product = self.validate(&mut req)?;
+        let rate = self.fx.current(&product.currency)?;
+        let operator = match req.operator.clone() {
+            None if product.operator == AUTO_OPERATOR => self.detect_operator(&product, req.amount, &req.phone).await,
+            None => Some(product.operator.clone()),
+            given => given,
+        };
+        let price = price(req.amount, rate.rate, req.buyer.commission_rate);
+        let mut new = NewPurchase {
+            id: String::new(),
+            first_attempt: None,
+            customer_id: req.buyer.customer_id.clone(),
+            reference: req.reference.clone(),
+            channel: req.channel,
+            is_async: req.is_async,
+            product_id: product.id.clone(),
+            phone: req.phone.clone(),
+            operator,
+            amount_local: req.amount,
+            currency: product.currency.clone(),
+            exchange_rate: rate.rate,
+            cost_usd: price.cost_usd,
+            commission_usd: price.commission_usd,
+            charged_usd: price.charged_usd,
+            business_day: business_day(self.clock.now(), self.timezone),
+            daily_limit_local: req.buyer.daily_limit_local.unwrap_or(self.default_daily_limit),
+        };
+        // An id that is somehow taken already is retried with a fresh one: the client
+        // never hears of it (and it is not the reference's "duplicate").
+        let mut tries = 0;
+        let debited = loop {
+            tries += 1;
+            new.id = self.ids.next();
+            new.first_attempt = self.first_attempt(&product, &new);
+            tracing::Span::current().record("txn", new.id.as_str());
+            match self.debits.debit(new.clone()).await {
+                Err(StoreError::IdTaken) if tries < 3 => {
+                    tracing::warn!(txn = %new.id, "transaction id already taken; retrying with a fresh one");
+                }
+                debited => break debited,
+            }
+        };
+        let id = new.id;
+        match debited {
+            Ok(Created::New {
+                txn,
+                attempt,
+                balance_before,
+                balance_after,
+            }) => {
+                if req.is_async {
+                    self.queue.notify_one();
+                }
+                Ok(Accepted {
+                    txn,
+                    attempt,
+                    balances: Some((balance_before, balance_after)),
+                    replay: false,
+                })
+            }
+            Ok(Created::Existing(txn)) => Ok(self.replay(txn).await),
+            // The debit's own answer was lost, or never came: it may have committed.
+            Err(e @ (StoreError::Db(_) | StoreError::Inconsistent(_) | StoreError::Stopped)) => {
+                self.after_lost_debit(&id, e).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A synchronous purchase commits its first attempt with the debit: one commit less.
+    fn first_attempt(&self, product: &Product, new: &NewPurchase) -> Option<FirstAttempt> {
+        if new.is_async {
+            return None;
+        }
+        let (route, provider) = self.providers.routes_for(product, new.amount_local).next()?;
+        Some(FirstAttempt {
+            upstream: provider.id(),
+            upstream_reference: upstream_reference(&new.id, 1),
+            upstream_product: route.product.clone(),
+            amount_sent: route.upstream_amount(new.amount_local),
+        })
+    }
+
+    /// A repeated reference: the original, with its balances if they can be read.
+    async fn replay(&self, txn: Transaction) -> Accepted {
+        let balances = match crate::store::ledger::debit_balances(&self.pool, &txn.id).await {
+            Ok(balances) => balances,
+            Err(e) => {
+                tracing::warn!(txn = %txn.id, error = %e, "replay: balances could not be read");
+                None
+            }
+        };
+        Accepted {
+            txn,
+            attempt: None,
+            balances,
+            replay: true,
+        }
+    }
+
+    /// The debit failed in the database. Whether it committed is not always known (a
+    /// connection lost during the statement may have lost only the answer), so ask
+    /// for the transaction by its id, which nobody else uses, until the sync deadline:
+    /// found, it is this purchase, already debited (its first attempt is taken up again
+    /// and sent); not found, nothing was debited.
+    async fn after_lost_debit(&self, id: &str, cause: StoreError) -> Result<Accepted, PurchaseError> {
+        tracing::warn!(txn = id, error = %cause, "debit failed in the database; checking whether it committed");
+        let deadline = Instant::now() + self.sync_deadline;
+        loop {
+            match txns::get(&self.pool, id).await {
+                // Nothing was debited: a database out of reach is worth a retry later.
+                Ok(None) => {
+                    return Err(match &cause {
+                        StoreError::Db(e) if is_unavailable(e) => PurchaseError::Unavailable(cause),
+                        _ => PurchaseError::Store(cause),
+                    })
+                }
+                Ok(Some(txn)) => {
+                    let attempt = txns::latest_attempt(&self.pool, id).await.ok().flatten();
+                    let balances = crate::store::ledger::debit_balances(&self.pool, id)
+                        .await
+                        .ok()
+                        .flatten();
+                    if txn.status == TxnStatus::Pending {
+                        self.queue.notify_one();
+                    }
+                    return Ok(Accepted {
+                        txn,
+                        attempt: attempt.filter(|a| a.status == AttemptStatus::Sent),
+                        balances,
+                        replay: false,
+                    });
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    tracing::warn!(txn = id, error = %e, "could not confirm whether the debit committed");
+                    return Err(PurchaseError::Unconfirmed {
+                        transaction_id: id.to_string(),
+                        cause,
+                    });
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+
+    /// Submit and carry it out within the synchronous deadline. All of it (debit, send,
+    /// settlement) runs in a task of its own, so a client that hangs up stops nothing
+    /// half-way. Once the debit has committed every outcome is an `Accepted` (a later
+    /// failure of the database, the upstream or the deadline leaves it open, to be
+    /// answered as "pending"), never an error.
+    pub async fn purchase_sync(self: &Arc<Self>, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
+        let this = Arc::clone(self);
+        let span = tracing::info_span!("purchase", txn = tracing::field::Empty);
+        let work = tokio::spawn(async move { this.carry_out(req).await }.instrument(span));
+        work.await.map_err(|e| PurchaseError::Internal(e.to_string()))?
+    }
+
+    async fn carry_out(self: Arc<Self>, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
+        let started = Instant::now();
+        let mut accepted = self.submit(req).await?;
+        let within = self.sync_deadline.saturating_sub(started.elapsed());
+        tracing::Span::current().record("txn", accepted.txn.id.as_str());
+        if accepted.replay {
+            accepted.txn = self.wait_for_final(accepted.txn, within).await;
+            return Ok(accepted);
+        }
+        let this = Arc::clone(&self);
+        let (txn, attempt) = (accepted.txn.clone(), accepted.attempt.take());
+        // Its own task: the send goes on past the deadline.
+        let send = tokio::spawn(
+            async move {
+                match attempt {
+                    Some(attempt) => this.send(&txn, Some(attempt)).await,
+                    None => this.process(&txn.id).await.map(|()| None),
+                }
+            }
+            .in_current_span(),
+        );
+        match tokio::time::timeout(within, send).await {
+            // A delivered top-up comes back settled: no need to read it again.
+            Ok(Ok(Ok(Some(settled)))) => {
+                accepted.txn = settled;
+                return Ok(accepted);
+            }
+            Ok(Ok(Ok(None))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "purchase left for the resolver"),
+            Ok(Err(e)) => tracing::error!(error = %e, "purchase task failed; left for the resolver"),
+            Err(_) => {}
+        }
+        // Failed, pending or unknown: the resolver may still settle it before the deadline.
+        let within = self.sync_deadline.saturating_sub(started.elapsed());
+        accepted.txn = self.wait_for_final(accepted.txn, within).await;
+        Ok(accepted)
+    }
+
+    /// The transaction as the database has it now, or `known` if it cannot be read.
+    async fn latest(&self, known: Transaction) -> Transaction {
+        match txns::get(&self.pool, &known.id).await {
+            Ok(Some(txn)) => txn,
+            Ok(None) => known,
+            Err(e) => {
+                tracing::warn!(txn = %known.id, error = %e, "could not read the transaction's state");
+                known
+            }
+        }
+    }
+
+    /// Poll until the transaction is final or `within` has passed; its latest known state.
+    async fn wait_for_final(&self, mut txn: Transaction, within: Duration) -> Transaction {
+        let deadline = Instant::now() + within;
+        loop {
+            txn = self.latest(txn).await;
+            if txn.status.is_final() || Instant::now() >= deadline {
+                return txn;
+            }
+            tokio::time::sleep(Duration::from_millis(50).min(deadline - Instant::now())).await;
+        }
+    }
+}
