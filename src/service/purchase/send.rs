@@ -155,11 +155,15 @@ impl PurchaseService {
                     message,
                     response_time_ms: elapsed_ms,
                 };
-                Ok(self.settlements.settle(success).await?)
+                let settled = persisting("settle a delivery", || self.settlements.settle(success.clone())).await?;
+                Ok(settled)
             }
             Outcome::Failed { code, message, .. } => {
                 let failed = Some((attempt, code.as_deref()));
-                txns::settle_failure(&self.pool, &attempt.transaction_id, failed, &message, elapsed_ms).await?;
+                persisting("refund a failure", || async {
+                    Ok(txns::settle_failure(&self.pool, &attempt.transaction_id, failed, &message, elapsed_ms).await?)
+                })
+                .await?;
                 Ok(None)
             }
             // The upstream holds the request: a later "not found" can no longer mean it
@@ -169,6 +173,33 @@ impl PurchaseService {
                 Ok(None)
             }
             Outcome::Unknown { .. } => Ok(None),
+        }
+    }
+}
+
+/// How long an upstream's verdict keeps trying to reach the database.
+const PERSIST_OUTCOME_FOR: Duration = Duration::from_secs(300);
+
+/// Record an upstream's verdict even if the database fails for a while: only this task
+/// knows it, and without it a delivered top-up waits, funds held, for an enquiry (or
+/// for REVIEW where the upstream cannot be asked). Settlements happen exactly once, so a
+/// write that committed before its answer was lost is harmless to repeat, and any
+/// database error is worth another try.
+async fn persisting<T, W, F>(what: &str, mut write: W) -> Result<T, StoreError>
+where
+    W: FnMut() -> F,
+    F: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match write().await {
+            Err(StoreError::Db(e)) if started.elapsed() < PERSIST_OUTCOME_FOR => {
+                tracing::warn!(error = ?e, "{what}: the database failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            done => return done,
         }
     }
 }
