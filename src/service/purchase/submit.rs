@@ -50,30 +50,37 @@ impl PurchaseService {
                 debited => break debited,
             }
         };
-        let id = new.id;
         match debited {
-            Ok(Created::New {
+            Ok(created) => Ok(self.accepted(created).await),
+            // The debit's own answer was lost, or never came: it may have committed.
+            Err(e @ (StoreError::Db(_) | StoreError::Inconsistent(_) | StoreError::Stopped)) => {
+                self.after_lost_debit(&new.id, e).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What a committed debit means for its caller: a new purchase (a queued one wakes
+    /// the queue), or the original of a repeated reference.
+    async fn accepted(&self, created: Created) -> Accepted {
+        match created {
+            Created::New {
                 txn,
                 attempt,
                 balance_before,
                 balance_after,
-            }) => {
-                if req.is_async {
+            } => {
+                if txn.status == TxnStatus::Pending {
                     self.queue.notify_one();
                 }
-                Ok(Accepted {
+                Accepted {
                     txn,
                     attempt,
                     balances: Some((balance_before, balance_after)),
                     replay: false,
-                })
+                }
             }
-            Ok(Created::Existing(txn)) => Ok(self.replay(txn).await),
-            // The debit's own answer was lost, or never came: it may have committed.
-            Err(e @ (StoreError::Db(_) | StoreError::Inconsistent(_) | StoreError::Stopped)) => {
-                self.after_lost_debit(&id, e).await
-            }
-            Err(e) => Err(e.into()),
+            Created::Existing(txn) => self.replay(txn).await,
         }
     }
 
@@ -117,7 +124,7 @@ impl PurchaseService {
         tracing::warn!(txn = id, error = %cause, "debit failed in the database; checking whether it committed");
         let deadline = Instant::now() + self.sync_deadline;
         loop {
-            match txns::get(&self.pool, id).await {
+            match txns::committed(&self.pool, id).await {
                 // Nothing was debited: a database out of reach is worth a retry later.
                 Ok(None) => {
                     return Err(match &cause {
@@ -125,22 +132,7 @@ impl PurchaseService {
                         _ => PurchaseError::Store(cause),
                     })
                 }
-                Ok(Some(txn)) => {
-                    let attempt = txns::latest_attempt(&self.pool, id).await.ok().flatten();
-                    let balances = crate::store::ledger::debit_balances(&self.pool, id)
-                        .await
-                        .ok()
-                        .flatten();
-                    if txn.status == TxnStatus::Pending {
-                        self.queue.notify_one();
-                    }
-                    return Ok(Accepted {
-                        txn,
-                        attempt: attempt.filter(|a| a.status == AttemptStatus::Sent),
-                        balances,
-                        replay: false,
-                    });
-                }
+                Ok(Some(created)) => return Ok(self.accepted(created).await),
                 Err(e) if Instant::now() >= deadline => {
                     tracing::warn!(txn = id, error = %e, "could not confirm whether the debit committed");
                     return Err(PurchaseError::Unconfirmed {

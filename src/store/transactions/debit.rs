@@ -214,6 +214,15 @@ pub async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Cre
     }
 }
 
+/// The purchase with this id as `recarga_debit` committed it, if it did: for a debit
+/// whose answer was lost, which only its caller can know to be its own.
+pub async fn committed(pool: &PgPool, id: &str) -> Result<Option<Created>, StoreError> {
+    match get(pool, id).await? {
+        Some(txn) => own_commit(pool, txn).await.map(Some),
+        None => Ok(None),
+    }
+}
+
 /// This very purchase, committed by an earlier try whose answer was lost (a batch
 /// that failed after its commit is run again one by one): it is new to the caller.
 async fn own_commit(pool: &PgPool, txn: Transaction) -> Result<Created, StoreError> {
