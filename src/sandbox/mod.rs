@@ -6,4 +6,5 @@
 pub mod history;
 pub mod latcom;
 pub mod loopback;
+pub mod scenario;
 pub mod smartcall;
