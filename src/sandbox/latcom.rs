@@ -3,7 +3,8 @@
 //! fails. Extra sandbox numbers: 5500000002 is processed (success) but answered only
 //! after the client has given up; 5500000003 is processed (failure) and answered
 //! with a 500 HTML page; 5500000004 is answered "Pending", settled by a status lookup.
-//! Faults can also be injected for every request.
+//! Scenario numbers (`super::scenario`, last digits `77OD`) choose any outcome and
+//! delay. Faults can also be injected for every request.
 //!
 //! Like real LATCOM (providers.md §3A) it refuses, with HTTP 200 and `status: "Fail"`,
 //! products it does not sell and amounts its products do not take: the open
@@ -11,6 +12,7 @@
 //! LATCOM's `transId`; by our `dist_transid` only when configured to (as an account
 //! LATCOM has confirmed for it would).
 
+use super::scenario::{self, Scenario};
 use super::{history, loopback};
 use crate::providers::latcom::wire::{LoginRequest, LoginResponse, TopupRequest, TopupResponse};
 use axum::extract::{Path, State};
@@ -93,6 +95,8 @@ struct Record {
     at: DateTime<Utc>,
     /// How many times its dist_transid arrived (tests check that nothing is sent twice).
     calls: u64,
+    /// A pending top-up (a scenario number's): when it settles, and whether delivered.
+    settles: Option<(DateTime<Utc>, bool)>,
 }
 
 /// Shared state; tests hold it to inject faults and to count what arrived.
@@ -282,6 +286,7 @@ async fn process(state: SimState, req: TopupRequest) -> Response {
     if fault == Fault::ServerErrorBeforeProcessing {
         return server_error_page();
     }
+    let planned = scenario::for_number(&req.target_msisdn);
     state.topups.fetch_add(1, Ordering::SeqCst);
     let answer = {
         let mut inner = state.lock();
@@ -290,11 +295,19 @@ async fn process(state: SimState, req: TopupRequest) -> Response {
             existing.calls += 1;
             existing.answer(&req.dist_transid)
         } else {
-            let test_failure = [ALWAYS_FAILS, ANSWERS_500]
-                .contains(&req.target_msisdn.as_str())
-                .then_some(("Test number: always fails", "-1"));
+            let test_failure = ([ALWAYS_FAILS, ANSWERS_500].contains(&req.target_msisdn.as_str())
+                || planned.is_some_and(|p| !p.delivers() && p.settles().is_none()))
+            .then_some(("Test number: always fails", "-1"));
             let failure = refusal(&req).or(test_failure);
-            let record = Record::new(&req, state.seq.fetch_add(1, Ordering::SeqCst), failure);
+            let mut record = Record::new(&req, state.seq.fetch_add(1, Ordering::SeqCst), failure);
+            if failure.is_none() {
+                record.settles = planned.and_then(|p| p.settles()).map(|(after, delivered)| {
+                    (
+                        record.at + chrono::Duration::from_std(after).unwrap_or_default(),
+                        delivered,
+                    )
+                });
+            }
             let mut answer = record.answer(&req.dist_transid);
             if req.target_msisdn == ANSWERS_PENDING && failure.is_none() {
                 answer.status = "Pending".into();
@@ -306,6 +319,12 @@ async fn process(state: SimState, req: TopupRequest) -> Response {
             answer
         }
     };
+    if let Some(planned) = planned {
+        tokio::time::sleep(planned.answer_delay()).await;
+        if planned.scenario == Scenario::UnknownThenSuccess {
+            return server_error_page();
+        }
+    }
     match (fault, req.target_msisdn.as_str()) {
         (Fault::HangAfterProcessing(d), _) => tokio::time::sleep(d).await,
         (_, ANSWERS_TOO_LATE) => tokio::time::sleep(Duration::from_secs(120)).await,
@@ -327,18 +346,25 @@ impl Record {
             service: req.service,
             at: Utc::now(),
             calls: 1,
+            settles: None,
         }
     }
 
     fn answer(&self, dist_transid: &str) -> TopupResponse {
         let (n, fails, at) = (self.n, self.failure.is_some(), self.at.to_rfc3339());
+        let status = match self.settles {
+            Some((when, _)) if Utc::now() < when => "Pending",
+            Some((_, false)) => "Fail",
+            _ if fails => "Fail",
+            _ => "Success",
+        };
         TopupResponse {
             uid: Some(self.uid.to_string()),
             amount: Some(self.amount),
             product_id: Some(self.product_id.clone()),
             service: Some(self.service),
             trans_id: Some(format!("LT{:08}", 38_000_000 + n)),
-            status: if fails { "Fail" } else { "Success" }.into(),
+            status: status.into(),
             created_at: Some(at.clone()),
             ven_transid: (!fails).then(|| format!("VEN{n:010}")),
             response_code: None,

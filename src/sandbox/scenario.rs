@@ -1,9 +1,9 @@
 //! Outcomes chosen by the number, the same for every simulator (like DT One's test
 //! numbers), so an integrator can drive each path of their own code without special
 //! amounts. A number whose last four digits are `77OD` is a scenario number: `O` picks
-//! the outcome, `D` the delay in seconds before the first answer (and, for pending
-//! outcomes, before the order settles). Every other number keeps its simulator's own
-//! behaviour. The README tables the digits.
+//! the outcome, `D` a delay in seconds: before the answer, or for the pending outcomes
+//! (answered at once) before the order settles. Every other number keeps its
+//! simulator's own behaviour. The README tables the digits.
 
 use std::time::Duration;
 
@@ -13,15 +13,16 @@ pub enum Scenario {
     Success,
     /// `1`: a definite failure; the purchase is refunded.
     Failure,
-    /// `2`: accepted as pending; settles as delivered after the delay.
+    /// `2`: answered pending at once; settles as delivered after the delay.
     PendingThenSuccess,
-    /// `3`: accepted as pending; settles as failed after the delay.
+    /// `3`: answered pending at once; settles as failed after the delay.
     PendingThenFailure,
     /// `4`: delivered, but the answer is a server error (an unknown outcome);
     /// an enquiry finds it delivered.
     UnknownThenSuccess,
     /// `5`: no answer within any client's timeout (the simulator holds the request
-    /// for `TIMEOUT_HOLD`); nothing is delivered, and an enquiry finds it failed.
+    /// for [`TIMEOUT_HOLD`], then answers a failure); nothing is delivered, and an
+    /// enquiry finds it failed.
     Timeout,
 }
 
@@ -29,6 +30,34 @@ pub enum Scenario {
 pub struct Planned {
     pub scenario: Scenario,
     pub delay: Duration,
+}
+
+impl Planned {
+    /// How long to wait before answering (pending outcomes answer at once).
+    pub fn answer_delay(&self) -> Duration {
+        match self.scenario {
+            Scenario::PendingThenSuccess | Scenario::PendingThenFailure => Duration::ZERO,
+            Scenario::Timeout => TIMEOUT_HOLD,
+            _ => self.delay,
+        }
+    }
+
+    /// For the pending outcomes: after how long the order settles, and whether as delivered.
+    pub fn settles(&self) -> Option<(Duration, bool)> {
+        match self.scenario {
+            Scenario::PendingThenSuccess => Some((self.delay, true)),
+            Scenario::PendingThenFailure => Some((self.delay, false)),
+            _ => None,
+        }
+    }
+
+    /// Whether the top-up is delivered (in the end, for pending outcomes).
+    pub fn delivers(&self) -> bool {
+        matches!(
+            self.scenario,
+            Scenario::Success | Scenario::PendingThenSuccess | Scenario::UnknownThenSuccess
+        )
+    }
 }
 
 /// How long a `Timeout` number keeps the request open: past every upstream timeout
@@ -68,7 +97,7 @@ mod tests {
 
     #[test]
     fn the_last_four_digits_choose_outcome_and_delay() {
-        let p = for_number("+27 82 123 7723").unwrap();
+        let p = for_number("+27 82 123 7733").unwrap();
         assert_eq!(p.scenario, Scenario::PendingThenFailure);
         assert_eq!(p.delay, Duration::from_secs(3));
         assert_eq!(for_number("5512347700").unwrap().scenario, Scenario::Success);

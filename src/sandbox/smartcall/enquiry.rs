@@ -13,10 +13,11 @@ use std::sync::atomic::Ordering;
 
 /// A network-pending recharge whose time has come takes its final status.
 fn settle_due(inner: &mut Inner, reference: &str) {
-    let (after, to) = (inner.pending_after, inner.pending_to);
+    let default = (inner.pending_after, inner.pending_to);
     let Some(txn) = inner.txns.peek_mut(reference) else {
         return;
     };
+    let (after, to) = txn.settles.unwrap_or(default);
     if txn.pending_since.is_none_or(|since| since.elapsed() < after) {
         return;
     }

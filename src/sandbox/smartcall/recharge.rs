@@ -9,6 +9,7 @@ use super::state::{Fault, Inner, SimState, Status, Txn};
 use super::{BUSINESS_FAILURE, NETWORK_DOWN, NETWORK_PENDING};
 use crate::domain::money::round_half_up;
 use crate::providers::smartcall::wire::RechargeRequest;
+use crate::sandbox::scenario::{self, Planned, Scenario};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -61,6 +62,7 @@ async fn process(state: SimState, req: RechargeRequest) -> Response {
         Fault::UnavailableBeforeProcessing => return html(StatusCode::SERVICE_UNAVAILABLE),
         _ => {}
     }
+    let planned = scenario::for_number(&req.device_id);
     state.recharges.fetch_add(1, Ordering::SeqCst);
     let answer = {
         let mut inner = state.lock();
@@ -70,8 +72,15 @@ async fn process(state: SimState, req: RechargeRequest) -> Response {
                 inner.calls_by_reference.insert(req.client_reference.clone(), 1);
             }
         }
-        decide(&state, &mut inner, &req)
+        decide(&state, &mut inner, &req, planned)
     };
+    // Recorded first, answered after the scenario's delay (an enquiry meanwhile finds it).
+    if let Some(planned) = planned {
+        tokio::time::sleep(planned.answer_delay()).await;
+        if planned.scenario == Scenario::UnknownThenSuccess {
+            return html(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
     match fault {
         Fault::HangAfterProcessing(d) => tokio::time::sleep(d).await,
         Fault::ServerErrorAfterProcessing => return html(StatusCode::INTERNAL_SERVER_ERROR),
@@ -141,13 +150,15 @@ fn record(
             cost,
             date_ms: now_ms(),
             pending_since,
+            settles: None,
         },
     );
     order_ref
 }
 
-/// The business rules of one recharge, in the order the checks are made.
-fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest) -> Response {
+/// The business rules of one recharge, in the order the checks are made; a scenario
+/// number's outcome comes after the checks of the request itself.
+fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest, planned: Option<Planned>) -> Response {
     if let Some(original) = inner.txns.peek(&req.client_reference) {
         // Seed 1.2.15: the duplicate error carries the original transaction's details.
         let message = format!(
@@ -223,7 +234,8 @@ fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest) -> Respons
         );
         return reject(inner, StatusCode::BAD_REQUEST, 2, 15, &message);
     }
-    if price == BUSINESS_FAILURE {
+    let fails = planned.is_some_and(|p| !p.delivers() && p.settles().is_none());
+    if price == BUSINESS_FAILURE || fails {
         record(state, inner, req, Status::Failed, price, cost);
         return v2_error(
             StatusCode::BAD_REQUEST,
@@ -234,7 +246,8 @@ fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest) -> Respons
         );
     }
     let scripted = inner.scripted.clone();
-    let status = match (&scripted, price == NETWORK_PENDING) {
+    let settles = planned.and_then(|p| p.settles());
+    let status = match (&scripted, price == NETWORK_PENDING || settles.is_some()) {
         (Some(s), _) => s.record_as,
         (None, true) => Status::Pending,
         (None, false) => Status::Successful,
@@ -244,6 +257,9 @@ fn decide(state: &SimState, inner: &mut Inner, req: &RechargeRequest) -> Respons
         inner.recent.insert(key, Instant::now());
     }
     let order_ref = record(state, inner, req, status, price, cost);
+    if let (Some((after, delivered)), Some(txn)) = (settles, inner.txns.peek_mut(&req.client_reference)) {
+        txn.settles = Some((after, if delivered { Status::Successful } else { Status::Failed }));
+    }
     let recharge = json!({
         "balance": number(inner.balance), "orderReferenceId": order_ref, "ticketNumber": "", "boxNumber": "",
         "batchNumber": "", "voucherPin": "", "expiryDate": null,

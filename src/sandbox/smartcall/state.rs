@@ -93,6 +93,8 @@ pub(super) struct Txn {
     pub(super) date_ms: i64,
     /// R13: since when a network-pending recharge has been waiting to settle.
     pub(super) pending_since: Option<Instant>,
+    /// A scenario number's own settlement (after, to), instead of the R13 setting.
+    pub(super) settles: Option<(Duration, Status)>,
 }
 
 pub(super) struct Inner {
