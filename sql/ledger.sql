@@ -266,6 +266,32 @@ BEGIN
     RETURN 'settled';
 END $$;
 
+-- An upstream reversed a delivered top-up: SUCCESS → REVERSED, refunded like a
+-- failure (the debit's exact entries reversed, the daily limit released on the
+-- original day), with the upstream's evidence and who recorded it in the audit note,
+-- all in one transaction. Only a SUCCESS is reversed, so a second call writes nothing.
+CREATE OR REPLACE FUNCTION recarga_reverse(p_transaction TEXT, p_evidence TEXT, p_actor TEXT)
+    RETURNS recarga_settlement
+LANGUAGE plpgsql AS $$
+DECLARE
+    t transactions;
+BEGIN
+    IF btrim(COALESCE(p_evidence, '')) = '' THEN
+        RETURN 'note_required';
+    END IF;
+    UPDATE transactions SET status = 'REVERSED', failure_reason = 'Reversed by the upstream: ' || p_evidence,
+        updated_at = now()
+    WHERE id = p_transaction AND status = 'SUCCESS'
+    RETURNING * INTO t;
+    IF NOT FOUND THEN
+        RETURN recarga_not_settled(p_transaction);
+    END IF;
+    PERFORM recarga_refund(t);
+    INSERT INTO audit_notes (customer_id, transaction_id, action, note, actor)
+    VALUES (t.customer_id, t.id, 'reversed', p_evidence, p_actor);
+    RETURN 'settled';
+END $$;
+
 -- Postings: money in or out outside a purchase ------------------------------------
 
 -- One posting of `p_usd` (either sign, cents) to a customer's balance: the balance

@@ -38,6 +38,33 @@ pub enum Command {
     Customer(CustomerCommand),
     /// Settle a transaction that is in REVIEW (funds held) after checking with the upstream.
     Settle(SettleArgs),
+    /// Record that the upstream reversed a delivered (SUCCESS) top-up: refunds the reseller.
+    Reverse {
+        /// Transaction id.
+        #[arg(long)]
+        id: String,
+        /// The upstream's evidence (its reference, message, date): kept in the audit notes.
+        #[arg(long)]
+        evidence: String,
+    },
+    /// Bearer tokens for the admin API.
+    #[command(subcommand)]
+    OpsToken(OpsTokenCommand),
+}
+
+#[derive(Subcommand)]
+pub enum OpsTokenCommand {
+    /// Create a token; prints it once (only its hash is stored).
+    Create {
+        /// Who or what uses it: recorded with every action it takes.
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke a token by its name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +174,39 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
                 Settlement::NoteRequired => bail!("--note must say why"),
             }
             Ok(json!({"transaction_id": args.id, "status": args.outcome.to_uppercase(), "note": args.note}))
+        }
+        Command::Reverse { id, evidence } => {
+            match store::transactions::reverse(&pool, &id, &evidence, "cli").await? {
+                Settlement::Settled => {}
+                Settlement::NotFound => bail!("transaction {id} not found"),
+                Settlement::WrongStatus => {
+                    bail!("transaction {id} is not SUCCESS: only a delivered top-up can be reversed")
+                }
+                Settlement::NoteRequired => bail!("--evidence must say what the upstream reported"),
+            }
+            let t = store::transactions::get(&pool, &id)
+                .await?
+                .with_context(|| format!("transaction {id} not found"))?;
+            Ok(
+                json!({"transaction_id": id, "status": t.status.as_str(), "refunded_usd": number(t.charged_usd), "evidence": evidence}),
+            )
+        }
+        Command::OpsToken(OpsTokenCommand::Create { name }) => {
+            let name = name.trim().to_string();
+            if name.is_empty() || name.len() > 100 {
+                bail!("--name must be 1-100 characters");
+            }
+            let token = keys::generate("ops_");
+            if !store::ops_tokens::create(&pool, &name, &keys::hash(&token)).await? {
+                bail!("an ops token named {name:?} exists already");
+            }
+            Ok(json!({"name": name, "token": token}))
+        }
+        Command::OpsToken(OpsTokenCommand::Revoke { name }) => {
+            if !store::ops_tokens::revoke(&pool, &name).await? {
+                bail!("no live ops token named {name:?}");
+            }
+            Ok(json!({"name": name, "revoked": true}))
         }
         Command::Serve { .. } => unreachable!("serve is not an ops command"),
     }

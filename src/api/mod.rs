@@ -1,10 +1,12 @@
 //! HTTP surfaces, one module per API dialect. Thin: authenticate, parse, call the
 //! services, and map results to each dialect's own shapes in one place.
 
+pub mod admin;
 pub mod distributor;
 pub mod health;
 pub mod json;
 pub mod login_guard;
+pub mod offers;
 pub mod rate_limit;
 pub mod relier;
 pub mod responses;
@@ -53,6 +55,9 @@ pub struct AppState {
         relier::handlers::topup,
         relier::handlers::topup_async,
         relier::handlers::transaction,
+        relier::handlers::quote,
+        relier::handlers::products,
+        relier::handlers::lookup,
         distributor::handlers::login,
         distributor::handlers::refresh,
         distributor::handlers::logout,
@@ -60,13 +65,25 @@ pub struct AppState {
         distributor::handlers::products,
         distributor::handlers::product_purchase,
         distributor::handlers::transaction,
+        distributor::handlers::quote,
+        distributor::handlers::lookup,
+        admin::handlers::reverse,
     ),
     components(schemas(
         relier::types::TopupBody,
         distributor::types::LoginBody,
         distributor::types::RefreshBody,
         distributor::types::TokenPair,
-        distributor::types::PurchaseBody
+        distributor::types::PurchaseBody,
+        distributor::types::ProductQuoteBody,
+        relier::types::QuoteBody,
+        offers::ProductList,
+        offers::QuoteView,
+        offers::LookupView,
+        offers::WouldSucceed,
+        offers::WouldReplay,
+        admin::handlers::ReverseBody,
+        admin::handlers::Reversed
     )),
     modifiers(&SecurityAddon)
 )]
@@ -81,6 +98,10 @@ impl Modify for SecurityAddon {
         let header = |name: &str| SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(name)));
         components.add_security_scheme("api_key", header("x-api-key"));
         components.add_security_scheme("customer_id", header("x-customer-id"));
+        components.add_security_scheme(
+            "ops_bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
@@ -102,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(relier::routes())
         .merge(distributor::routes())
+        .merge(admin::routes())
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

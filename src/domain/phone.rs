@@ -19,6 +19,12 @@ pub enum PhoneError {
     InvalidSouthAfrican,
     #[error("phone numbers of country {0} are not supported")]
     UnsupportedCountry(String),
+    /// Of the countries served (listed), none has this number.
+    #[error("phone is not a valid number of any country served here ({0}); give it in international form")]
+    NoCountry(String),
+    /// A national form valid in several countries (listed).
+    #[error("phone is valid in several countries ({0}); say which with country")]
+    Ambiguous(String),
 }
 
 /// Digits of `input` after an optional leading `+`, allowing the usual separators.

@@ -1,4 +1,5 @@
-//! Life cycle of a top-up: PENDING → PROCESSING → SUCCESS | FAILED, or REVIEW for ops.
+//! Life cycle of a top-up: PENDING → PROCESSING → SUCCESS | FAILED, or REVIEW for ops;
+//! a SUCCESS the upstream reverses later becomes REVERSED (refunded).
 
 use serde::Serialize;
 use std::fmt;
@@ -15,6 +16,8 @@ pub enum TxnStatus {
     Failed,
     /// Funds held; an ops person settles it.
     Review,
+    /// Delivered, then reversed by the upstream (recorded by ops); refunded.
+    Reversed,
 }
 
 impl TxnStatus {
@@ -25,6 +28,7 @@ impl TxnStatus {
             Self::Success => "SUCCESS",
             Self::Failed => "FAILED",
             Self::Review => "REVIEW",
+            Self::Reversed => "REVERSED",
         }
     }
 
@@ -35,13 +39,14 @@ impl TxnStatus {
             "SUCCESS" => Self::Success,
             "FAILED" => Self::Failed,
             "REVIEW" => Self::Review,
+            "REVERSED" => Self::Reversed,
             _ => return None,
         })
     }
 
     /// Final for the purchase flow: nothing automatic will change it any more.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Success | Self::Failed | Self::Review)
+        matches!(self, Self::Success | Self::Failed | Self::Review | Self::Reversed)
     }
 }
 

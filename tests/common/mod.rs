@@ -406,7 +406,7 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
 
 /// The money rules, checked over the whole database:
 /// - every balance equals the sum of its ledger entries, and none is negative;
-/// - a FAILED transaction's entries net to zero, any other's to minus its charge;
+/// - a FAILED or REVERSED transaction's entries net to zero, any other's to minus its charge;
 /// - daily usage equals the sum of the non-failed purchases it counts.
 pub async fn assert_ledger_invariants(pool: &PgPool) {
     let bad: Vec<(String, Decimal, Decimal)> = sqlx::query_as(
@@ -421,7 +421,7 @@ pub async fn assert_ledger_invariants(pool: &PgPool) {
     let bad: Vec<(String, String, Decimal, Decimal)> = sqlx::query_as(
         "SELECT t.id, t.status, t.charged_usd, COALESCE(sum(e.amount_usd), 0) FROM transactions t
          LEFT JOIN ledger_entries e ON e.transaction_id = t.id GROUP BY t.id
-         HAVING COALESCE(sum(e.amount_usd), 0) <> CASE WHEN t.status = 'FAILED' THEN 0 ELSE -t.charged_usd END",
+         HAVING COALESCE(sum(e.amount_usd), 0) <> CASE WHEN t.status IN ('FAILED', 'REVERSED') THEN 0 ELSE -t.charged_usd END",
     )
     .fetch_all(pool)
     .await
@@ -430,7 +430,7 @@ pub async fn assert_ledger_invariants(pool: &PgPool) {
     let bad: Vec<(String, String, Decimal, Decimal)> = sqlx::query_as(
         "SELECT d.customer_id, d.phone, d.amount_local, COALESCE(sum(t.amount_local), 0) FROM daily_usage d
          LEFT JOIN transactions t ON t.customer_id = d.customer_id AND t.phone = d.phone
-              AND t.currency = d.currency AND t.business_day = d.business_day AND t.status <> 'FAILED'
+              AND t.currency = d.currency AND t.business_day = d.business_day AND t.status NOT IN ('FAILED', 'REVERSED')
          GROUP BY d.customer_id, d.phone, d.currency, d.business_day, d.amount_local
          HAVING d.amount_local <> COALESCE(sum(t.amount_local), 0)",
     )

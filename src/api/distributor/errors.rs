@@ -47,9 +47,9 @@ impl DistributorError {
         }
     }
 
-    /// Map a purchase refusal, naming the request it answers.
-    pub fn purchase(e: PurchaseError, dtid: &str) -> Self {
-        let d = Some(dtid);
+    /// Map a purchase refusal, naming the request it answers (a quote or lookup names none).
+    pub fn purchase(e: PurchaseError, dtid: Option<&str>) -> Self {
+        let d = dtid;
         match e {
             PurchaseError::UnknownProduct(p) => Self::coded(Code::InvalidPackage, format!("Unknown product {p}"), d),
             PurchaseError::Amount(e) => Self::coded(Code::InvalidAmount, format!("Invalid amount: {e}"), d),
@@ -64,7 +64,7 @@ impl DistributorError {
                     number(required_usd),
                     number(balance)
                 ),
-                dtid: Some(dtid.into()),
+                dtid: d.map(str::to_owned),
             },
             PurchaseError::Refused(Refusal::DailyLimit { used, limit, .. }) => Self::coded(
                 Code::NotAuthorized,
@@ -75,7 +75,9 @@ impl DistributorError {
                 ),
                 d,
             ),
-            PurchaseError::Refused(Refusal::ReferenceConflict) => Self::Conflict { dtid: dtid.into() },
+            PurchaseError::Refused(Refusal::ReferenceConflict) => Self::Conflict {
+                dtid: d.unwrap_or_default().into(),
+            },
             PurchaseError::Refused(Refusal::CustomerInactive) => {
                 Self::coded(Code::NotAuthorized, "Account suspended", d)
             }

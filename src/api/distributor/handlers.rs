@@ -4,19 +4,20 @@ use super::auth::{ClientAddr, Distributor};
 use super::codes::Code;
 use super::errors::DistributorError;
 use super::types::{
-    Approved, Balance, LoginBody, Pending, ProductView, PurchaseBody, RefreshBody, TokenPair, TransactionView,
+    Approved, Balance, LoginBody, Pending, ProductQuoteBody, PurchaseBody, RefreshBody, TokenPair, TransactionView,
 };
 use crate::api::json::{decimal, parse_body, timestamp, BodyError};
+use crate::api::offers::{CountryQuery, LookupView, ProductList, ProductQuery, QuoteView, WouldReplay, WouldSucceed};
 use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
 use crate::domain::keys;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
-use crate::service::purchase::{Accepted, PurchaseRequest};
+use crate::service::purchase::{Accepted, DryRun, PurchaseRequest, QuoteRequest};
 use crate::service::tokens::Issued;
 use crate::store::{customers, transactions};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -107,19 +108,88 @@ pub async fn get_balance(State(state): State<AppState>, caller: Distributor) -> 
     .into_response())
 }
 
-#[utoipa::path(get, path = "/api/distributor/products", tag = "distributor", security(("bearer" = [])),
-    responses((status = 200, description = "Products the caller can buy")))]
-pub async fn products(State(state): State<AppState>, caller: Distributor) -> Result<Response, DistributorError> {
+#[utoipa::path(get, path = "/api/distributor/products", tag = "distributor", params(ProductQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Products the caller can buy, fixed ones priced for the caller", body = ProductList),
+              (status = 400, description = "Unknown filter value"), (status = 401, description = "Invalid or missing token")))]
+pub async fn products(
+    State(state): State<AppState>,
+    caller: Distributor,
+    Query(query): Query<ProductQuery>,
+) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Api)?;
-    let products: Vec<ProductView> = state
+    let filter = query
+        .filter()
+        .map_err(|(_, message)| DistributorError::coded(Code::InvalidTransaction, message, None))?;
+    let products = state.purchases.priced_products(&caller.buyer(), &filter);
+    Ok(Json(ProductList::new(&products)).into_response())
+}
+
+#[utoipa::path(post, path = "/api/distributor/quote", tag = "distributor", request_body = ProductQuoteBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The price a purchase would be charged while the rate is unchanged", body = QuoteView),
+        (status = 400, description = "12/13/14/83: invalid request, amount, product or number"),
+        (status = 401, description = "Invalid or missing token"), (status = 500, description = "96: exchange rate unavailable")))]
+pub async fn quote(
+    State(state): State<AppState>,
+    caller: Distributor,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, DistributorError> {
+    caller.rate_limit(&state, LimitKind::Api)?;
+    let req: ProductQuoteBody = body(raw, None)?;
+    let quote = state
         .purchases
-        .catalog()
-        .all()
-        .into_iter()
-        .filter(|p| state.purchases.offers(p))
-        .map(ProductView::from)
-        .collect();
-    Ok(Json(json!({"success": true, "products": products})).into_response())
+        .quote(QuoteRequest {
+            buyer: caller.buyer(),
+            product_id: req.product_id.trim().to_string(),
+            amount: amount(&req.amount, None)?,
+            phone: req.phone_number,
+            operator: operator_of(req.operator),
+        })
+        .map_err(|e| DistributorError::purchase(e, None))?;
+    Ok(Json(QuoteView::from(&quote)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/distributor/lookup/{phone}", tag = "distributor",
+    params(("phone" = String, Path, description = "The number, international form preferred"), CountryQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Country, operator where known, and the products for the number", body = LookupView),
+              (status = 400, description = "83: not a number of a country served, or valid in several"),
+              (status = 401, description = "Invalid or missing token")))]
+pub async fn lookup(
+    State(state): State<AppState>,
+    caller: Distributor,
+    Path(phone): Path<String>,
+    Query(query): Query<CountryQuery>,
+) -> Result<Response, DistributorError> {
+    caller.rate_limit(&state, LimitKind::Api)?;
+    let lookup = state
+        .purchases
+        .lookup(&caller.buyer(), &phone, query.country().as_deref())
+        .await
+        .map_err(|e| DistributorError::purchase(e, None))?;
+    Ok(Json(LookupView::from(&lookup)).into_response())
+}
+
+/// A positive amount of at most two decimals (code 13 otherwise).
+fn amount(n: &serde_json::Number, dtid: Option<&str>) -> Result<Decimal, DistributorError> {
+    Ok(decimal(n)
+        .filter(|a| *a > Decimal::ZERO && has_at_most_dp(*a, 2))
+        .ok_or_else(|| {
+            DistributorError::coded(
+                Code::InvalidAmount,
+                "amount must be positive with at most 2 decimals",
+                dtid,
+            )
+        })?
+        .normalize())
+}
+
+fn operator_of(operator: Option<String>) -> Option<String> {
+    operator
+        .map(|o| o.trim().to_ascii_uppercase())
+        .filter(|o| !o.is_empty())
 }
 
 #[utoipa::path(get, path = "/api/distributor/transaction/{distributor_transaction_id}", tag = "distributor",
@@ -136,7 +206,8 @@ pub async fn transaction(
         .ok_or(DistributorError::NotFound)?;
     let code = match t.status {
         TxnStatus::Success => Some(Code::Approved),
-        TxnStatus::Failed => Some(Code::IssuerUnavailable),
+        // Refunded either way: never delivered, or delivered and reversed upstream.
+        TxnStatus::Failed | TxnStatus::Reversed => Some(Code::IssuerUnavailable),
         _ => None,
     };
     Ok(Json(TransactionView::new(&t, code)).into_response())
@@ -177,17 +248,7 @@ pub async fn product_purchase(
             Some(&dtid),
         ));
     }
-    let d = Some(dtid.as_str());
-    let amount = decimal(&req.amount)
-        .filter(|a| *a > Decimal::ZERO && has_at_most_dp(*a, 2))
-        .ok_or_else(|| {
-            DistributorError::coded(
-                Code::InvalidAmount,
-                "amount must be positive with at most 2 decimals",
-                d,
-            )
-        })?
-        .normalize();
+    let amount = amount(&req.amount, Some(&dtid))?;
     // Product, amount for its routes, number for its country and operator: the service
     // checks them, in one place for both dialects.
     let request = PurchaseRequest {
@@ -195,20 +256,38 @@ pub async fn product_purchase(
         channel: "distributor",
         product_id: req.product_id.trim().to_string(),
         phone: req.phone_number,
-        operator: req
-            .operator
-            .map(|o| o.trim().to_ascii_uppercase())
-            .filter(|o| !o.is_empty()),
+        operator: operator_of(req.operator),
         amount,
         reference: Some(dtid.clone()),
         is_async: false,
     };
+    if req.validate_only {
+        return dry_run(&state, request, &dtid).await;
+    }
     let accepted = state
         .purchases
         .purchase_sync(request)
         .await
-        .map_err(|e| DistributorError::purchase(e, &dtid))?;
+        .map_err(|e| DistributorError::purchase(e, Some(&dtid)))?;
     Ok(purchase_response(accepted, dtid))
+}
+
+/// A validate-only purchase: what it would do, with nothing moved; refusals are the
+/// purchase's own codes.
+async fn dry_run(state: &AppState, request: PurchaseRequest, dtid: &str) -> Result<Response, DistributorError> {
+    let verdict = state
+        .purchases
+        .dry_run(request)
+        .await
+        .map_err(|e| DistributorError::purchase(e, Some(dtid)))?;
+    Ok(match verdict {
+        DryRun::WouldDebit {
+            quote,
+            balance_before,
+            balance_after,
+        } => Json(WouldSucceed::new(&quote, balance_before, balance_after)).into_response(),
+        DryRun::Replay(original) => Json(WouldReplay::new(&original)).into_response(),
+    })
 }
 
 /// 00 delivered; 91 definitely failed (refunded); anything still open, or not fully

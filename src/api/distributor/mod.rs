@@ -19,6 +19,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/distributor/get_balance", get(handlers::get_balance))
         .route("/api/distributor/product_purchase", post(handlers::product_purchase))
         .route("/api/distributor/products", get(handlers::products))
+        .route("/api/distributor/quote", post(handlers::quote))
+        .route("/api/distributor/lookup/{phone}", get(handlers::lookup))
         .route(
             "/api/distributor/transaction/{distributor_transaction_id}",
             get(handlers::transaction),

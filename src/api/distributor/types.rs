@@ -1,7 +1,6 @@
 //! Distributor request and response bodies (seed 001).
 
-use crate::api::json::{money, number, timestamp};
-use crate::domain::catalog::{Product, ProductKind};
+use crate::api::json::{money, timestamp};
 use crate::domain::status::TxnStatus;
 use crate::store::transactions::Transaction;
 use rust_decimal::Decimal;
@@ -39,6 +38,22 @@ pub struct PurchaseBody {
     pub amount: serde_json::Number,
     /// Carrier name, informational (the product decides the route).
     pub operator: Option<String>,
+    /// Extension: run every check and answer what would happen, with the price; nothing
+    /// is charged or sent and the distributor_transaction_id stays unused.
+    #[serde(default)]
+    pub validate_only: bool,
+}
+
+/// `POST /api/distributor/quote`: the price of a purchase.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ProductQuoteBody {
+    pub product_id: String,
+    /// In the product's currency.
+    #[schema(value_type = f64)]
+    pub amount: serde_json::Number,
+    /// Checked for the product's country when given.
+    pub phone_number: Option<String>,
+    pub operator: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -72,79 +87,6 @@ pub struct Pending {
     pub distributor_transaction_id: String,
     pub message: &'static str,
     pub check_status_url: String,
-}
-
-#[derive(Serialize)]
-pub struct ProductView {
-    pub product_id: String,
-    pub description: String,
-    pub country: String,
-    pub operator: String,
-    pub kind: ProductKind,
-    pub currency: String,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_money")]
-    pub amount: Option<Decimal>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_money")]
-    pub min_amount: Option<Decimal>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_money")]
-    pub max_amount: Option<Decimal>,
-    /// What a ranged product really delivers within min..max (the union of its routes):
-    /// fixed denominations and open ranges. Any other amount is refused with code 13.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deliverable: Option<Deliverable>,
-}
-
-#[derive(Serialize)]
-pub struct Deliverable {
-    #[serde(serialize_with = "money_list")]
-    pub denominations: Vec<Decimal>,
-    pub ranges: Vec<AmountRange>,
-}
-
-#[derive(Serialize)]
-pub struct AmountRange {
-    #[serde(serialize_with = "money")]
-    pub min_amount: Decimal,
-    #[serde(serialize_with = "money")]
-    pub max_amount: Decimal,
-}
-
-fn money_list<S: serde::Serializer>(v: &[Decimal], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(v.iter().map(|d| number(*d)))
-}
-
-fn opt_money<S: serde::Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(d) => money(d, s),
-        None => s.serialize_none(),
-    }
-}
-
-impl From<&Product> for ProductView {
-    fn from(p: &Product) -> Self {
-        Self {
-            product_id: p.id.clone(),
-            description: p.description.clone(),
-            country: p.country.clone(),
-            operator: p.operator.clone(),
-            kind: p.kind,
-            currency: p.currency.clone(),
-            amount: p.fixed_amount,
-            min_amount: p.min_amount,
-            max_amount: p.max_amount,
-            deliverable: p.fixed_amount.is_none().then(|| {
-                let offer = p.offer();
-                Deliverable {
-                    denominations: offer.denominations,
-                    ranges: offer
-                        .ranges
-                        .into_iter()
-                        .map(|(min_amount, max_amount)| AmountRange { min_amount, max_amount })
-                        .collect(),
-                }
-            }),
-        }
-    }
 }
 
 #[derive(Serialize)]

@@ -168,11 +168,9 @@ fn purchase_error(e: PurchaseError) -> Response {
         e @ PurchaseError::OperatorMismatch { .. } => {
             RelierError::Validation(vec![("operator", e.to_string())]).into_response()
         }
-        PurchaseError::UnknownProduct(p) => RelierError::Validation(vec![(
-            "operator",
-            format!("no product is configured for this operator ({p})"),
-        )])
-        .into_response(),
+        PurchaseError::UnknownProduct(p) => {
+            RelierError::Validation(vec![("product_id", format!("unknown product {p}"))]).into_response()
+        }
         PurchaseError::Fx(e) => {
             let detail = match &e {
                 FxError::Unavailable(_) => "no exchange rate has been obtained yet",

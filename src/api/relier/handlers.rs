@@ -2,16 +2,17 @@
 
 use super::auth::RelierCustomer;
 use super::errors::RelierError;
-use super::types::{Balance, Queued, Status, SyncSuccess, TopupBody};
+use super::types::{Balance, Queued, QuoteBody, Status, SyncSuccess, TopupBody};
 use crate::api::json::{decimal, parse_body, BodyError};
+use crate::api::offers::{CountryQuery, LookupView, ProductList, ProductQuery, QuoteView, WouldReplay, WouldSucceed};
 use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
-use crate::service::purchase::{Accepted, PurchaseRequest};
+use crate::service::purchase::{Accepted, DryRun, PurchaseRequest, QuoteRequest};
 use crate::store::transactions;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -43,7 +44,7 @@ pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) ->
 #[utoipa::path(post, path = "/api/enviadespensa/topup", tag = "relier", request_body = TopupBody,
     security(("api_key" = [], "customer_id" = [])),
     responses(
-        (status = 200, description = "Top-up delivered; balance debited"),
+        (status = 200, description = "Top-up delivered; balance debited. With validate_only: every check passed (or the reference would replay its original); nothing charged"),
         (status = 202, description = "Outcome not known by the deadline: funds held, poll check_status_url"),
         (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
         (status = 403, description = "Insufficient balance"), (status = 409, description = "Reference reused with a different request"),
@@ -56,7 +57,10 @@ pub async fn topup(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
-    let request = purchase_request(&state, &customer, body, false)?;
+    let (request, validate_only) = purchase_request(&state, &customer, body, false)?;
+    if validate_only {
+        return dry_run(&state, request).await;
+    }
     let accepted = state.purchases.purchase_sync(request).await?;
     Ok(sync_response(accepted))
 }
@@ -64,7 +68,7 @@ pub async fn topup(
 #[utoipa::path(post, path = "/api/enviadespensa/topup-async", tag = "relier", request_body = TopupBody,
     security(("api_key" = [], "customer_id" = [])),
     responses(
-        (status = 200, description = "Queued (PENDING); poll check_status_url"),
+        (status = 200, description = "Queued (PENDING); poll check_status_url. With validate_only: every check passed (or the reference would replay its original); nothing charged"),
         (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
         (status = 403, description = "Insufficient balance"), (status = 409, description = "Reference reused with a different request"),
         (status = 429, description = "Too many requests, or daily limit exceeded"),
@@ -75,7 +79,10 @@ pub async fn topup_async(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
-    let request = purchase_request(&state, &customer, body, true)?;
+    let (request, validate_only) = purchase_request(&state, &customer, body, true)?;
+    if validate_only {
+        return dry_run(&state, request).await;
+    }
     let accepted = state.purchases.submit(request).await?;
     Ok(Json(Queued::new(&accepted.txn, "Transaction queued for processing")).into_response())
 }
@@ -94,6 +101,92 @@ pub async fn transaction(
         .await?
         .ok_or(RelierError::NotFound)?;
     Ok(Json(Status::new(&txn)).into_response())
+}
+
+/// A validate-only request: what the purchase would do, with nothing moved; refusals
+/// are the purchase's own.
+async fn dry_run(state: &AppState, request: PurchaseRequest) -> Result<Response, RelierError> {
+    Ok(match state.purchases.dry_run(request).await? {
+        DryRun::WouldDebit {
+            quote,
+            balance_before,
+            balance_after,
+        } => Json(WouldSucceed::new(&quote, balance_before, balance_after)).into_response(),
+        DryRun::Replay(original) => Json(WouldReplay::new(&original)).into_response(),
+    })
+}
+
+#[utoipa::path(post, path = "/api/quote", tag = "relier", request_body = QuoteBody,
+    security(("api_key" = [], "customer_id" = [])),
+    responses(
+        (status = 200, description = "The price a purchase would be charged while the rate is unchanged", body = QuoteView),
+        (status = 400, description = "Validation failed (amount, product, phone, operator)"),
+        (status = 401, description = "Invalid API credentials"), (status = 429, description = "Too many requests"),
+        (status = 503, description = "Exchange rate unavailable")))]
+pub async fn quote(
+    State(state): State<AppState>,
+    customer: RelierCustomer,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, RelierError> {
+    customer.rate_limit(&state, LimitKind::Api)?;
+    let body: QuoteBody = parse(body)?;
+    let mut errors = Vec::new();
+    let operator = operator_of(&body.operator);
+    // Without a product it is a top-up's price, within a top-up's bounds.
+    let (amount, product_id) = match body.product_id.as_deref().map(str::trim) {
+        Some(p) => (field(&mut errors, amount(&body.amount)), Some(p.to_string())),
+        None => (
+            field(&mut errors, topup_amount(&state, &body.amount)),
+            field(&mut errors, product_for(&state.settings.relier, &operator)),
+        ),
+    };
+    let (Some(amount), Some(product_id)) = (amount, product_id) else {
+        return Err(RelierError::Validation(errors));
+    };
+    let quote = state.purchases.quote(QuoteRequest {
+        buyer: customer.buyer(),
+        product_id,
+        amount,
+        phone: body.phone,
+        operator,
+    })?;
+    Ok(Json(QuoteView::from(&quote)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/products", tag = "relier", params(ProductQuery),
+    security(("api_key" = [], "customer_id" = [])),
+    responses((status = 200, description = "Products offered, fixed ones priced for the caller", body = ProductList),
+              (status = 400, description = "Unknown filter value"), (status = 401, description = "Invalid API credentials"),
+              (status = 429, description = "Too many requests")))]
+pub async fn products(
+    State(state): State<AppState>,
+    customer: RelierCustomer,
+    Query(query): Query<ProductQuery>,
+) -> Result<Response, RelierError> {
+    customer.rate_limit(&state, LimitKind::Api)?;
+    let filter = query.filter().map_err(|e| RelierError::Validation(vec![e]))?;
+    let products = state.purchases.priced_products(&customer.buyer(), &filter);
+    Ok(Json(ProductList::new(&products)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/lookup/{phone}", tag = "relier",
+    params(("phone" = String, Path, description = "The number, international form preferred"), CountryQuery),
+    security(("api_key" = [], "customer_id" = [])),
+    responses((status = 200, description = "Country, operator where known, and the products for the number", body = LookupView),
+              (status = 400, description = "Not a number of a country served, or valid in several"),
+              (status = 401, description = "Invalid API credentials"), (status = 429, description = "Too many requests")))]
+pub async fn lookup(
+    State(state): State<AppState>,
+    customer: RelierCustomer,
+    Path(phone): Path<String>,
+    Query(query): Query<CountryQuery>,
+) -> Result<Response, RelierError> {
+    customer.rate_limit(&state, LimitKind::Api)?;
+    let lookup = state
+        .purchases
+        .lookup(&customer.buyer(), &phone, query.country().as_deref())
+        .await?;
+    Ok(Json(LookupView::from(&lookup)).into_response())
 }
 
 /// 200 delivered; 500 definitely failed (refunded); anything else is still open, or
@@ -118,44 +211,18 @@ fn sync_response(a: Accepted) -> Response {
     }
 }
 
-/// Validate a top-up body, reporting every problem at once.
+/// Validate a top-up body, reporting every problem at once; with whether it asks
+/// only to validate.
 fn purchase_request(
     state: &AppState,
     customer: &RelierCustomer,
     body: Result<Bytes, BytesRejection>,
     is_async: bool,
-) -> Result<PurchaseRequest, RelierError> {
-    let body: TopupBody = parse_body(body).map_err(|e| match e {
-        BodyError::TooLarge => RelierError::PayloadTooLarge,
-        BodyError::Invalid(m) => RelierError::Validation(vec![("body", m)]),
-    })?;
+) -> Result<(PurchaseRequest, bool), RelierError> {
+    let body: TopupBody = parse(body)?;
     let settings = &state.settings.relier;
     let mut errors = Vec::new();
-    let amount = match decimal(&body.amount) {
-        Some(a) if a <= Decimal::ZERO => {
-            errors.push(("amount", "amount must be positive".to_string()));
-            None
-        }
-        Some(a) if !has_at_most_dp(a, 2) => {
-            errors.push(("amount", "amount may have at most 2 decimal places".to_string()));
-            None
-        }
-        Some(a) if a < settings.min_amount || a > settings.max_amount => {
-            errors.push((
-                "amount",
-                format!(
-                    "amount must be between {} and {} MXN",
-                    settings.min_amount, settings.max_amount
-                ),
-            ));
-            None
-        }
-        Some(a) => Some(a.normalize()),
-        None => {
-            errors.push(("amount", "amount is not a usable number".to_string()));
-            None
-        }
-    };
+    let amount = field(&mut errors, topup_amount(state, &body.amount));
     let reference = match body.reference.as_deref().map(str::trim) {
         Some("") => {
             errors.push(("reference", "reference must not be empty".to_string()));
@@ -170,30 +237,78 @@ fn purchase_request(
         }
         r => r.map(str::to_owned),
     };
-    let operator = body.operator.as_deref().map(|o| o.trim().to_ascii_uppercase());
-    let product_id = match &operator {
-        None => Some(settings.default_product.clone()),
-        Some(op) => match settings.operator_products.get(op) {
-            Some(p) => Some(p.clone()),
-            None => {
-                let known: Vec<_> = settings.operator_products.keys().cloned().collect();
-                errors.push(("operator", format!("unknown operator; known: {}", known.join(", "))));
-                None
-            }
-        },
-    };
+    let operator = operator_of(&body.operator);
+    let product_id = field(&mut errors, product_for(settings, &operator));
     // The number is checked for the product's country by the purchase service.
     match (amount, product_id) {
-        (Some(amount), Some(product_id)) if errors.is_empty() => Ok(PurchaseRequest {
-            buyer: customer.buyer(),
-            channel: "relier",
-            product_id,
-            phone: body.phone,
-            operator,
-            amount,
-            reference,
-            is_async,
-        }),
+        (Some(amount), Some(product_id)) if errors.is_empty() => Ok((
+            PurchaseRequest {
+                buyer: customer.buyer(),
+                channel: "relier",
+                product_id,
+                phone: body.phone,
+                operator,
+                amount,
+                reference,
+                is_async,
+            },
+            body.validate_only,
+        )),
         _ => Err(RelierError::Validation(errors)),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, RelierError> {
+    parse_body(body).map_err(|e| match e {
+        BodyError::TooLarge => RelierError::PayloadTooLarge,
+        BodyError::Invalid(m) => RelierError::Validation(vec![("body", m)]),
+    })
+}
+
+type FieldError = (&'static str, String);
+
+/// The value, or the field's problem noted in `errors`.
+fn field<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+fn operator_of(operator: &Option<String>) -> Option<String> {
+    operator.as_deref().map(|o| o.trim().to_ascii_uppercase())
+}
+
+/// A positive amount of at most two decimals.
+fn amount(n: &serde_json::Number) -> Result<Decimal, FieldError> {
+    match decimal(n) {
+        Some(a) if a <= Decimal::ZERO => Err(("amount", "amount must be positive".to_string())),
+        Some(a) if !has_at_most_dp(a, 2) => Err(("amount", "amount may have at most 2 decimal places".to_string())),
+        Some(a) => Ok(a.normalize()),
+        None => Err(("amount", "amount is not a usable number".to_string())),
+    }
+}
+
+/// A top-up's amount, within the Relier API's own MXN bounds.
+fn topup_amount(state: &AppState, n: &serde_json::Number) -> Result<Decimal, FieldError> {
+    let settings = &state.settings.relier;
+    let a = amount(n)?;
+    if a < settings.min_amount || a > settings.max_amount {
+        return Err((
+            "amount",
+            format!(
+                "amount must be between {} and {} MXN",
+                settings.min_amount, settings.max_amount
+            ),
+        ));
+    }
+    Ok(a)
+}
+
+/// The product a top-up uses: the operator's, or the default.
+fn product_for(settings: &crate::config::RelierSettings, operator: &Option<String>) -> Result<String, FieldError> {
+    match operator {
+        None => Ok(settings.default_product.clone()),
+        Some(op) => settings.operator_products.get(op).cloned().ok_or_else(|| {
+            let known: Vec<_> = settings.operator_products.keys().cloned().collect();
+            ("operator", format!("unknown operator; known: {}", known.join(", ")))
+        }),
     }
 }

@@ -15,4 +15,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/enviadespensa/topup", post(handlers::topup))
         .route("/api/enviadespensa/topup-async", post(handlers::topup_async))
         .route("/api/transaction/{id}", get(handlers::transaction))
+        .route("/api/quote", post(handlers::quote))
+        .route("/api/products", get(handlers::products))
+        .route("/api/lookup/{phone}", get(handlers::lookup))
 }

@@ -20,6 +20,23 @@ pub struct TopupBody {
     pub reference: Option<String>,
     /// Extension: the carrier, if known (e.g. TELCEL); otherwise the default product is used.
     pub operator: Option<String>,
+    /// Extension: run every check and answer what would happen, with the price; nothing
+    /// is charged or sent and the reference stays unused.
+    #[serde(default)]
+    pub validate_only: bool,
+}
+
+/// `POST /api/quote`: the price of a top-up. Without `product_id` the product is the
+/// one a top-up would use (by `operator`, else the default).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct QuoteBody {
+    /// In the product's currency.
+    #[schema(value_type = f64, example = 50)]
+    pub amount: serde_json::Number,
+    pub product_id: Option<String>,
+    pub operator: Option<String>,
+    /// Checked for the product's country when given.
+    pub phone: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -28,9 +28,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
+mod offers;
 mod resolve;
 mod send;
 mod submit;
+
+pub use offers::{DryRun, Lookup, PricedProduct, ProductFilter, Quote, QuoteRequest};
 
 use send::{upstream_reference, upstream_request};
 use tokio::sync::Notify;
@@ -211,13 +214,7 @@ impl PurchaseService {
         let product = self.product(&req.product_id)?;
         product.check_amount(req.amount)?;
         req.phone = normalize_for_country(&product.country, &req.phone)?;
-        if let Some(operator) = req.operator.as_deref().filter(|o| !product.sold_by(o)) {
-            return Err(PurchaseError::OperatorMismatch {
-                operator: operator.to_string(),
-                product: product.id.clone(),
-                product_operator: product.operator.clone(),
-            });
-        }
+        offers::check_operator(&product, req.operator.as_deref())?;
         Ok(product)
     }
 

@@ -9,39 +9,21 @@ impl PurchaseService {
     #[tracing::instrument(skip_all, fields(customer = %req.buyer.customer_id, reference = req.reference.as_deref(), txn))]
     pub async fn submit(&self, mut req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
         let product = self.validate(&mut req)?;
-        let rate = self.fx.current(&product.currency)?;
+        let quote = self.quote_for(product, req.amount, &req.buyer)?;
+        let product = &quote.product;
         let operator = match req.operator.clone() {
-            None if product.operator == AUTO_OPERATOR => self.detect_operator(&product, req.amount, &req.phone).await,
+            None if product.operator == AUTO_OPERATOR => self.detect_operator(product, req.amount, &req.phone).await,
             None => Some(product.operator.clone()),
             given => given,
         };
-        let price = price(req.amount, rate.rate, req.buyer.commission_rate);
-        let mut new = NewPurchase {
-            id: String::new(),
-            first_attempt: None,
-            customer_id: req.buyer.customer_id.clone(),
-            reference: req.reference.clone(),
-            channel: req.channel,
-            is_async: req.is_async,
-            product_id: product.id.clone(),
-            phone: req.phone.clone(),
-            operator,
-            amount_local: req.amount,
-            currency: product.currency.clone(),
-            exchange_rate: rate.rate,
-            cost_usd: price.cost_usd,
-            commission_usd: price.commission_usd,
-            charged_usd: price.charged_usd,
-            business_day: business_day(self.clock.now(), self.timezone),
-            daily_limit_local: req.buyer.daily_limit_local.unwrap_or(self.default_daily_limit),
-        };
+        let mut new = self.new_purchase(&req, &quote, operator);
         // An id that is somehow taken already is retried with a fresh one: the client
         // never hears of it (and it is not the reference's "duplicate").
         let mut tries = 0;
         let debited = loop {
             tries += 1;
             new.id = self.ids.next();
-            new.first_attempt = self.first_attempt(&product, &new);
+            new.first_attempt = self.first_attempt(&quote.product, &new);
             tracing::Span::current().record("txn", new.id.as_str());
             match self.debits.debit(new.clone()).await {
                 Err(StoreError::IdTaken) if tries < 3 => {
@@ -57,6 +39,30 @@ impl PurchaseService {
                 self.after_lost_debit(&new.id, e).await
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The purchase to debit, priced by `quote` (its id and first attempt are set by
+    /// the debit's caller).
+    pub(super) fn new_purchase(&self, req: &PurchaseRequest, quote: &Quote, operator: Option<String>) -> NewPurchase {
+        NewPurchase {
+            id: String::new(),
+            first_attempt: None,
+            customer_id: req.buyer.customer_id.clone(),
+            reference: req.reference.clone(),
+            channel: req.channel,
+            is_async: req.is_async,
+            product_id: quote.product.id.clone(),
+            phone: req.phone.clone(),
+            operator,
+            amount_local: req.amount,
+            currency: quote.product.currency.clone(),
+            exchange_rate: quote.rate.rate,
+            cost_usd: quote.price.cost_usd,
+            commission_usd: quote.price.commission_usd,
+            charged_usd: quote.price.charged_usd,
+            business_day: business_day(self.clock.now(), self.timezone),
+            daily_limit_local: req.buyer.daily_limit_local.unwrap_or(self.default_daily_limit),
         }
     }
 

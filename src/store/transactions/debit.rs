@@ -214,6 +214,71 @@ pub async fn interpret(pool: &PgPool, p: &NewPurchase, d: Debited) -> Result<Cre
     }
 }
 
+/// What a debit of `p` would do now, read without writing or locking anything (a
+/// validate-only request): the same refusals `recarga_debit` gives, in its order (a
+/// repeated reference answers first, with its original), or the balance it would leave.
+/// Concurrent purchases may change the answer before a real debit: it is a preview.
+pub async fn preview(pool: &PgPool, p: &NewPurchase) -> Result<Preview, StoreError> {
+    if let Some(reference) = p.reference.as_deref() {
+        if let Some(original) = by_reference(pool, &p.customer_id, reference).await? {
+            return match p.same_request(&original) {
+                true => Ok(Preview::Existing(Box::new(original))),
+                false => Err(Refusal::ReferenceConflict.into()),
+            };
+        }
+    }
+    let (status, balance, used): (String, Decimal, Decimal) = sqlx::query_as(
+        "SELECT c.status, c.balance_usd,
+                COALESCE((SELECT d.amount_local FROM daily_usage d
+                          WHERE d.customer_id = c.id AND d.phone = $2 AND d.currency = $3
+                            AND d.business_day = $4), 0)
+         FROM customers c WHERE c.id = $1",
+    )
+    .bind(&p.customer_id)
+    .bind(&p.phone)
+    .bind(&p.currency)
+    .bind(p.business_day)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::CustomerNotFound)?;
+    if status != "active" {
+        return Err(Refusal::CustomerInactive.into());
+    }
+    if balance < p.charged_usd {
+        return Err(Refusal::InsufficientBalance {
+            balance,
+            required_usd: p.charged_usd,
+            rate: p.exchange_rate,
+            requested: p.amount_local,
+        }
+        .into());
+    }
+    if used + p.amount_local > p.daily_limit_local {
+        return Err(Refusal::DailyLimit {
+            used,
+            limit: p.daily_limit_local,
+            requested: p.amount_local,
+        }
+        .into());
+    }
+    Ok(Preview::WouldDebit {
+        balance_before: balance,
+        balance_after: balance - p.charged_usd,
+    })
+}
+
+/// What [`preview`] found a debit would do.
+#[derive(Debug, Clone)]
+pub enum Preview {
+    /// Debited, leaving this balance.
+    WouldDebit {
+        balance_before: Decimal,
+        balance_after: Decimal,
+    },
+    /// The reference was used before for this same request: a purchase returns it.
+    Existing(Box<Transaction>),
+}
+
 /// The purchase with this id as `recarga_debit` committed it, if it did: for a debit
 /// whose answer was lost, which only its caller can know to be its own.
 pub async fn committed(pool: &PgPool, id: &str) -> Result<Option<Created>, StoreError> {

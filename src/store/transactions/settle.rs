@@ -1,5 +1,5 @@
 //! Settlement, exactly once: delivered (batched), failed with the debit's exact
-//! entries refunded, and the ops settlement of REVIEW.
+//! entries refunded, the ops settlement of REVIEW, and the reversal of a delivery.
 
 use super::{Attempt, Transaction, TXN_COLUMNS};
 use crate::store::ledger::{ReviewVerdict, Settlement};
@@ -85,6 +85,22 @@ pub async fn settle_review(
         .bind(transaction_id)
         .bind(verdict)
         .bind(note)
+        .fetch_one(pool)
+        .await
+}
+
+/// An upstream reversed a delivered top-up (`recarga_reverse`): SUCCESS → REVERSED,
+/// refunded like a failure, with the evidence and who recorded it in the audit note.
+pub async fn reverse(
+    pool: &PgPool,
+    transaction_id: &str,
+    evidence: &str,
+    actor: &str,
+) -> Result<Settlement, sqlx::Error> {
+    sqlx::query_scalar("SELECT recarga_reverse($1, $2, $3)")
+        .bind(transaction_id)
+        .bind(evidence)
+        .bind(actor)
         .fetch_one(pool)
         .await
 }

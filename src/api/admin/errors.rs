@@ -1,0 +1,65 @@
+//! Every admin API error, with its status and JSON body, in one place.
+
+use crate::api::json::BodyError;
+use crate::api::responses::payload_too_large;
+use crate::store::is_unavailable;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("missing, unknown or revoked ops token")]
+    Unauthorized,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("transaction not found")]
+    NotFound,
+    /// The action does not apply to the thing in its current state.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for AdminError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_unavailable(&e) {
+            Self::Unavailable
+        } else {
+            Self::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<BodyError> for AdminError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => Self::PayloadTooLarge,
+            BodyError::Invalid(m) => Self::Invalid(m),
+        }
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => return payload_too_large(),
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(cause) => {
+                tracing::error!(cause, "admin API internal error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (status, Json(json!({"success": false, "error": self.to_string()}))).into_response()
+    }
+}

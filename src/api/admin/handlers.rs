@@ -1,0 +1,75 @@
+//! Admin endpoints.
+
+use super::auth::Ops;
+use super::errors::AdminError;
+use crate::api::json::{money, parse_body};
+use crate::api::AppState;
+use crate::domain::status::TxnStatus;
+use crate::store::ledger::Settlement;
+use crate::store::transactions;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ReverseBody {
+    /// The upstream's evidence of the reversal (its reference, message, date): kept in
+    /// the audit log.
+    pub evidence: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Reversed {
+    pub success: bool,
+    pub transaction_id: String,
+    pub customer_id: String,
+    pub status: TxnStatus,
+    /// Given back to the reseller's balance (the whole charge, commission included).
+    #[serde(serialize_with = "money")]
+    #[schema(value_type = f64)]
+    pub refunded_usd: Decimal,
+}
+
+#[utoipa::path(post, path = "/api/admin/transactions/{id}/reverse", tag = "admin", request_body = ReverseBody,
+    params(("id" = String, Path, description = "Transaction id")), security(("ops_bearer" = [])),
+    responses(
+        (status = 200, description = "SUCCESS → REVERSED: the reseller refunded through the ledger, the daily limit released", body = Reversed),
+        (status = 400, description = "Evidence missing or body invalid"), (status = 401, description = "Missing, unknown or revoked ops token"),
+        (status = 404, description = "No such transaction"), (status = 409, description = "Not a SUCCESS transaction (already reversed, failed or open)"),
+        (status = 503, description = "Database unavailable; nothing changed")))]
+pub async fn reverse(
+    State(state): State<AppState>,
+    Ops(actor): Ops,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AdminError> {
+    let body: ReverseBody = parse_body(body)?;
+    match transactions::reverse(&state.pool, &id, &body.evidence, &actor).await? {
+        Settlement::Settled => {}
+        Settlement::NotFound => return Err(AdminError::NotFound),
+        Settlement::WrongStatus => {
+            return Err(AdminError::Conflict(format!(
+                "transaction {id} is not SUCCESS: only a delivered top-up can be reversed"
+            )))
+        }
+        Settlement::NoteRequired => {
+            return Err(AdminError::Invalid(
+                "evidence must say what the upstream reported".into(),
+            ))
+        }
+    }
+    let t = transactions::get(&state.pool, &id).await?.ok_or(AdminError::NotFound)?;
+    tracing::info!(txn = %t.id, customer = %t.customer_id, actor, "transaction reversed");
+    Ok(Json(Reversed {
+        success: true,
+        transaction_id: t.id,
+        customer_id: t.customer_id,
+        status: t.status,
+        refunded_usd: t.charged_usd,
+    })
+    .into_response())
+}

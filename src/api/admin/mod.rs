@@ -1,0 +1,15 @@
+//! The admin API for ops scripts: `Authorization: Bearer <ops token>` (tokens are
+//! created with `recarga ops-token create`). Every action is audited under the
+//! token's name.
+
+pub mod auth;
+pub mod errors;
+pub mod handlers;
+
+use super::AppState;
+use axum::routing::post;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/admin/transactions/{id}/reverse", post(handlers::reverse))
+}

@@ -1,0 +1,553 @@
+//! What integrators coming from the commercial aggregators try first: validate-only,
+//! quotes that the purchase honours to the cent, number lookup, priced and filtered
+//! product listings, sandbox outcomes chosen by the number, and reversal after success.
+
+mod common;
+
+use common::{dec, send, Creds, TestApp};
+use recarga::cli::{self, Command, OpsTokenCommand};
+use recarga::domain::clock::ManualClock;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::str::FromStr;
+
+fn money(v: &Value) -> Decimal {
+    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("not a number: {v}"))
+}
+
+fn za(dtid: &str, product: &str, amount: Value, phone: &str) -> Value {
+    json!({"distributor_transaction_id": dtid, "phone_number": phone, "product_id": product, "amount": amount})
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn validate_only_moves_nothing_and_leaves_the_reference_unused() {
+    let app = TestApp::spawn().await;
+    let c = app
+        .customer_with("VAL", "100", |a| a.commission_rate = dec("0.02"))
+        .await;
+    let body = json!({"phone": "5512345678", "amount": 50, "reference": "V-1", "validate_only": true});
+
+    for path in ["/api/enviadespensa/topup", "/api/enviadespensa/topup-async"] {
+        let (status, v) = send(app.post(path, &c).json(&body)).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        assert_eq!(v["validate_only"], true);
+        // 50 MXN at 17.0068 with 2 %: cost 2.94, charged round(2.94 × 1.02) = 3.00.
+        assert_eq!(money(&v["quote"]["cost_usd"]), dec("2.94"));
+        assert_eq!(money(&v["quote"]["charged_usd"]), dec("3.00"));
+        assert_eq!(money(&v["balance_after_usd"]), dec("97.00"));
+        assert_eq!(v["quote"]["phone"], "5512345678");
+    }
+    let (token, _) = app.login(&c).await;
+    let (status, v) = app
+        .purchase(
+            &token,
+            json!({"distributor_transaction_id": "V-2", "phone_number": "5512345678", "product_id": "MOVISTAR_TAE",
+                   "amount": 50, "validate_only": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(money(&v["quote"]["charged_usd"]), dec("3.00"));
+
+    // Nothing moved, nothing sent, nothing recorded.
+    assert_eq!(app.balance(&c).await, dec("100"));
+    assert_eq!(app.ledger_entry_count().await, 1, "only the opening credit");
+    assert_eq!(count(&app, "SELECT count(*) FROM transactions").await, 0);
+    assert_eq!(count(&app, "SELECT count(*) FROM daily_usage").await, 0);
+    assert_eq!(app.latcom.received(), 0);
+
+    // The reference is still free, and the purchase costs what validation said.
+    let real = json!({"phone": "5512345678", "amount": 50, "reference": "V-1"});
+    let (status, v) = app.topup(&c, real).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(money(&v["billing"]["deducted_usd"]), dec("3.00"));
+    let original = v["transaction"]["id"].clone();
+
+    // Validating the used reference: the same request would replay, another conflicts.
+    let (status, v) = app
+        .topup(
+            &c,
+            json!({"phone": "5512345678", "amount": 50, "reference": "V-1", "validate_only": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["transaction_id"], original);
+    assert_eq!(v["status"], "SUCCESS");
+    let (status, v) = app
+        .topup(
+            &c,
+            json!({"phone": "5512345678", "amount": 60, "reference": "V-1", "validate_only": true}),
+        )
+        .await;
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(app.balance(&c).await, dec("97.00"));
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn validate_only_refuses_what_the_purchase_would_refuse() {
+    let app = TestApp::spawn().await;
+    let poor = app.customer("POOR", "1").await;
+    let c = app
+        .customer_with("LIM", "100", |a| a.daily_limit_mxn = Some(dec("100")))
+        .await;
+    let check = |amount: u32, phone: &str| json!({"phone": phone, "amount": amount, "validate_only": true});
+
+    let (status, v) = app.topup(&poor, check(50, "5512345678")).await;
+    assert_eq!(status, 403, "{v}");
+    assert_eq!(v["error"], "Insufficient balance");
+    let (token, _) = app.login(&poor).await;
+    let (status, v) = app
+        .purchase(
+            &token,
+            json!({"distributor_transaction_id": "P-1", "phone_number": "5512345678", "product_id": "MOVISTAR_TAE",
+                   "amount": 50, "validate_only": true}),
+        )
+        .await;
+    assert_eq!((status, v["response_code"].as_str()), (402, Some("51")), "{v}");
+
+    // The daily limit counts what was bought today.
+    let (status, v) = app.topup(&c, json!({"phone": "5512345678", "amount": 70})).await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = app.topup(&c, check(40, "5512345678")).await;
+    assert_eq!(status, 429, "{v}");
+    assert_eq!(money(&v["used_today_mxn"]), dec("70"));
+    let (status, _) = app.topup(&c, check(30, "5512345678")).await;
+    assert_eq!(status, 200);
+
+    let (status, v) = app.topup(&c, check(50, "12345")).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["details"][0]["field"], "phone");
+    let (status, v) = app.topup(&c, check(15, "5512345678")).await;
+    assert_eq!(status, 400, "{v}: 15 MXN is not deliverable");
+    assert_eq!(count(&app, "SELECT count(*) FROM transactions").await, 1);
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn a_stale_rate_refuses_quotes_and_validation_as_it_refuses_purchases() {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let app = TestApp::spawn_with(|_| {}, Some(clock.clone())).await;
+    let c = app.customer("STALE", "100").await;
+    clock.advance(chrono::Duration::hours(app.settings.fx.max_age_hours + 1));
+    let (status, v) = send(app.post("/api/quote", &c).json(&json!({"amount": 50}))).await;
+    assert_eq!((status, v["error"].as_str()), (503, Some("Exchange rate unavailable")), "{v}");
+    let (status, v) = app
+        .topup(&c, json!({"phone": "5512345678", "amount": 50, "validate_only": true}))
+        .await;
+    assert_eq!(status, 503, "{v}");
+    let (status, _) = app.topup(&c, json!({"phone": "5512345678", "amount": 50})).await;
+    assert_eq!(status, 503);
+    // Listings still list, without a price they could not honour.
+    let (_, v) = send(app.get("/api/products?country=MX&kind=data", &c)).await;
+    let products = v["products"].as_array().unwrap();
+    assert!(!products.is_empty() && products.iter().all(|p| p.get("price_usd").is_none()), "{v}");
+    assert_eq!(app.balance(&c).await, dec("100"));
+}
+
+#[tokio::test]
+async fn a_quote_and_the_purchase_that_follows_agree_to_the_cent() {
+    let app = TestApp::spawn().await;
+    let c = app
+        .customer_with("QT", "100", |a| a.commission_rate = dec("0.035"))
+        .await;
+
+    let (status, q) = send(
+        app.post("/api/quote", &c)
+            .json(&json!({"amount": 23.2, "phone": "+52 55 1234 5678"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(q["product_id"], "MOVISTAR_TAE");
+    assert_eq!(q["currency"], "MXN");
+    assert_eq!(q["phone"], "5512345678");
+    assert_eq!(money(&q["exchange_rate"]), dec("17.0068"));
+    assert!(q["rate_age_seconds"].as_i64().unwrap() >= 0);
+    assert!(q["rate_source"].is_string() && q["rate_as_of"].is_string());
+    let (cost, commission, charged) = (
+        money(&q["cost_usd"]),
+        money(&q["commission_usd"]),
+        money(&q["charged_usd"]),
+    );
+    assert_eq!(cost + commission, charged);
+    let (status, v) = app.topup(&c, json!({"phone": "5512345678", "amount": 23.2})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(money(&v["billing"]["deducted_usd"]), charged);
+
+    // The distributor's quote for a South African product, then the purchase.
+    let (token, _) = app.login(&c).await;
+    let (status, q) = send(
+        app.client
+            .post(app.url("/api/distributor/quote"))
+            .bearer_auth(&token)
+            .json(&json!({"product_id": "ZA_VODACOM_AIRTIME", "amount": 25, "phone_number": "0821234567"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(
+        (q["currency"].as_str(), q["phone"].as_str()),
+        (Some("ZAR"), Some("27821234567"))
+    );
+    let (status, v) = app
+        .purchase(&token, za("Q-ZA", "ZA_VODACOM_AIRTIME", json!(25), "0821234567"))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/Q-ZA").await;
+    assert_eq!(money(&t["amount_usd"]), money(&q["charged_usd"]));
+
+    // Quotes validate like purchases, and move nothing.
+    let (status, v) = send(app.post("/api/quote", &c).json(&json!({"amount": 15}))).await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = send(
+        app.client
+            .post(app.url("/api/distributor/quote"))
+            .bearer_auth(&token)
+            .json(&json!({"product_id": "NOPE", "amount": 25})),
+    )
+    .await;
+    assert_eq!((status, v["response_code"].as_str()), (400, Some("14")), "{v}");
+    assert_eq!(count(&app, "SELECT count(*) FROM transactions").await, 2);
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn lookup_tells_country_operator_where_known_and_what_to_buy() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("LOOK", "10").await;
+
+    let (status, v) = send(app.get("/api/lookup/0821234567", &c)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["country"].as_str(), v["msisdn"].as_str()),
+        (Some("ZA"), Some("27821234567"))
+    );
+    assert_eq!(v["operator"], "VODACOM");
+    assert_eq!(v["operator_source"], "smartcall");
+    let ids: Vec<&str> = v["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["product_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"ZA_VODACOM_AIRTIME") && ids.contains(&"ZA_AIRTIME"),
+        "{ids:?}"
+    );
+    assert!(!ids.contains(&"ZA_MTN_AIRTIME"), "{ids:?}");
+    assert!(!ids.iter().any(|id| id.starts_with("MOVISTAR")), "{ids:?}");
+
+    // Mexico: portability makes a prefix guess unreliable, and it is said so.
+    let (status, v) = send(app.get("/api/lookup/+525512345678", &c)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["country"], "MX");
+    assert!(v["operator"].is_null());
+    assert!(v["operator_note"].as_str().unwrap().contains("portable"), "{v}");
+    let products = v["products"].as_array().unwrap();
+    assert!(products.iter().all(|p| p["country"] == "MX") && !products.is_empty());
+
+    let (token, _) = app.login(&c).await;
+    let (status, v) = app.bearer_get(&token, "/api/distributor/lookup/27831234567").await;
+    assert_eq!((status, v["operator"].as_str()), (200, Some("MTN")), "{v}");
+
+    let (status, v) = send(app.get("/api/lookup/12345", &c)).await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = send(app.get("/api/lookup/0821234567?country=FR", &c)).await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = app.bearer_get(&token, "/api/distributor/lookup/12345").await;
+    assert_eq!((status, v["response_code"].as_str()), (400, Some("83")), "{v}");
+}
+
+#[tokio::test]
+async fn product_listings_filter_and_price_for_the_caller() {
+    let app = TestApp::spawn().await;
+    let c = app.customer_with("PR", "10", |a| a.commission_rate = dec("0.05")).await;
+
+    let (status, v) = send(app.get("/api/products?country=mx&kind=data", &c)).await;
+    assert_eq!(status, 200, "{v}");
+    let products = v["products"].as_array().unwrap();
+    assert!(!products.is_empty());
+    assert!(
+        products.iter().all(|p| p["country"] == "MX" && p["kind"] == "data"),
+        "{v}"
+    );
+    let pack = products
+        .iter()
+        .find(|p| p["product_id"] == "MOVISTAR_PAQUETE_16")
+        .unwrap();
+    // 30 MXN at 17.0068 with 5 %: round(1.76400... × 1.05) = 1.85.
+    assert_eq!(money(&pack["price_usd"]), dec("1.85"));
+    let (_, q) = send(
+        app.post("/api/quote", &c)
+            .json(&json!({"product_id": "MOVISTAR_PAQUETE_16", "amount": 30})),
+    )
+    .await;
+    assert_eq!(money(&q["charged_usd"]), money(&pack["price_usd"]));
+
+    let (token, _) = app.login(&c).await;
+    let (status, v) = app
+        .bearer_get(&token, "/api/distributor/products?country=ZA&operator=mtn&kind=airtime")
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let ids: Vec<&str> = v["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["product_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"ZA_MTN_AIRTIME") && ids.contains(&"ZA_AIRTIME"),
+        "{ids:?}"
+    );
+    assert!(!ids.contains(&"ZA_VODACOM_AIRTIME"), "{ids:?}");
+
+    let (status, v) = send(app.get("/api/products?kind=vouchers", &c)).await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = app.bearer_get(&token, "/api/distributor/products?kind=vouchers").await;
+    assert_eq!(status, 400, "{v}");
+}
+
+/// Each documented scenario suffix (`77OD`), through LATCOM (Relier) and Smartcall
+/// (distributor): the outcome it names, settled by the gateway's own machinery.
+#[tokio::test]
+async fn sandbox_scenario_numbers_choose_the_outcome() {
+    let app = TestApp::spawn_with(
+        |s| {
+            s.providers.latcom.enquire_by_dist_transid = true;
+            s.providers.smartcall.timeout_secs = 2;
+        },
+        None,
+    )
+    .await;
+    app.latcom.set_dist_transid_lookup(true);
+    let c = app.customer("SCN", "1000").await;
+    let (token, _) = app.login(&c).await;
+
+    let cases = [
+        ("0", "SUCCESS"),
+        ("1", "FAILED"),
+        ("2", "SUCCESS"),
+        ("3", "FAILED"),
+        ("4", "SUCCESS"),
+        ("5", "FAILED"),
+    ];
+    let mut waits = Vec::new();
+    for (digit, expected) in cases {
+        let delay = if matches!(digit, "2" | "3") { "2" } else { "0" };
+        let mx = format!("55123477{digit}{delay}");
+        let (status, v) = app.topup(&c, json!({"phone": mx, "amount": 50})).await;
+        let id = v["transaction"]["id"]
+            .as_str()
+            .or(v["transaction_id"].as_str())
+            .unwrap()
+            .to_string();
+        match digit {
+            "0" => assert_eq!(status, 200, "{v}"),
+            "1" => assert_eq!(status, 500, "{v}"),
+            _ => {}
+        }
+        waits.push((Some(id), None, expected, mx));
+        let dtid = format!("SCN-{digit}");
+        let (status, v) = app
+            .purchase(
+                &token,
+                za(
+                    &dtid,
+                    "ZA_VODACOM_AIRTIME",
+                    json!(30),
+                    &format!("08212377{digit}{delay}"),
+                ),
+            )
+            .await;
+        match digit {
+            "0" => assert_eq!(status, 200, "{v}"),
+            "1" => assert_eq!((status, v["response_code"].as_str()), (500, Some("91")), "{v}"),
+            _ => {}
+        }
+        waits.push((None, Some(dtid), expected, format!("ZA …77{digit}{delay}")));
+    }
+    for (id, dtid, expected, what) in waits {
+        let status = match (id, dtid) {
+            (Some(id), _) => app.wait_final(&c, &id, 30).await["transaction"]["status"].clone(),
+            (_, Some(dtid)) => wait_distributor_final(&app, &token, &dtid).await,
+            _ => unreachable!(),
+        };
+        assert_eq!(status, expected, "{what}");
+    }
+    app.assert_ledger_invariants().await;
+}
+
+async fn wait_distributor_final(app: &TestApp, token: &str, dtid: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, v) = app
+            .bearer_get(token, &format!("/api/distributor/transaction/{dtid}"))
+            .await;
+        if ["SUCCESS", "FAILED", "REVIEW"].contains(&v["status"].as_str().unwrap_or("")) {
+            return v["status"].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "{dtid} still {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn ops_token(app: &TestApp, name: &str) -> String {
+    let out = cli::run_ops(
+        app.settings.clone(),
+        Command::OpsToken(OpsTokenCommand::Create { name: name.into() }),
+    )
+    .await
+    .expect("ops-token create");
+    out["token"].as_str().unwrap().to_string()
+}
+
+async fn reverse(app: &TestApp, token: &str, id: &str, evidence: &str) -> (u16, Value) {
+    send(
+        app.client
+            .post(app.url(&format!("/api/admin/transactions/{id}/reverse")))
+            .bearer_auth(token)
+            .json(&json!({ "evidence": evidence })),
+    )
+    .await
+}
+
+async fn delivered(app: &TestApp, c: &Creds, phone: &str, amount: u32, reference: &str) -> String {
+    let (status, v) = app
+        .topup(c, json!({"phone": phone, "amount": amount, "reference": reference}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    v["transaction"]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_reversed_delivery_is_refunded_once_and_shows_everywhere() {
+    let app = TestApp::spawn().await;
+    let c = app
+        .customer_with("REV", "100", |a| {
+            a.commission_rate = dec("0.02");
+            a.daily_limit_mxn = Some(dec("100"));
+        })
+        .await;
+    let ops = ops_token(&app, "ops-alice").await;
+    let id = delivered(&app, &c, "5512345678", 100, "R-1").await;
+    assert_eq!(app.balance(&c).await, dec("94.00"));
+    // The daily limit is used up.
+    let (status, _) = app.topup(&c, json!({"phone": "5512345678", "amount": 10})).await;
+    assert_eq!(status, 429);
+
+    // Refused: no token, a wrong one, no evidence, an unknown id.
+    let (status, _) = send(
+        app.client
+            .post(app.url(&format!("/api/admin/transactions/{id}/reverse")))
+            .json(&json!({"evidence": "x"})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(reverse(&app, "ops_wrong", &id, "x").await.0, 401);
+    assert_eq!(reverse(&app, &ops, &id, "  ").await.0, 400);
+    assert_eq!(reverse(&app, &ops, "RLR-NOPE", "x").await.0, 404);
+    assert_eq!(app.balance(&c).await, dec("94.00"));
+
+    // Two ops race to record the same reversal: one refund.
+    let evidence = "LATCOM reversal LT38000001 on 2026-11-29: carrier rejected";
+    let (a, b) = tokio::join!(reverse(&app, &ops, &id, evidence), reverse(&app, &ops, &id, evidence));
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let ok = if a.0 == 200 { a.1 } else { b.1 };
+    assert_eq!(
+        (ok["status"].as_str(), money(&ok["refunded_usd"])),
+        (Some("REVERSED"), dec("6.00"))
+    );
+    assert_eq!(app.balance(&c).await, dec("100.00"));
+
+    // Every read shows it.
+    let (_, v) = app.transaction(&c, &id).await;
+    assert_eq!(v["transaction"]["status"], "REVERSED");
+    assert!(v["transaction"]["failure_reason"]
+        .as_str()
+        .unwrap()
+        .contains("LT38000001"));
+    let (token, _) = app.login(&c).await;
+    let (_, v) = app.bearer_get(&token, "/api/distributor/transaction/R-1").await;
+    assert_eq!(
+        (v["status"].as_str(), v["response_code"].as_str()),
+        (Some("REVERSED"), Some("91"))
+    );
+    // A replay of its reference answers its state, charging nothing.
+    let (status, v) = app
+        .topup(&c, json!({"phone": "5512345678", "amount": 100, "reference": "R-1"}))
+        .await;
+    assert_eq!(
+        (status, v["transaction"]["status"].as_str()),
+        (202, Some("REVERSED")),
+        "{v}"
+    );
+    assert_eq!(app.balance(&c).await, dec("100.00"));
+
+    // The day's limit is released: the number can be topped up again.
+    delivered(&app, &c, "5512345678", 100, "R-2").await;
+
+    // The audit log names who recorded it and why.
+    let (actor, note): (String, String) =
+        sqlx::query_as("SELECT actor, note FROM audit_notes WHERE transaction_id = $1 AND action = 'reversed'")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((actor.as_str(), note.as_str()), ("ops-alice", evidence));
+
+    // A revoked token stops working; only a SUCCESS is reversed (through the CLI too).
+    cli::run_ops(
+        app.settings.clone(),
+        Command::OpsToken(OpsTokenCommand::Revoke {
+            name: "ops-alice".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let second = delivered(&app, &c, "5512345679", 10, "R-3").await;
+    assert_eq!(reverse(&app, &ops, &second, evidence).await.0, 401);
+    let out = cli::run_ops(
+        app.settings.clone(),
+        Command::Reverse {
+            id: second.clone(),
+            evidence: "Smartcall said so".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["status"], "REVERSED");
+    let again = cli::run_ops(
+        app.settings.clone(),
+        Command::Reverse {
+            id: second,
+            evidence: "twice".into(),
+        },
+    )
+    .await;
+    assert!(again.is_err());
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_new_operations() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = send(app.client.get(app.url("/openapi.json"))).await;
+    assert_eq!(status, 200);
+    for path in [
+        "/api/quote",
+        "/api/products",
+        "/api/lookup/{phone}",
+        "/api/distributor/quote",
+        "/api/distributor/lookup/{phone}",
+        "/api/admin/transactions/{id}/reverse",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    let topup = &doc["components"]["schemas"]["TopupBody"]["properties"];
+    assert!(topup["validate_only"].is_object(), "{topup}");
+    assert!(doc["components"]["schemas"]["QuoteView"].is_object());
+}
