@@ -14,7 +14,7 @@ pub mod transactions;
 
 use crate::domain::refusal::Refusal;
 use rust_decimal::Decimal;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use std::str::FromStr;
 use std::time::Duration;
@@ -70,7 +70,7 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 /// Create the database if it is missing (so a fresh machine needs no manual step).
 pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
-    let opts = PgConnectOptions::from_str(url)?;
+    let opts = connect_options(url)?;
     let Some(name) = opts.get_database().map(str::to_owned) else {
         return Ok(());
     };
@@ -85,8 +85,10 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
             .execute(&mut admin)
             .await
         {
-            // Another instance may have created it at the same moment.
-            if !matches!(&e, sqlx::Error::Database(db) if db.code().as_deref() == Some("42P04")) {
+            // Another instance may have created it at the same moment: PostgreSQL says
+            // so as 42P04 (duplicate_database) or, when both passed its own check at
+            // once, as 23505 (a unique violation in pg_database).
+            if !matches!(&e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("42P04" | "23505"))) {
                 return Err(e);
             }
         }
@@ -94,8 +96,22 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
     admin.close().await
 }
 
+/// Options for `url`. TLS follows its `sslmode` (rustls; `require`, `verify-ca` and
+/// `verify-full` as in libpq, for managed PostgreSQL). Without one, a server on this
+/// machine (loopback or a socket) is spoken to in clear, since encryption there protects
+/// nothing and costs every statement; any other host gets libpq's default, `prefer`.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    let opts = PgConnectOptions::from_str(url)?;
+    let local = matches!(opts.get_host(), "localhost" | "127.0.0.1" | "::1") || opts.get_host().starts_with('/');
+    Ok(if local && !url.contains("sslmode=") {
+        opts.ssl_mode(PgSslMode::Disable)
+    } else {
+        opts
+    })
+}
+
 pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<PgPool, sqlx::Error> {
-    let opts = PgConnectOptions::from_str(url)?
+    let opts = connect_options(url)?
         .log_statements(tracing::log::LevelFilter::Trace)
         // Our statements look rows up by key (or by arrays of keys), where the generic
         // plan is the right one; without this PostgreSQL re-plans the batch statements
