@@ -69,6 +69,8 @@ pub struct PurchaseSettings {
     /// Open transactions older than this are swept by the resolver.
     pub resolver_min_age_secs: u64,
     pub resolver_interval_secs: u64,
+    /// A sweep's claim on a transaction lapses after this if its instance dies.
+    pub resolver_lease_secs: u64,
     /// Unresolved this long → REVIEW (funds held for ops).
     pub review_after_hours: i64,
     pub queue_workers: usize,
@@ -301,6 +303,7 @@ impl Default for PurchaseSettings {
             sync_deadline_secs: 25,
             resolver_min_age_secs: 30,
             resolver_interval_secs: 5,
+            resolver_lease_secs: 120,
             review_after_hours: 24,
             queue_workers: 256,
             queue_poll_interval_ms: 250,

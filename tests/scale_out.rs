@@ -5,6 +5,7 @@ mod common;
 
 use common::{test_settings, unmigrated_database_url};
 use recarga::domain::clock::{Clock, SystemClock};
+use recarga::jobs::resolver;
 use recarga::startup::Application;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,4 +65,48 @@ async fn tls_follows_the_urls_sslmode() {
         refused.is_err(),
         "a certificate no CA signed must not verify: {refused:?}"
     );
+}
+
+/// Two instances sweeping the same stuck transactions at once: each is enquired by
+/// one of them (claims), and a later sweep takes them up again (claims are released).
+#[tokio::test]
+async fn concurrent_sweeps_of_two_instances_enquire_each_stuck_transaction_once() {
+    let quiet = |s: &mut recarga::config::Settings| {
+        s.purchase.sync_deadline_secs = 1;
+        s.purchase.resolver_interval_secs = 3600;
+    };
+    let app = common::TestApp::spawn_with(quiet, None).await;
+    app.smartcall.state.set_network_pending(
+        Duration::from_secs(3600),
+        recarga::sandbox::smartcall::Status::Successful,
+    );
+    let c = app.customer("SWEEP", "100").await;
+    let (token, _) = app.login(&c).await;
+    let stuck = 6;
+    let purchases = (0..stuck).map(|i| {
+        let body = serde_json::json!({"distributor_transaction_id": format!("S-{i}"), "phone_number": format!("082123456{i}"),
+                                      "product_id": "ZA_VODACOM_AIRTIME", "amount": 13});
+        app.purchase(&token, body)
+    });
+    for (status, body) in futures::future::join_all(purchases).await {
+        assert_eq!(status, 202, "{body}");
+    }
+    // A second instance on the same database (its own simulators: it only counts here).
+    let mut settings = app.settings.clone();
+    quiet(&mut settings);
+    let other = Application::build(settings, Arc::new(SystemClock)).await.unwrap();
+    let other_sim = other.simulators.smartcall.clone().unwrap();
+    let enquiries = || app.smartcall.state.enquiry_calls() + other_sim.state.enquiry_calls();
+
+    let before = enquiries();
+    let (a, b) = tokio::join!(
+        resolver::sweep(&app.app_purchases, 0),
+        resolver::sweep(&other.purchases, 0)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), stuck, "each transaction claimed by one sweep");
+    assert_eq!(enquiries() - before, stuck as u64, "one enquiry per stuck transaction");
+    // Released: the next sweep takes up what is still open.
+    let again = resolver::sweep(&app.app_purchases, 0).await.unwrap();
+    assert!(again > 0, "released claims are taken up again");
+    app.assert_ledger_invariants().await;
 }

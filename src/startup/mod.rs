@@ -146,6 +146,7 @@ impl Application {
                 default_daily_limit: settings.limits.daily_limit_local,
                 sync_deadline: Duration::from_secs(settings.purchase.sync_deadline_secs),
                 review_after: chrono::Duration::hours(settings.purchase.review_after_hours),
+                resolver_lease: Duration::from_secs(settings.purchase.resolver_lease_secs),
                 instance_tag,
             },
             Arc::clone(&queue),

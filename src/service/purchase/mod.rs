@@ -136,6 +136,7 @@ pub struct PurchaseService {
     default_daily_limit: Decimal,
     sync_deadline: Duration,
     review_after: chrono::Duration,
+    resolver_lease: Duration,
     queue: Arc<Notify>,
     ids: TransactionIds,
 }
@@ -147,6 +148,9 @@ pub struct PurchaseConfig {
     pub default_daily_limit: Decimal,
     pub sync_deadline: Duration,
     pub review_after: chrono::Duration,
+    /// How long a resolver sweep's claim on a transaction holds if never released
+    /// (longer than any upstream call it makes).
+    pub resolver_lease: Duration,
     /// This process's tag for transaction ids (from the database: `store::instance_tag`).
     pub instance_tag: u64,
 }
@@ -172,6 +176,7 @@ impl PurchaseService {
             default_daily_limit: config.default_daily_limit,
             sync_deadline: config.sync_deadline,
             review_after: config.review_after,
+            resolver_lease: config.resolver_lease,
             queue,
             ids: TransactionIds::new(config.instance_tag, Arc::clone(&clock)),
             clock,

@@ -4,9 +4,25 @@
 use super::*;
 
 impl PurchaseService {
-    /// Open transactions untouched for `min_age_secs`, oldest first: the resolver's work.
-    pub async fn open_older_than(&self, min_age_secs: i64, limit: i64) -> Result<Vec<Transaction>, PurchaseError> {
-        Ok(txns::open_older_than(&self.pool, min_age_secs, limit).await?)
+    /// Claim open transactions untouched for `min_age_secs`, oldest first: one sweep's
+    /// work, held from other instances' sweeps for the resolver lease (or until
+    /// [`Self::release`]).
+    pub async fn claim_open(
+        &self,
+        min_age_secs: i64,
+        limit: i64,
+    ) -> Result<(uuid::Uuid, Vec<Transaction>), PurchaseError> {
+        let claim = uuid::Uuid::new_v4();
+        let lease = self.resolver_lease.as_secs() as i64;
+        Ok((
+            claim,
+            txns::claim_open(&self.pool, claim, min_age_secs, lease, limit).await?,
+        ))
+    }
+
+    /// Give back a sweep's claim (what it did not settle may be taken by the next sweep).
+    pub async fn release(&self, claim: uuid::Uuid) -> Result<(), PurchaseError> {
+        Ok(txns::release(&self.pool, claim).await?)
     }
 
     /// Move a transaction forward: send a PENDING one, enquire about a PROCESSING one.

@@ -94,18 +94,49 @@ pub async fn move_to_review(pool: &PgPool, transaction_id: &str, reason: &str) -
         == 1)
 }
 
-/// Non-final transactions not touched for `min_age_secs`, oldest first.
-pub async fn open_older_than(pool: &PgPool, min_age_secs: i64, limit: i64) -> Result<Vec<Transaction>, sqlx::Error> {
+/// Claim up to `limit` open transactions untouched for `min_age_secs`, oldest first,
+/// that no live claim holds, for `lease_secs` under `claim`: of several instances
+/// sweeping at once each gets different ones (SKIP LOCKED), and a claim whose holder
+/// died lapses with its lease.
+pub async fn claim_open(
+    pool: &PgPool,
+    claim: uuid::Uuid,
+    min_age_secs: i64,
+    lease_secs: i64,
+    limit: i64,
+) -> Result<Vec<Transaction>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {TXN_COLUMNS} FROM transactions
-         WHERE processed_at IS NULL AND status IN ('PENDING', 'PROCESSING')
-           AND updated_at < now() - make_interval(secs => $1)
-         ORDER BY updated_at LIMIT $2"
+        "WITH c AS (
+             SELECT id FROM transactions
+             WHERE processed_at IS NULL AND status IN ('PENDING', 'PROCESSING')
+               AND updated_at < now() - make_interval(secs => $1)
+               AND (claimed_until IS NULL OR claimed_until < now())
+             ORDER BY updated_at LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+         UPDATE transactions t SET claimed_by = $3, claimed_until = now() + make_interval(secs => $4)
+         FROM c WHERE t.id = c.id
+         RETURNING {}",
+        TXN_COLUMNS
+            .split(',')
+            .map(|c| format!("t.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
     .bind(min_age_secs as f64)
     .bind(limit)
+    .bind(claim)
+    .bind(lease_secs as f64)
     .fetch_all(pool)
     .await
+}
+
+/// Give back what `claim` still holds.
+pub async fn release(pool: &PgPool, claim: uuid::Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE transactions SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1")
+        .bind(claim)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Push `updated_at` so the resolver's next sweep leaves this one alone for a while.
