@@ -150,6 +150,9 @@ pub struct FxSettings {
     /// Currency → source, overriding `source` (e.g. MXN = "banxico").
     pub source_by_currency: BTreeMap<String, String>,
     pub refresh_interval_secs: u64,
+    /// How often each instance re-reads the newest rates from the database (and checks
+    /// whether a fetch is due), so that all instances price alike.
+    pub reload_interval_secs: u64,
     pub max_age_hours: i64,
     /// Currency → units per USD, used by the `fixed` source.
     pub fixed_rates: BTreeMap<String, Decimal>,
@@ -332,6 +335,7 @@ impl Default for FxSettings {
             source: "fixed".into(),
             source_by_currency: BTreeMap::new(),
             refresh_interval_secs: 6 * 3600,
+            reload_interval_secs: 30,
             max_age_hours: 96,
             fixed_rates: BTreeMap::from([("MXN".to_string(), dec!(17.0068)), ("ZAR".to_string(), dec!(18.0000))]),
             banxico: BanxicoSettings::default(),

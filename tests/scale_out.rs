@@ -5,7 +5,9 @@ mod common;
 
 use common::{test_settings, unmigrated_database_url};
 use recarga::domain::clock::{Clock, SystemClock};
+use recarga::domain::fx::{Rate, RateSource, RateSourceError};
 use recarga::jobs::resolver;
+use recarga::service::fx::FxService;
 use recarga::startup::Application;
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,4 +111,63 @@ async fn concurrent_sweeps_of_two_instances_enquire_each_stuck_transaction_once(
     let again = resolver::sweep(&app.app_purchases, 0).await.unwrap();
     assert!(again > 0, "released claims are taken up again");
     app.assert_ledger_invariants().await;
+}
+
+/// A rate source that counts its fetches and answers its own rate, slowly.
+struct Source {
+    rate: rust_decimal::Decimal,
+    fetches: Arc<std::sync::atomic::AtomicU32>,
+}
+
+#[async_trait::async_trait]
+impl RateSource for Source {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+    async fn fetch(&self, currency: &str) -> Result<Rate, RateSourceError> {
+        self.fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(Rate {
+            currency: currency.into(),
+            rate: self.rate,
+            as_of: chrono::Utc::now(),
+            source: format!("test {}", self.rate),
+        })
+    }
+}
+
+/// Two instances whose sources would disagree: one fetches (the other sees the fetch
+/// under way and skips it), and both then price with the rate in the database.
+#[tokio::test]
+async fn instances_fetch_rates_one_at_a_time_and_price_alike() {
+    let url = common::fresh_database_url().await;
+    let pool = recarga::store::connect(&url, 4, Duration::from_secs(5)).await.unwrap();
+    let fetches = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let instance = |rate: &str| {
+        let source = Source {
+            rate: common::dec(rate),
+            fetches: Arc::clone(&fetches),
+        };
+        FxService::new(
+            pool.clone(),
+            Arc::new(source),
+            Arc::new(SystemClock),
+            chrono::Duration::hours(96),
+            vec!["MXN".into()],
+        )
+    };
+    let (a, b) = (instance("17.5"), instance("18.5"));
+    let due_now = Duration::ZERO;
+    tokio::join!(a.sync(due_now), b.sync(due_now));
+    assert_eq!(
+        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one fetcher at a time"
+    );
+    // The next reload (no fetch due) gives both the same rate.
+    let not_due = Duration::from_secs(3600);
+    tokio::join!(a.sync(not_due), b.sync(not_due));
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let (ra, rb) = (a.current("MXN").unwrap(), b.current("MXN").unwrap());
+    assert_eq!((ra.rate, &ra.source), (rb.rate, &rb.source));
 }

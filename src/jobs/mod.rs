@@ -65,11 +65,13 @@ pub fn spawn_resolver(service: Arc<PurchaseService>, interval: Duration, min_age
     })
 }
 
-pub fn spawn_fx_refresh(fx: Arc<FxService>, interval: Duration) -> JoinHandle<()> {
+/// Every `reload`: fetch rates if due (one instance at a time), then price with the
+/// newest in the database.
+pub fn spawn_fx_refresh(fx: Arc<FxService>, reload: Duration, refresh: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(interval).await;
-            fx.refresh().await;
+            tokio::time::sleep(reload).await;
+            fx.sync(refresh).await;
         }
     })
 }

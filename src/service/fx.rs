@@ -1,5 +1,7 @@
 //! The FX service: the last good rate per currency (persisted, cached in memory),
 //! refreshed by a job; purchases are refused when the rate is older than allowed.
+//! Several instances price alike: they fetch into the database one at a time and each
+//! prices with the newest rate there, re-read every few seconds.
 
 use crate::domain::clock::Clock;
 use crate::domain::fx::{Rate, RateSource};
@@ -53,6 +55,29 @@ impl FxService {
             }
         }
         Ok(())
+    }
+
+    /// The periodic step: when a rate is due (by the database's own record, which all
+    /// instances share) and no other instance is fetching, fetch; then price with the
+    /// newest rates in the database.
+    pub async fn sync(&self, refresh_interval: std::time::Duration) {
+        if let Err(e) = self.fetch_if_due(refresh_interval).await {
+            tracing::warn!(error = %e, "exchange rate fetch check failed");
+        }
+        if let Err(e) = self.load_persisted().await {
+            tracing::warn!(error = %e, "could not read the newest exchange rates; keeping those cached");
+        }
+    }
+
+    async fn fetch_if_due(&self, refresh_interval: std::time::Duration) -> Result<(), sqlx::Error> {
+        if !store::fx::fetch_due(&self.pool, &self.currencies, refresh_interval.as_secs() as i64).await? {
+            return Ok(());
+        }
+        let Some(lock) = store::fx::try_fetch_lock(&self.pool).await? else {
+            return Ok(()); // another instance is fetching
+        };
+        self.refresh().await;
+        lock.release().await
     }
 
     /// Fetch every currency; a failure keeps the last good rate and is logged.

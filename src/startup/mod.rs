@@ -165,7 +165,11 @@ impl Application {
                 Duration::from_secs(p.resolver_interval_secs),
                 p.resolver_min_age_secs as i64,
             ),
-            jobs::spawn_fx_refresh(Arc::clone(&fx), Duration::from_secs(settings.fx.refresh_interval_secs)),
+            jobs::spawn_fx_refresh(
+                Arc::clone(&fx),
+                Duration::from_secs(settings.fx.reload_interval_secs),
+                Duration::from_secs(settings.fx.refresh_interval_secs),
+            ),
         ];
         if let Some(sync) = smartcall_sync {
             let interval = Duration::from_secs(settings.providers.smartcall.catalog_sync_interval_secs);
