@@ -13,6 +13,9 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use std::path::PathBuf;
 
+mod notifications;
+pub use notifications::{InstanceCommand, KeyCommand, NotificationsCommand};
+
 #[derive(Parser)]
 #[command(name = "recarga", version, about = "Airtime and data top-up gateway")]
 pub struct Cli {
@@ -38,6 +41,9 @@ pub enum Command {
     Customer(CustomerCommand),
     /// Settle a transaction that is in REVIEW (funds held) after checking with the upstream.
     Settle(SettleArgs),
+    /// WhatsApp billing notifications: API keys and instances.
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
 }
 
 #[derive(Subcommand)]
@@ -67,6 +73,16 @@ pub enum CustomerCommand {
     Show {
         #[arg(long)]
         id: String,
+    },
+    /// Set (or clear) the WhatsApp number recarga's notices go to.
+    Whatsapp {
+        #[arg(long)]
+        id: String,
+        /// Country code and number, e.g. 525512345678.
+        #[arg(long, required_unless_present = "clear", conflicts_with = "clear")]
+        number: Option<String>,
+        #[arg(long)]
+        clear: bool,
     },
 }
 
@@ -114,7 +130,11 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             let balance = customers::credit(&pool, &id, usd, note.as_deref())
                 .await
                 .map_err(store_error)?;
-            Ok(json!({"customer_id": id, "credited_usd": number(usd), "balance_usd": number(balance)}))
+            let notice = notifications::confirm_credit(&pool, &settings, &id, usd, balance).await;
+            Ok(json!({
+                "customer_id": id, "credited_usd": number(usd), "balance_usd": number(balance),
+                "whatsapp_confirmation": notice,
+            }))
         }
         Command::Customer(CustomerCommand::Adjust { id, usd, note }) => {
             let balance = customers::adjust(&pool, &id, usd, &note).await.map_err(store_error)?;
@@ -134,6 +154,10 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
                 "created_at": c.created_at,
             }))
         }
+        Command::Customer(CustomerCommand::Whatsapp { id, number, clear: _ }) => {
+            notifications::set_contact(&pool, &id, number.as_deref()).await
+        }
+        Command::Notifications(command) => notifications::run(&pool, command).await,
         Command::Settle(args) => {
             let verdict = match args.outcome.as_str() {
                 "success" => ReviewVerdict::Success,

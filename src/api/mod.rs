@@ -5,6 +5,7 @@ pub mod distributor;
 pub mod health;
 pub mod json;
 pub mod login_guard;
+pub mod notifications;
 pub mod rate_limit;
 pub mod relier;
 pub mod responses;
@@ -13,6 +14,7 @@ use crate::api::login_guard::LoginGuard;
 use crate::api::rate_limit::RateLimits;
 use crate::config::Settings;
 use crate::service::customer_cache::CustomerCache;
+use crate::service::notifications::NotificationService;
 use crate::service::purchase::PurchaseService;
 use crate::service::tokens::TokenService;
 use crate::store::customer_reads::CustomerReads;
@@ -35,6 +37,7 @@ pub const SANDBOX_HEADER: &str = "x-recarga-sandbox";
 pub struct AppState {
     pub pool: PgPool,
     pub purchases: Arc<PurchaseService>,
+    pub notifications: Arc<NotificationService>,
     pub rate_limits: Arc<RateLimits>,
     pub tokens: Arc<TokenService>,
     pub customers: Arc<CustomerCache>,
@@ -60,13 +63,20 @@ pub struct AppState {
         distributor::handlers::products,
         distributor::handlers::product_purchase,
         distributor::handlers::transaction,
+        notifications::handlers::send_notification,
+        notifications::handlers::messages,
     ),
     components(schemas(
         relier::types::TopupBody,
         distributor::types::LoginBody,
         distributor::types::RefreshBody,
         distributor::types::TokenPair,
-        distributor::types::PurchaseBody
+        distributor::types::PurchaseBody,
+        notifications::types::SendNotificationBody,
+        notifications::types::NotificationAccepted,
+        notifications::types::Detail,
+        notifications::types::MessageLog,
+        notifications::types::MessageEntry
     )),
     modifiers(&SecurityAddon)
 )]
@@ -102,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(relier::routes())
         .merge(distributor::routes())
+        .merge(notifications::routes())
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -1,7 +1,8 @@
-//! Background workers: the async top-up queue, the resolver, FX refresh and the
-//! upstream catalogue sync.
+//! Background workers: the async top-up queue, the resolver, FX refresh, the
+//! upstream catalogue sync and the WhatsApp notification sender.
 
 pub mod catalog_sync;
+pub mod notifications;
 pub mod resolver;
 
 use crate::service::fx::FxService;

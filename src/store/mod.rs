@@ -8,6 +8,7 @@ pub mod customers;
 pub mod fx;
 pub mod group_commit;
 pub mod ledger;
+pub mod notifications;
 pub mod sessions;
 pub mod transactions;
 
@@ -47,6 +48,8 @@ pub enum StoreError {
     InvalidAmount,
     #[error("a note is required")]
     NoteRequired,
+    #[error("recarga's own WhatsApp instance exists already")]
+    OwnInstanceExists,
     #[error("migrations failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the installed ledger differs from sql/ledger.sql: {}", .0.join("; "))]

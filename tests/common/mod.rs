@@ -28,6 +28,8 @@ pub struct TestApp {
     pub smartcall: SmartcallSim,
     pub settings: Settings,
     pub app_purchases: Arc<recarga::service::purchase::PurchaseService>,
+    pub evolution: recarga::sandbox::evolution::SimState,
+    pub notifications: Arc<recarga::service::notifications::NotificationService>,
 }
 
 #[derive(Clone, Debug)]
@@ -263,6 +265,12 @@ impl TestApp {
             .clone()
             .expect("sandbox starts the Smartcall simulator");
         let app_purchases = Arc::clone(&app.purchases);
+        let evolution = app
+            .simulators
+            .evolution
+            .clone()
+            .expect("sandbox starts the Evolution simulator");
+        let notifications = Arc::clone(&app.notifications);
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         Self {
             base,
@@ -272,6 +280,8 @@ impl TestApp {
             smartcall,
             settings,
             app_purchases,
+            evolution,
+            notifications,
         }
     }
 

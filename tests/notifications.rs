@@ -1,0 +1,502 @@
+//! WhatsApp billing notifications (seed 002) end to end: the real router and sender, a
+//! fresh database, the Evolution simulator over HTTP; keys and instances made with the
+//! CLI's own code.
+
+mod common;
+
+use common::{send, TestApp};
+use recarga::cli::{self, Command, CustomerCommand, InstanceCommand, KeyCommand, NotificationsCommand};
+use recarga::sandbox::evolution::Delivered;
+use recarga::service::notifications::ResellerNotice;
+use rust_decimal_macros::dec;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const SEND: &str = "/api/v1/billing/send-notification";
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(
+        |s| {
+            s.notifications.retry_base_ms = 50;
+            s.notifications.poll_interval_ms = 50;
+        },
+        None,
+    )
+    .await
+}
+
+async fn ops(app: &TestApp, command: Command) -> Value {
+    cli::run_ops(app.settings.clone(), command).await.expect("CLI command")
+}
+
+async fn key(app: &TestApp, account: &str, permissions: &[&str]) -> String {
+    let out = ops(
+        app,
+        Command::Notifications(NotificationsCommand::Key(KeyCommand::Create {
+            account: account.into(),
+            name: "WISPMAN Integration".into(),
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        })),
+    )
+    .await;
+    out["api_key"].as_str().unwrap().to_string()
+}
+
+async fn instance(app: &TestApp, account: Option<&str>, evolution: &str) -> String {
+    let out = ops(
+        app,
+        Command::Notifications(NotificationsCommand::Instance(InstanceCommand::Create {
+            account: account.map(str::to_owned),
+            own: account.is_none(),
+            name: "billing".into(),
+            evolution_instance: evolution.into(),
+        })),
+    )
+    .await;
+    out["instance_id"].as_str().unwrap().to_string()
+}
+
+/// A reseller (account) with a send_message key and a connected instance.
+async fn account(app: &TestApp, id: &str) -> (String, String) {
+    app.customer(id, "0").await;
+    let key = key(app, id, &["send_message"]).await;
+    let instance = instance(app, Some(id), &format!("{id}-billing")).await;
+    (key, instance)
+}
+
+async fn notify(app: &TestApp, key: &str, instance: &str, body: Value) -> (u16, Value) {
+    send(
+        app.client
+            .post(app.url(&format!("{SEND}?instance_id={instance}")))
+            .bearer_auth(key)
+            .json(&body),
+    )
+    .await
+}
+
+async fn log(app: &TestApp, key: &str, instance: &str) -> (u16, Value) {
+    send(
+        app.client
+            .get(app.url(&format!("/api/v1/instances/{instance}/messages")))
+            .bearer_auth(key),
+    )
+    .await
+}
+
+/// The seed's cURL body (Step 4).
+fn seed_body() -> Value {
+    json!({
+        "phone_number": "254712345678",
+        "customer_name": "Test Customer",
+        "amount": 100.00,
+        "currency": "KES",
+        "invoice_id": "TEST-001",
+        "message_type": "payment_reminder"
+    })
+}
+
+/// Wait until the simulator has taken `n` messages.
+async fn delivered(app: &TestApp, n: usize) -> Vec<Delivered> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = app.evolution.delivered();
+        if d.len() >= n {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "only {} of {n} messages sent", d.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Wait until the message log shows the message with `status`.
+async fn logged(app: &TestApp, key: &str, instance: &str, id: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (code, body) = log(app, key, instance).await;
+        assert_eq!(code, 200, "{body}");
+        let entry = body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .cloned();
+        if let Some(entry) = entry.filter(|m| m["status"] == status) {
+            return entry;
+        }
+        assert!(Instant::now() < deadline, "message {id} never {status}: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn stored_messages(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM notification_messages")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_seeds_curl_example_is_sent_and_logged() {
+    let app = app().await;
+    let (key, instance) = account(&app, "WISP_001").await;
+    let (status, body) = notify(&app, &key, &instance, seed_body()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["success"], true);
+    assert_eq!(body["invoice_id"], "TEST-001");
+    let id = body["message_id"].as_str().unwrap();
+    uuid::Uuid::parse_str(id).expect("message_id is a uuid");
+
+    let sent = delivered(&app, 1).await;
+    assert_eq!(sent[0].instance, "WISP_001-billing");
+    assert_eq!(sent[0].number, "254712345678");
+    assert_eq!(
+        sent[0].text,
+        "Payment Due Reminder\n\nDear Test Customer,\n\nThis is a reminder that your payment of KES 100.00 is due.\n\n\
+         Invoice: #TEST-001\n\nPlease ignore if already paid."
+    );
+    let entry = logged(&app, &key, &instance, id, "sent").await;
+    assert_eq!(entry["direction"], "outgoing");
+    assert_eq!(entry["invoice_id"], "TEST-001");
+    assert_eq!(entry["message_type"], "payment_reminder");
+    assert_eq!(entry["attempts"], 1);
+    assert!(entry["sent_at"].is_string());
+
+    // The API reference's example, with a due date: the seed's template word for word.
+    let mut reference = seed_body();
+    reference["customer_name"] = json!("John Doe");
+    reference["amount"] = json!(1500.00);
+    reference["invoice_id"] = json!("INV-001");
+    reference["due_date"] = json!("2026-02-15");
+    let (status, body) = notify(&app, &key, &instance, reference).await;
+    assert_eq!(status, 200, "{body}");
+    let sent = delivered(&app, 2).await;
+    assert_eq!(
+        sent[1].text,
+        "Payment Due Reminder\n\nDear John Doe,\n\nThis is a reminder that your payment of KES 1,500.00 is due.\n\n\
+         Invoice: #INV-001\nDue Date: 2026-02-15\n\nPlease ignore if already paid."
+    );
+    let (_, filtered) = send(
+        app.client
+            .get(app.url(&format!("/api/v1/instances/{instance}/messages?status=failed")))
+            .bearer_auth(&key),
+    )
+    .await;
+    assert_eq!(filtered["messages"], json!([]), "{filtered}");
+}
+
+#[tokio::test]
+async fn every_error_is_a_detail_with_the_seeds_status() {
+    let app = app().await;
+    let (key, instance) = account(&app, "WISP_002").await;
+    let url = |q: &str| app.url(&format!("{SEND}{q}"));
+    let expect = |status: u16, body: &Value, want: u16, detail: &str| {
+        assert_eq!(status, want, "{body}");
+        let text = body["detail"].as_str().unwrap_or_else(|| panic!("no detail: {body}"));
+        assert!(text.contains(detail), "{text} lacks {detail}");
+    };
+
+    // 401: no key, another scheme, a wrong key, a revoked key.
+    let q = format!("?instance_id={instance}");
+    let (s, b) = send(app.client.post(url(&q)).json(&seed_body())).await;
+    expect(s, &b, 401, "Invalid or missing API key");
+    let (s, b) = send(
+        app.client
+            .post(url(&q))
+            .header("Authorization", format!("Basic {key}"))
+            .json(&seed_body()),
+    )
+    .await;
+    expect(s, &b, 401, "API key");
+    let (s, b) = notify(&app, "tnx_0000", &instance, seed_body()).await;
+    expect(s, &b, 401, "API key");
+    let revoked = key_with_id(&app, "WISP_002").await;
+    ops(
+        &app,
+        Command::Notifications(NotificationsCommand::Key(KeyCommand::Revoke {
+            account: "WISP_002".into(),
+            key_id: revoked.1,
+        })),
+    )
+    .await;
+    let (s, b) = notify(&app, &revoked.0, &instance, seed_body()).await;
+    expect(s, &b, 401, "API key");
+
+    // 400: no instance_id, missing fields, bad data, not JSON.
+    let (s, b) = send(app.client.post(url("")).bearer_auth(&key).json(&seed_body())).await;
+    expect(s, &b, 400, "instance_id");
+    let (s, b) = notify(&app, &key, &instance, json!({"phone_number": "254712345678"})).await;
+    expect(s, &b, 400, "customer_name is required");
+    let mut bad = seed_body();
+    bad["phone_number"] = json!("+254 (712) abc");
+    bad["message_type"] = json!("spam");
+    let (s, b) = notify(&app, &key, &instance, bad).await;
+    expect(s, &b, 400, "phone_number must be digits");
+    assert!(
+        b["detail"].as_str().unwrap().contains("message_type must be one of"),
+        "{b}"
+    );
+    let (s, b) = send(app.client.post(url(&q)).bearer_auth(&key).body("{not json")).await;
+    expect(s, &b, 400, "invalid JSON");
+
+    // 404: no such instance, not an id at all.
+    let (s, b) = notify(&app, &key, &uuid::Uuid::new_v4().to_string(), seed_body()).await;
+    expect(s, &b, 404, "Instance not found");
+    let (s, b) = notify(&app, &key, "abc-123-def", seed_body()).await;
+    expect(s, &b, 404, "Instance not found");
+
+    // 400 "Instance is not connected": closed in Evolution, or gone from it.
+    app.evolution.set_state("WISP_002-billing", "close");
+    let (s, b) = notify(&app, &key, &instance, seed_body()).await;
+    expect(s, &b, 400, "Instance is not connected");
+    app.evolution.remove_instance("WISP_002-billing");
+    let (s, b) = notify(&app, &key, &instance, seed_body()).await;
+    expect(s, &b, 400, "Instance is not connected");
+    app.evolution.set_state("WISP_002-billing", "open");
+
+    // 500: Evolution itself fails.
+    app.evolution.set_down(true);
+    let (s, b) = notify(&app, &key, &instance, seed_body()).await;
+    expect(s, &b, 500, "Evolution API error");
+    app.evolution.set_down(false);
+
+    assert_eq!(stored_messages(&app).await, 0, "no error stores a message");
+    assert!(app.evolution.delivered().is_empty());
+}
+
+async fn key_with_id(app: &TestApp, account: &str) -> (String, uuid::Uuid) {
+    let out = ops(
+        app,
+        Command::Notifications(NotificationsCommand::Key(KeyCommand::Create {
+            account: account.into(),
+            name: "to revoke".into(),
+            permissions: vec!["send_message".into()],
+        })),
+    )
+    .await;
+    (
+        out["api_key"].as_str().unwrap().into(),
+        out["key_id"].as_str().unwrap().parse().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_key_without_send_message_gets_403() {
+    let app = app().await;
+    let (_, instance) = account(&app, "WISP_003").await;
+    let reader = key(&app, "WISP_003", &["receive_message"]).await;
+    let (status, body) = notify(&app, &reader, &instance, seed_body()).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["detail"], "API key lacks the send_message permission");
+    // It may still read its account's log.
+    let (status, body) = log(&app, &reader, &instance).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(stored_messages(&app).await, 0);
+}
+
+#[tokio::test]
+async fn another_accounts_instance_is_not_found() {
+    let app = app().await;
+    let (key_a, instance_a) = account(&app, "WISP_A").await;
+    let (key_b, _) = account(&app, "WISP_B").await;
+    let (status, body) = notify(&app, &key_a, &instance_a, seed_body()).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = notify(&app, &key_b, &instance_a, seed_body()).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["detail"], "Instance not found");
+    let (status, body) = log(&app, &key_b, &instance_a).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = log(&app, &key_a, &instance_a).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(stored_messages(&app).await, 1);
+}
+
+#[tokio::test]
+async fn a_message_is_retried_after_an_evolution_500_and_sent_once() {
+    let app = app().await;
+    let (key, instance) = account(&app, "WISP_004").await;
+    app.evolution.fail_next_sends(2);
+    let (status, body) = notify(&app, &key, &instance, seed_body()).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["message_id"].as_str().unwrap();
+    let entry = logged(&app, &key, &instance, id, "sent").await;
+    assert_eq!(entry["attempts"], 3, "{entry}");
+    assert_eq!(app.evolution.send_requests(), 3);
+    assert_eq!(delivered(&app, 1).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.evolution.delivered().len(), 1, "sent exactly once");
+    assert_eq!(app.evolution.send_requests(), 3, "nothing more after it was sent");
+}
+
+#[tokio::test]
+async fn the_same_invoice_and_type_is_sent_once_even_when_raced() {
+    let app = app().await;
+    let (key, instance) = account(&app, "WISP_005").await;
+    let requests = (0..8).map(|_| notify(&app, &key, &instance, seed_body()));
+    let answers = futures::future::join_all(requests).await;
+    let ids: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 200, "{body}");
+            body["message_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "every duplicate answers the first message: {ids:?}");
+    delivered(&app, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.evolution.delivered().len(), 1);
+    assert_eq!(stored_messages(&app).await, 1);
+
+    // Another type for the same invoice is another message.
+    let mut overdue = seed_body();
+    overdue["message_type"] = json!("overdue");
+    let (status, body) = notify(&app, &key, &instance, overdue).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!ids.contains(body["message_id"].as_str().unwrap()));
+    assert!(delivered(&app, 2).await[1].text.starts_with("Payment Overdue Notice"));
+}
+
+#[tokio::test]
+async fn outside_the_window_the_same_invoice_is_sent_again() {
+    let app = TestApp::spawn_with(|s| s.notifications.dedup_window_secs = 0, None).await;
+    let (key, instance) = account(&app, "WISP_006").await;
+    let (_, first) = notify(&app, &key, &instance, seed_body()).await;
+    let (_, second) = notify(&app, &key, &instance, seed_body()).await;
+    assert_ne!(first["message_id"], second["message_id"]);
+    assert_eq!(delivered(&app, 2).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_number_not_on_whatsapp_fails_at_once_and_may_be_sent_again() {
+    let app = app().await;
+    let (key, instance) = account(&app, "WISP_007").await;
+    let mut body = seed_body();
+    body["phone_number"] = json!("254700000404");
+    let (status, answer) = notify(&app, &key, &instance, body.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    let id = answer["message_id"].as_str().unwrap();
+    let entry = logged(&app, &key, &instance, id, "failed").await;
+    assert_eq!(entry["attempts"], 1, "a definite refusal is not retried");
+    assert!(entry["error"].as_str().unwrap().contains("not on WhatsApp"), "{entry}");
+    // A failed message does not hold the invoice back.
+    let (_, again) = notify(&app, &key, &instance, body).await;
+    assert_ne!(again["message_id"], answer["message_id"]);
+}
+
+#[tokio::test]
+async fn mexican_mobiles_are_sent_without_the_old_1() {
+    let app = app().await;
+    let (key, instance) = account(&app, "WISP_008").await;
+    let mut body = seed_body();
+    body["phone_number"] = json!("+52 1 55 1234 5678");
+    body["currency"] = json!("MXN");
+    let (status, answer) = notify(&app, &key, &instance, body).await;
+    assert_eq!(status, 200, "{answer}");
+    let sent = delivered(&app, 1).await;
+    assert_eq!(sent[0].number, "525512345678");
+    assert!(sent[0].text.contains("MXN 100.00"));
+}
+
+#[tokio::test]
+async fn resellers_get_their_three_notices_on_whatsapp() {
+    let app = app().await;
+    let reseller = app.customer("RESELLER_1", "50").await;
+    instance(&app, None, "recarga").await;
+    let out = ops(
+        &app,
+        Command::Customer(CustomerCommand::Whatsapp {
+            id: reseller.id.clone(),
+            number: Some("+52 1 55 9876 5432".into()),
+            clear: false,
+        }),
+    )
+    .await;
+    assert_eq!(out["whatsapp_contact"], "525598765432");
+
+    let n = &app.notifications;
+    let low = ResellerNotice::LowBalance {
+        balance_usd: dec!(4.5),
+        threshold_usd: dec!(10),
+    };
+    assert!(n.notify_reseller(&reseller.id, low.clone()).await.unwrap().is_some());
+    let invoice = ResellerNotice::Invoice {
+        number: "INV-2026-10".into(),
+        period_start: "2026-10-01".parse().unwrap(),
+        period_end: "2026-10-31".parse().unwrap(),
+        total_usd: dec!(1234.5),
+        due_date: Some("2026-11-15".parse().unwrap()),
+    };
+    assert!(n.notify_reseller(&reseller.id, invoice).await.unwrap().is_some());
+    let credit = ops(
+        &app,
+        Command::Customer(CustomerCommand::Credit {
+            id: reseller.id.clone(),
+            usd: dec!(100.25),
+            note: Some("wire".into()),
+        }),
+    )
+    .await;
+    assert_eq!(credit["whatsapp_confirmation"]["queued"], true, "{credit}");
+
+    let sent = delivered(&app, 3).await;
+    assert!(sent
+        .iter()
+        .all(|m| m.instance == "recarga" && m.number == "525598765432"));
+    let text = |head: &str| {
+        sent.iter()
+            .find(|m| m.text.starts_with(head))
+            .unwrap_or_else(|| panic!("no {head}: {sent:?}"))
+            .text
+            .clone()
+    };
+    assert_eq!(
+        text("Low Balance Alert"),
+        "Low Balance Alert\n\nDear RESELLER_1 Telecom,\n\nYour balance is now USD 4.50, below your alert level of USD 10.00.\n\n\
+         Please top up to keep selling without interruption."
+    );
+    assert_eq!(
+        text("New Invoice Generated"),
+        "New Invoice Generated\n\nDear RESELLER_1 Telecom,\n\nA new invoice has been generated for your account.\n\n\
+         Amount: USD 1,234.50\nInvoice: #INV-2026-10\nPeriod: 2026-10-01 to 2026-10-31\nDue Date: 2026-11-15"
+    );
+    let confirmation = text("Payment Received");
+    assert!(
+        confirmation.contains("Amount: USD 100.25\nInvoice: #CREDIT-"),
+        "{confirmation}"
+    );
+    assert!(confirmation.contains("Balance: USD 150.25"), "{confirmation}");
+
+    // A second low-balance notice the same day is not sent again.
+    n.notify_reseller(&reseller.id, low).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.evolution.delivered().len(), 3);
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn resellers_without_a_contact_get_nothing() {
+    let app = app().await;
+    let reseller = app.customer("RESELLER_2", "0").await;
+    instance(&app, None, "recarga").await;
+    let notice = ResellerNotice::LowBalance {
+        balance_usd: dec!(1),
+        threshold_usd: dec!(10),
+    };
+    assert_eq!(
+        app.notifications.notify_reseller(&reseller.id, notice).await.unwrap(),
+        None
+    );
+    let credit = ops(
+        &app,
+        Command::Customer(CustomerCommand::Credit {
+            id: reseller.id.clone(),
+            usd: dec!(5),
+            note: None,
+        }),
+    )
+    .await;
+    assert_eq!(credit["balance_usd"], 5);
+    assert_eq!(credit["whatsapp_confirmation"]["queued"], false);
+    assert_eq!(stored_messages(&app).await, 0);
+}
