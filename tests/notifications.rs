@@ -500,3 +500,169 @@ async fn resellers_without_a_contact_get_nothing() {
     assert_eq!(credit["whatsapp_confirmation"]["queued"], false);
     assert_eq!(stored_messages(&app).await, 0);
 }
+
+/// The real binary, as ops run it: its JSON on stdout (or why it failed, on stderr).
+fn recarga(database_url: &str, args: &[&str]) -> (bool, Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recarga"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    (
+        out.status.success(),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn keys_and_instances_are_managed_with_the_cli() {
+    let db = common::fresh_database_url().await;
+    assert!(recarga(&db, &["customer", "create", "--id", "WISP_CLI", "--name", "Wisp"]).0);
+    let (ok, created, err) = recarga(
+        &db,
+        &[
+            "notifications",
+            "key",
+            "create",
+            "--account",
+            "WISP_CLI",
+            "--name",
+            "WISPMAN Integration",
+            "--permissions",
+            "send_message,receive_message",
+        ],
+    );
+    assert!(ok, "{err}");
+    let api_key = created["api_key"].as_str().unwrap();
+    assert!(api_key.starts_with("tnx_") && api_key.len() == 68, "{api_key}");
+    assert_eq!(created["permissions"], json!(["send_message", "receive_message"]));
+    assert_eq!(created["name"], "WISPMAN Integration");
+
+    let (ok, listed, err) = recarga(&db, &["notifications", "key", "list", "--account", "WISP_CLI"]);
+    assert!(ok, "{err}");
+    assert_eq!(listed["keys"][0]["key_id"], created["key_id"]);
+    assert!(
+        !listed.to_string().contains(&api_key[4..]),
+        "the key is shown once only"
+    );
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT key_hash FROM notification_api_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 32, "stored as SHA-256 only");
+
+    let (ok, instance, err) = recarga(
+        &db,
+        &[
+            "notifications",
+            "instance",
+            "create",
+            "--account",
+            "WISP_CLI",
+            "--name",
+            "billing",
+            "--evolution-instance",
+            "wisp-billing",
+        ],
+    );
+    assert!(ok, "{err}");
+    let id = instance["instance_id"].as_str().unwrap();
+    assert_eq!(instance["account_id"], "WISP_CLI");
+    assert_eq!(
+        instance["api_endpoint"],
+        format!("/api/v1/billing/send-notification?instance_id={id}")
+    );
+    let own = [
+        "notifications",
+        "instance",
+        "create",
+        "--own",
+        "--name",
+        "recarga",
+        "--evolution-instance",
+        "recarga",
+    ];
+    let (ok, mine, err) = recarga(&db, &own);
+    assert!(ok && mine["account_id"].is_null(), "{err}");
+    let (ok, _, err) = recarga(&db, &own);
+    assert!(!ok && err.contains("exists already"), "one own instance: {err}");
+
+    let (ok, contact, err) = recarga(
+        &db,
+        &[
+            "customer",
+            "whatsapp",
+            "--id",
+            "WISP_CLI",
+            "--number",
+            "+254 712 345 678",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(contact["whatsapp_contact"], "254712345678");
+    let (ok, cleared, err) = recarga(&db, &["customer", "whatsapp", "--id", "WISP_CLI", "--clear"]);
+    assert!(ok && cleared["whatsapp_contact"].is_null(), "{err}");
+
+    let key_id = created["key_id"].as_str().unwrap();
+    let (ok, revoked, err) = recarga(
+        &db,
+        &[
+            "notifications",
+            "key",
+            "revoke",
+            "--account",
+            "WISP_CLI",
+            "--key-id",
+            key_id,
+        ],
+    );
+    assert!(ok && revoked["active"] == false, "{err}");
+
+    // Refusals: an unknown permission or account, another account's key, a bad number.
+    let create = |account: &str, permissions: &str| {
+        recarga(
+            &db,
+            &[
+                "notifications",
+                "key",
+                "create",
+                "--account",
+                account,
+                "--name",
+                "x",
+                "--permissions",
+                permissions,
+            ],
+        )
+    };
+    assert!(!create("WISP_CLI", "send_message,admin").0);
+    assert!(!create("NOBODY", "send_message").0);
+    assert!(
+        !recarga(
+            &db,
+            &[
+                "notifications",
+                "key",
+                "revoke",
+                "--account",
+                "OTHER",
+                "--key-id",
+                key_id
+            ]
+        )
+        .0
+    );
+    assert!(!recarga(&db, &["customer", "whatsapp", "--id", "WISP_CLI", "--number", "0712"]).0);
+    assert!(
+        !recarga(
+            &db,
+            &["customer", "whatsapp", "--id", "NOBODY", "--number", "254712345678"]
+        )
+        .0
+    );
+}
