@@ -666,3 +666,27 @@ async fn keys_and_instances_are_managed_with_the_cli() {
         .0
     );
 }
+
+#[tokio::test]
+async fn the_endpoints_are_described_in_openapi_each_with_its_own_operation_id() {
+    let app = app().await;
+    let (status, spec) = send(app.client.get(app.url("/openapi.json"))).await;
+    assert_eq!(status, 200);
+    let send_op = &spec["paths"][SEND]["post"];
+    for code in ["200", "400", "401", "403", "404", "500"] {
+        assert!(send_op["responses"][code].is_object(), "send-notification {code}");
+    }
+    assert!(spec["paths"]["/api/v1/instances/{id}/messages"]["get"].is_object());
+    assert!(spec["components"]["schemas"]["SendNotificationBody"].is_object());
+    let mut ids = Vec::new();
+    for path in spec["paths"].as_object().unwrap().values() {
+        for op in path.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    for ours in ["notifications_send_billing_notification", "notifications_message_log"] {
+        assert_eq!(ids.iter().filter(|id| *id == ours).count(), 1, "{ours} in {ids:?}");
+    }
+}
