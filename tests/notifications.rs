@@ -690,3 +690,52 @@ async fn the_endpoints_are_described_in_openapi_each_with_its_own_operation_id()
         assert_eq!(ids.iter().filter(|id| *id == ours).count(), 1, "{ours} in {ids:?}");
     }
 }
+
+/// A sender that dies holding a message: its claim runs out, another sender takes the
+/// message, and the dead one's late answer can no longer settle it.
+#[tokio::test]
+async fn a_claim_that_runs_out_is_taken_again_and_only_the_latest_settles() {
+    use recarga::store::notifications::{instances, messages};
+    let db = common::fresh_database_url().await;
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let instance = instances::create(&pool, None, "recarga", "recarga").await.unwrap();
+    let new = || messages::NewMessage {
+        instance_id: instance.id,
+        phone_number: "254712345678",
+        customer_name: "John Doe",
+        message_type: "invoice",
+        invoice_id: "INV-9",
+        amount: dec!(10),
+        currency: "USD",
+        due_date: None,
+        body: "text",
+        reseller_id: None,
+        request_id: Some("req-1"),
+    };
+    let messages::Stored::Queued(id) = messages::enqueue(&pool, new(), 3600).await.unwrap() else {
+        panic!("a new message is queued");
+    };
+    assert_eq!(
+        messages::enqueue(&pool, new(), 3600).await.unwrap(),
+        messages::Stored::Duplicate(id)
+    );
+
+    let first = messages::claim_due(&pool, 10, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 1);
+    assert!(messages::claim_due(&pool, 10, 1).await.unwrap().is_empty(), "claimed");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = messages::claim_due(&pool, 10, 60).await.unwrap();
+    assert_eq!((second[0].id, second[0].attempts), (id, 2), "taken again");
+
+    assert!(!messages::mark_sent(&pool, id, 1, "late", false).await.unwrap(), "the dead claim settles nothing");
+    assert!(messages::mark_sent(&pool, id, 2, "3EB0", false).await.unwrap());
+    assert!(!messages::mark_failed(&pool, id, 2, "after").await.unwrap(), "settled once");
+    let (status, whatsapp_id): (String, String) =
+        sqlx::query_as("SELECT status, evolution_message_id FROM notification_messages WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), whatsapp_id.as_str()), ("sent", "3EB0"));
+}
