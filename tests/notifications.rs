@@ -728,9 +728,15 @@ async fn a_claim_that_runs_out_is_taken_again_and_only_the_latest_settles() {
     let second = messages::claim_due(&pool, 10, 60).await.unwrap();
     assert_eq!((second[0].id, second[0].attempts), (id, 2), "taken again");
 
-    assert!(!messages::mark_sent(&pool, id, 1, "late", false).await.unwrap(), "the dead claim settles nothing");
+    assert!(
+        !messages::mark_sent(&pool, id, 1, "late", false).await.unwrap(),
+        "the dead claim settles nothing"
+    );
     assert!(messages::mark_sent(&pool, id, 2, "3EB0", false).await.unwrap());
-    assert!(!messages::mark_failed(&pool, id, 2, "after").await.unwrap(), "settled once");
+    assert!(
+        !messages::mark_failed(&pool, id, 2, "after").await.unwrap(),
+        "settled once"
+    );
     let (status, whatsapp_id): (String, String) =
         sqlx::query_as("SELECT status, evolution_message_id FROM notification_messages WHERE id = $1")
             .bind(id)
@@ -738,4 +744,43 @@ async fn a_claim_that_runs_out_is_taken_again_and_only_the_latest_settles() {
             .await
             .unwrap();
     assert_eq!((status.as_str(), whatsapp_id.as_str()), ("sent", "3EB0"));
+}
+
+#[tokio::test]
+async fn an_instance_shows_its_connection_as_evolution_reports_it() {
+    let app = app().await;
+    let (key, instance) = account(&app, "WISP_009").await;
+    let (other_key, _) = account(&app, "WISP_010").await;
+    let get = |key: &str| {
+        let request = app
+            .client
+            .get(app.url(&format!("/api/v1/instances/{instance}")))
+            .bearer_auth(key);
+        send(request)
+    };
+    let (status, body) = get(&key).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["connection_state"], "open",
+        "a new instance is connected in the sandbox"
+    );
+    assert_eq!(body["connected"], true);
+    assert_eq!(body["evolution_instance"], "WISP_009-billing");
+
+    app.evolution.set_state("WISP_009-billing", "connecting");
+    let (_, body) = get(&key).await;
+    assert_eq!(
+        (body["connection_state"].as_str(), body["connected"].as_bool()),
+        (Some("connecting"), Some(false))
+    );
+    app.evolution.remove_instance("WISP_009-billing");
+    assert_eq!(get(&key).await.1["connection_state"], "not_found");
+    app.evolution.set_down(true);
+    assert_eq!(get(&key).await.1["connection_state"], "unknown");
+    app.evolution.set_down(false);
+
+    let (status, body) = get(&other_key).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = send(app.client.get(app.url(&format!("/api/v1/instances/{instance}")))).await;
+    assert_eq!(status, 401);
 }

@@ -65,6 +65,7 @@ pub struct AppState {
         distributor::handlers::transaction,
         notifications::handlers::send_notification,
         notifications::handlers::messages,
+        notifications::handlers::instance,
     ),
     components(schemas(
         relier::types::TopupBody,
@@ -76,7 +77,8 @@ pub struct AppState {
         notifications::types::NotificationAccepted,
         notifications::types::Detail,
         notifications::types::MessageLog,
-        notifications::types::MessageEntry
+        notifications::types::MessageEntry,
+        notifications::types::InstanceView
     )),
     modifiers(&SecurityAddon)
 )]

@@ -2,7 +2,7 @@
 
 use super::auth::KeyHolder;
 use super::errors::NotificationsError;
-use super::types::{Detail, MessageEntry, MessageLog, NotificationAccepted, SendNotificationBody};
+use super::types::{Detail, InstanceView, MessageEntry, MessageLog, NotificationAccepted, SendNotificationBody};
 use crate::api::json::{parse_body, BodyError};
 use crate::api::{AppState, REQUEST_ID};
 use crate::domain::notification::request::BillingRequest;
@@ -127,4 +127,24 @@ pub async fn messages(
         instance_id: instance,
         messages: log.into_iter().map(MessageEntry::from).collect(),
     }))
+}
+
+#[utoipa::path(get, path = "/api/v1/instances/{id}", tag = "notifications",
+    operation_id = "notifications_instance",
+    params(("id" = String, Path, description = "Instance id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The instance and its connection, checked with Evolution now", body = InstanceView),
+        (status = 401, description = "Invalid or missing API key", body = Detail),
+        (status = 404, description = "Instance not found (or not your account's)", body = Detail)))]
+pub async fn instance(
+    State(state): State<AppState>,
+    key: KeyHolder,
+    Path(id): Path<String>,
+) -> Result<Json<InstanceView>, NotificationsError> {
+    let status = state
+        .notifications
+        .instance_status(&key.0.account_id, instance_id(&id)?)
+        .await?;
+    Ok(Json(status.into()))
 }

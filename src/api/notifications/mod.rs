@@ -13,5 +13,6 @@ use axum::Router;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/billing/send-notification", post(handlers::send_notification))
+        .route("/api/v1/instances/{id}", get(handlers::instance))
         .route("/api/v1/instances/{id}/messages", get(handlers::messages))
 }

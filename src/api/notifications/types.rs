@@ -1,6 +1,7 @@
 //! Bodies of the notification API, as seed 002 shows them.
 
 use crate::api::json::{money, timestamp};
+use crate::service::notifications::InstanceStatus;
 use crate::store::notifications::messages::LoggedMessage;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -101,6 +102,35 @@ impl From<LoggedMessage> for MessageEntry {
             sent_at: m.sent_at.map(timestamp),
             delivered_at: m.delivered_at.map(timestamp),
             failed_at: m.failed_at.map(timestamp),
+        }
+    }
+}
+
+/// An instance and its connection, as Evolution reports it now.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InstanceView {
+    #[schema(value_type = String, example = "550e8400-e29b-41d4-a716-446655440000")]
+    pub instance_id: Uuid,
+    pub name: String,
+    pub evolution_instance: String,
+    /// open, connecting, close, not_found (on the Evolution server) or unknown.
+    pub connection_state: String,
+    /// Evolution says `open`: messages can be sent.
+    pub connected: bool,
+    pub state_checked_at: Option<String>,
+    pub created_at: String,
+}
+
+impl From<InstanceStatus> for InstanceView {
+    fn from(s: InstanceStatus) -> Self {
+        Self {
+            instance_id: s.instance.id,
+            name: s.instance.name,
+            evolution_instance: s.instance.evolution_instance,
+            connection_state: s.state.to_string(),
+            connected: s.connected,
+            state_checked_at: s.instance.state_checked_at.map(timestamp),
+            created_at: timestamp(s.instance.created_at),
         }
     }
 }

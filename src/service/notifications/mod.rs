@@ -3,10 +3,12 @@
 //! them to WhatsApp through the gateway trait, with retries on passing errors.
 
 mod deliver;
+mod link;
 mod reseller;
 mod submit;
 mod templates;
 
+pub use link::{InstanceStatus, Link};
 pub use reseller::ResellerNotice;
 
 use crate::domain::keys;

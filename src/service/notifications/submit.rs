@@ -4,7 +4,6 @@
 use super::{templates, Caller, NotificationService, NotifyError};
 use crate::domain::notification::request::{format_amount, BillingRequest};
 use crate::domain::notification::template::render;
-use crate::domain::notification::whatsapp::{ConnectionState, WhatsAppError};
 use crate::domain::notification::MessageType;
 use crate::store::notifications::instances;
 use crate::store::notifications::messages::{self, NewMessage, Stored};
@@ -43,14 +42,7 @@ impl NotificationService {
         let instance = instances::of_account(&self.pool, instance_id, &caller.account_id)
             .await?
             .ok_or(NotifyError::InstanceNotFound)?;
-        let whatsapp = self.whatsapp.as_ref().ok_or(NotifyError::NotConfigured)?;
-        let state = match whatsapp.connection_state(&instance.evolution_instance).await {
-            Ok(state) => state,
-            Err(WhatsAppError::UnknownInstance) => return Err(NotifyError::NotConnected),
-            Err(e) => return Err(e.into()),
-        };
-        instances::record_state(&self.pool, instance.id, state.as_str()).await?;
-        if state != ConnectionState::Open {
+        if !self.link(&instance).await?.is_open() {
             return Err(NotifyError::NotConnected);
         }
         let stored = self
