@@ -41,7 +41,8 @@ CREATE TABLE notification_messages (
     customer_name       TEXT NOT NULL,
     message_type        TEXT NOT NULL,
     invoice_id          TEXT NOT NULL,
-    amount              NUMERIC(20, 4) NOT NULL,
+    -- As the billing system sent it, every digit kept (a notice, not money we move).
+    amount              NUMERIC NOT NULL,
     currency            TEXT NOT NULL,
     due_date            DATE,
     body                TEXT NOT NULL,

@@ -145,13 +145,16 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
                 .await?
                 .with_context(|| format!("customer {id} not found"))?;
             let daily = c.daily_limit_local.unwrap_or(settings.limits.daily_limit_local);
+            let whatsapp = store::notifications::contacts::get(&pool, &id)
+                .await?
+                .and_then(|(_, n)| n);
             Ok(json!({
                 "customer_id": c.id, "name": c.name, "status": c.status,
                 "balance_usd": number(c.balance_usd), "credit_limit_usd": number(c.credit_limit_usd),
                 "commission_rate": number(c.commission_rate), "daily_limit_mxn": number(daily),
                 "topup_rate_per_min": c.topup_rate_per_min.unwrap_or(settings.limits.topup_requests_per_minute as i32),
                 "api_rate_per_15min": c.api_rate_per_15min.unwrap_or(settings.limits.api_requests_per_15_minutes as i32),
-                "created_at": c.created_at,
+                "whatsapp_contact": whatsapp, "created_at": c.created_at,
             }))
         }
         Command::Customer(CustomerCommand::Whatsapp { id, number, clear: _ }) => {

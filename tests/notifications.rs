@@ -784,3 +784,31 @@ async fn an_instance_shows_its_connection_as_evolution_reports_it() {
     let (status, _) = send(app.client.get(app.url(&format!("/api/v1/instances/{instance}")))).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn an_instance_may_have_its_own_templates() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("templates-{}", uuid::Uuid::new_v4()));
+    let templates = dir.clone();
+    let app = TestApp::spawn_with(move |s| s.notifications.templates_dir = templates, None).await;
+    let (key, instance) = account(&app, "WISP_011").await;
+    let (other_key, other) = account(&app, "WISP_012").await;
+    let own = dir.join("instances").join(&instance);
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(
+        own.join("payment_reminder.txt"),
+        "Hola {customer_name}: {amount}, factura {invoice_id}\nVence: {due_date}\n",
+    )
+    .unwrap();
+    assert_eq!(notify(&app, &key, &instance, seed_body()).await.0, 200);
+    assert_eq!(notify(&app, &other_key, &other, seed_body()).await.0, 200);
+    let sent = delivered(&app, 2).await;
+    let text = |instance: &str| sent.iter().find(|m| m.instance == instance).unwrap().text.clone();
+    assert_eq!(
+        text("WISP_011-billing"),
+        "Hola Test Customer: KES 100.00, factura TEST-001"
+    );
+    assert!(
+        text("WISP_012-billing").starts_with("Payment Due Reminder"),
+        "others keep the default"
+    );
+}

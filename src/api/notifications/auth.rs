@@ -42,7 +42,6 @@ impl FromRequestParts<AppState> for KeyHolder {
             .authenticate(key)
             .await?
             .ok_or(NotificationsError::Unauthorized)?;
-        tracing::Span::current().record("account", caller.account_id.as_str());
         Ok(Self(caller))
     }
 }
