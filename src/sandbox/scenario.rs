@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn the_last_four_digits_choose_outcome_and_delay() {
-        let p = for_number("+27 82 123 7723").unwrap();
+        let p = for_number("+27 82 123 7733").unwrap();
         assert_eq!(p.scenario, Scenario::PendingThenFailure);
         assert_eq!(p.delay, Duration::from_secs(3));
         assert_eq!(for_number("5512347700").unwrap().scenario, Scenario::Success);
