@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{send, TestApp};
+use common::{recarga, send, TestApp};
 use recarga::cli::{self, Command, CustomerCommand, InstanceCommand, KeyCommand, NotificationsCommand};
 use recarga::sandbox::evolution::Delivered;
 use recarga::service::notifications::ResellerNotice;
@@ -499,23 +499,6 @@ async fn resellers_without_a_contact_get_nothing() {
     assert_eq!(credit["balance_usd"], 5);
     assert_eq!(credit["whatsapp_confirmation"]["queued"], false);
     assert_eq!(stored_messages(&app).await, 0);
-}
-
-/// The real binary, as ops run it: its JSON on stdout (or why it failed, on stderr).
-fn recarga(database_url: &str, args: &[&str]) -> (bool, Value, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recarga"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("binary runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    (
-        out.status.success(),
-        serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
 }
 
 #[tokio::test]

@@ -450,6 +450,24 @@ pub async fn assert_ledger_invariants(pool: &PgPool) {
     assert!(bad.is_empty(), "daily usage does not match purchases: {bad:?}");
 }
 
+/// The real binary, as ops run it: whether it succeeded, its JSON on stdout, its stderr.
+pub fn recarga(database_url: &str, args: &[&str]) -> (bool, Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recarga"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
 pub fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }

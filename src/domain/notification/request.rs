@@ -3,10 +3,10 @@
 //! as a person reads it.
 
 use super::MessageType;
+use crate::domain::money::from_json_number;
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
-use std::str::FromStr;
 
 /// A valid send-notification request.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +77,7 @@ impl BillingRequest {
                 problems.push("amount is required".into());
                 None
             }
-            Some(Value::Number(n)) => match exact(n) {
+            Some(Value::Number(n)) => match from_json_number(n) {
                 Some(a) if a > Decimal::ZERO && a < Decimal::from(1_000_000_000_000i64) => Some(a),
                 _ => {
                     problems.push("amount must be a number greater than zero".into());
@@ -117,16 +117,6 @@ impl BillingRequest {
             }),
             _ => Err(problems.join("; ")),
         }
-    }
-}
-
-/// A JSON number read exactly (its digits, never through f64).
-fn exact(n: &serde_json::Number) -> Option<Decimal> {
-    let text = n.to_string();
-    if text.contains(['e', 'E']) {
-        Decimal::from_scientific(&text).ok()
-    } else {
-        Decimal::from_str(&text).ok()
     }
 }
 
