@@ -13,6 +13,9 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use std::path::PathBuf;
 
+mod notifications;
+pub use notifications::{InstanceCommand, KeyCommand, NotificationsCommand};
+
 #[derive(Parser)]
 #[command(name = "recarga", version, about = "Airtime and data top-up gateway")]
 pub struct Cli {
@@ -50,6 +53,9 @@ pub enum Command {
     /// Bearer tokens for the admin API.
     #[command(subcommand)]
     OpsToken(OpsTokenCommand),
+    /// WhatsApp billing notifications: API keys and instances.
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
 }
 
 #[derive(Subcommand)]
@@ -94,6 +100,16 @@ pub enum CustomerCommand {
     Show {
         #[arg(long)]
         id: String,
+    },
+    /// Set (or clear) the WhatsApp number recarga's notices go to.
+    Whatsapp {
+        #[arg(long)]
+        id: String,
+        /// Country code and number, e.g. 525512345678.
+        #[arg(long, required_unless_present = "clear", conflicts_with = "clear")]
+        number: Option<String>,
+        #[arg(long)]
+        clear: bool,
     },
 }
 
@@ -141,7 +157,11 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             let balance = customers::credit(&pool, &id, usd, note.as_deref())
                 .await
                 .map_err(store_error)?;
-            Ok(json!({"customer_id": id, "credited_usd": number(usd), "balance_usd": number(balance)}))
+            let notice = notifications::confirm_credit(&pool, &settings, &id, usd, balance).await;
+            Ok(json!({
+                "customer_id": id, "credited_usd": number(usd), "balance_usd": number(balance),
+                "whatsapp_confirmation": notice,
+            }))
         }
         Command::Customer(CustomerCommand::Adjust { id, usd, note }) => {
             let balance = customers::adjust(&pool, &id, usd, &note).await.map_err(store_error)?;
@@ -152,15 +172,22 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
                 .await?
                 .with_context(|| format!("customer {id} not found"))?;
             let daily = c.daily_limit_local.unwrap_or(settings.limits.daily_limit_local);
+            let whatsapp = store::notifications::contacts::get(&pool, &id)
+                .await?
+                .and_then(|(_, n)| n);
             Ok(json!({
                 "customer_id": c.id, "name": c.name, "status": c.status,
                 "balance_usd": number(c.balance_usd), "credit_limit_usd": number(c.credit_limit_usd),
                 "commission_rate": number(c.commission_rate), "daily_limit_mxn": number(daily),
                 "topup_rate_per_min": c.topup_rate_per_min.unwrap_or(settings.limits.topup_requests_per_minute as i32),
                 "api_rate_per_15min": c.api_rate_per_15min.unwrap_or(settings.limits.api_requests_per_15_minutes as i32),
-                "created_at": c.created_at,
+                "whatsapp_contact": whatsapp, "created_at": c.created_at,
             }))
         }
+        Command::Customer(CustomerCommand::Whatsapp { id, number, clear: _ }) => {
+            notifications::set_contact(&pool, &id, number.as_deref()).await
+        }
+        Command::Notifications(command) => notifications::run(&pool, command).await,
         Command::Settle(args) => {
             let verdict = match args.outcome.as_str() {
                 "success" => ReviewVerdict::Success,

@@ -28,6 +28,7 @@ pub struct Settings {
     pub fx: FxSettings,
     pub providers: ProviderSettings,
     pub sandbox: SandboxSettings,
+    pub notifications: NotificationSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -243,6 +244,64 @@ pub struct SandboxSettings {
     pub latency_ms: u64,
 }
 
+/// WhatsApp billing notifications (seed 002), sent through an Evolution API server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct NotificationSettings {
+    /// The same invoice_id and message_type through one instance within this many
+    /// seconds is sent once (the repeat answers the first message's id).
+    pub dedup_window_secs: i64,
+    /// Tries per message on passing Evolution errors before it is marked failed.
+    pub max_attempts: i32,
+    /// Wait before the second try, doubled for each further one, up to `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// How long a sender's claim on a message lasts before another may take it.
+    pub lease_secs: i64,
+    /// Messages sent at once, and how often the queue is polled.
+    pub workers: usize,
+    pub poll_interval_ms: u64,
+    /// Template overrides: `<type>.txt`, or `instances/<instance_id>/<type>.txt`.
+    pub templates_dir: PathBuf,
+    pub evolution: EvolutionSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct EvolutionSettings {
+    /// The Evolution API server (live mode); without it and `api_key`, sending is
+    /// disabled. Sandbox mode uses its simulator.
+    pub base_url: Option<String>,
+    pub api_key: Option<SecretString>,
+    pub timeout_secs: u64,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            dedup_window_secs: 86_400,
+            max_attempts: 5,
+            retry_base_ms: 2_000,
+            retry_max_ms: 300_000,
+            lease_secs: 60,
+            workers: 16,
+            poll_interval_ms: 500,
+            templates_dir: "config/notifications".into(),
+            evolution: EvolutionSettings::default(),
+        }
+    }
+}
+
+impl Default for EvolutionSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            api_key: None,
+            timeout_secs: 15,
+        }
+    }
+}
+
 /// Environment values that look like numbers (a dealer MSISDN, a numeric user id)
 /// arrive as numbers; these settings are identifiers, so take either.
 fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -274,6 +333,7 @@ impl Default for Settings {
             fx: FxSettings::default(),
             providers: ProviderSettings::default(),
             sandbox: SandboxSettings::default(),
+            notifications: NotificationSettings::default(),
         }
     }
 }

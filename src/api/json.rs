@@ -19,12 +19,7 @@ pub fn number(value: Decimal) -> serde_json::Number {
 
 /// A JSON number read exactly (serde_json keeps its digits), as a decimal.
 pub fn decimal(n: &serde_json::Number) -> Option<Decimal> {
-    let text = n.to_string();
-    if text.contains(['e', 'E']) {
-        Decimal::from_scientific(&text).ok()
-    } else {
-        Decimal::from_str_exact(&text).ok()
-    }
+    crate::domain::money::from_json_number(n)
 }
 
 pub fn timestamp(t: DateTime<Utc>) -> String {

@@ -7,6 +7,7 @@ pub mod health;
 pub mod json;
 pub mod login_guard;
 pub mod offers;
+pub mod notifications;
 pub mod rate_limit;
 pub mod relier;
 pub mod responses;
@@ -15,6 +16,7 @@ use crate::api::login_guard::LoginGuard;
 use crate::api::rate_limit::RateLimits;
 use crate::config::Settings;
 use crate::service::customer_cache::CustomerCache;
+use crate::service::notifications::NotificationService;
 use crate::service::purchase::PurchaseService;
 use crate::service::tokens::TokenService;
 use crate::store::customer_reads::CustomerReads;
@@ -37,6 +39,7 @@ pub const SANDBOX_HEADER: &str = "x-recarga-sandbox";
 pub struct AppState {
     pub pool: PgPool,
     pub purchases: Arc<PurchaseService>,
+    pub notifications: Arc<NotificationService>,
     pub rate_limits: Arc<RateLimits>,
     pub tokens: Arc<TokenService>,
     pub customers: Arc<CustomerCache>,
@@ -68,6 +71,9 @@ pub struct AppState {
         distributor::handlers::quote,
         distributor::handlers::lookup,
         admin::handlers::reverse,
+        notifications::handlers::send_notification,
+        notifications::handlers::messages,
+        notifications::handlers::instance,
     ),
     components(schemas(
         relier::types::TopupBody,
@@ -83,7 +89,13 @@ pub struct AppState {
         offers::WouldSucceed,
         offers::WouldReplay,
         admin::handlers::ReverseBody,
-        admin::handlers::Reversed
+        admin::handlers::Reversed,
+        notifications::types::SendNotificationBody,
+        notifications::types::NotificationAccepted,
+        notifications::types::Detail,
+        notifications::types::MessageLog,
+        notifications::types::MessageEntry,
+        notifications::types::InstanceView
     )),
     modifiers(&SecurityAddon)
 )]
@@ -124,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .merge(relier::routes())
         .merge(distributor::routes())
         .merge(admin::routes())
+        .merge(notifications::routes())
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -7,6 +7,7 @@ pub mod fx;
 pub mod keys;
 pub mod limits;
 pub mod money;
+pub mod notification;
 pub mod phone;
 pub mod provider;
 pub mod refusal;

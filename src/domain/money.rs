@@ -30,6 +30,17 @@ pub fn price(face: Decimal, rate: Decimal, commission_rate: Decimal) -> Price {
     }
 }
 
+/// A JSON number read exactly (serde_json keeps its digits), as a decimal; `None` for
+/// one that a decimal cannot hold.
+pub fn from_json_number(n: &serde_json::Number) -> Option<Decimal> {
+    let text = n.to_string();
+    if text.contains(['e', 'E']) {
+        Decimal::from_scientific(&text).ok()
+    } else {
+        Decimal::from_str_exact(&text).ok()
+    }
+}
+
 /// Whether `value` has at most `dp` decimal places (trailing zeros ignored).
 pub fn has_at_most_dp(value: Decimal, dp: u32) -> bool {
     value.normalize().scale() <= dp

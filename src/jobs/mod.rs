@@ -1,7 +1,8 @@
-//! Background workers: the async top-up queue, the resolver, FX refresh and the
-//! upstream catalogue sync.
+//! Background workers: the async top-up queue, the resolver, FX refresh, the
+//! upstream catalogue sync and the WhatsApp notification sender.
 
 pub mod catalog_sync;
+pub mod notifications;
 pub mod resolver;
 
 use crate::service::fx::FxService;
@@ -20,14 +21,53 @@ pub fn spawn_queue(
     workers: usize,
     poll: Duration,
 ) -> JoinHandle<()> {
+    let claimer = Arc::clone(&service);
+    spawn_claim_loop(
+        "queue",
+        workers,
+        notify,
+        poll,
+        move |free| {
+            let service = Arc::clone(&claimer);
+            async move { service.claim_queued(free.min(256)).await }
+        },
+        move |(txn, attempt)| {
+            let service = Arc::clone(&service);
+            async move {
+                if let Err(e) = service.send_queued(&txn, attempt).await {
+                    tracing::warn!(txn = %txn.id, error = %e, "queued top-up left for the resolver");
+                }
+            }
+        },
+    )
+}
+
+/// A queue worker: claim as many items as there are free workers (`claim`), run each
+/// on its own task (`run`); with nothing claimed, wait for `notify` or `poll`.
+pub(crate) fn spawn_claim_loop<T, E, C, CF, R, RF>(
+    name: &'static str,
+    workers: usize,
+    notify: Arc<Notify>,
+    poll: Duration,
+    claim: C,
+    run: R,
+) -> JoinHandle<()>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send,
+    C: Fn(i64) -> CF + Send + 'static,
+    CF: std::future::Future<Output = Result<Vec<T>, E>> + Send,
+    R: Fn(T) -> RF + Send + 'static,
+    RF: std::future::Future<Output = ()> + Send + 'static,
+{
     tokio::spawn(async move {
-        let permits = Arc::new(Semaphore::new(workers));
+        let permits = Arc::new(Semaphore::new(workers.max(1)));
         loop {
             let free = permits.available_permits().max(1) as i64;
-            let ready = match service.claim_queued(free.min(256)).await {
+            let ready = match claim(free).await {
                 Ok(ready) => ready,
                 Err(e) => {
-                    tracing::warn!(error = %e, "queue claim failed");
+                    tracing::warn!(error = %e, "{name} claim failed");
                     tokio::time::sleep(poll).await;
                     continue;
                 }
@@ -36,14 +76,12 @@ pub fn spawn_queue(
                 let _ = tokio::time::timeout(poll, notify.notified()).await;
                 continue;
             }
-            for (txn, attempt) in ready {
+            for item in ready {
                 let permit = Arc::clone(&permits).acquire_owned().await.expect("semaphore open");
-                let service = Arc::clone(&service);
+                let work = run(item);
                 tokio::spawn(async move {
                     let _permit = permit;
-                    if let Err(e) = service.send_queued(&txn, attempt).await {
-                        tracing::warn!(txn = %txn.id, error = %e, "queued top-up left for the resolver");
-                    }
+                    work.await;
                 });
             }
         }

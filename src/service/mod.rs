@@ -4,5 +4,6 @@ pub mod catalog;
 pub mod customer_cache;
 pub mod fx;
 pub mod ids;
+pub mod notifications;
 pub mod purchase;
 pub mod tokens;

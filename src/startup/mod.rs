@@ -14,6 +14,7 @@ use crate::providers::{latcom, smartcall};
 use crate::service::catalog::CatalogHandle;
 use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
+use crate::service::notifications::{NotificationConfig, NotificationService};
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
 use crate::service::tokens::TokenService;
 use crate::store::customer_reads::CustomerReads;
@@ -46,6 +47,7 @@ pub struct Application {
     pub sandbox: bool,
     pub simulators: Simulators,
     pub purchases: Arc<PurchaseService>,
+    pub notifications: Arc<NotificationService>,
     smartcall: Option<Arc<SmartcallAdapter>>,
 }
 
@@ -84,6 +86,19 @@ pub async fn database(settings: &Settings) -> anyhow::Result<PgPool> {
     .context("connecting to the database")?;
     store::migrate(&pool).await.context("running migrations")?;
     Ok(pool)
+}
+
+/// The notification service's settings, as the server and the CLI use them.
+pub fn notification_config(settings: &Settings) -> NotificationConfig {
+    let n = &settings.notifications;
+    NotificationConfig {
+        dedup_window_secs: n.dedup_window_secs,
+        max_attempts: n.max_attempts,
+        retry_base: Duration::from_millis(n.retry_base_ms),
+        retry_max: Duration::from_millis(n.retry_max_ms),
+        lease_secs: n.lease_secs,
+        templates_dir: n.templates_dir.clone(),
+    }
 }
 
 impl Application {
@@ -171,6 +186,22 @@ impl Application {
                 Duration::from_secs(settings.fx.refresh_interval_secs),
             ),
         ];
+        let wake = Arc::new(Notify::new());
+        let notifications = Arc::new(NotificationService::new(
+            pool.clone(),
+            upstreams.whatsapp.clone(),
+            notification_config(&settings),
+            Arc::clone(&wake),
+        ));
+        if notifications.can_send() {
+            let n = &settings.notifications;
+            workers.push(jobs::notifications::spawn_sender(
+                Arc::clone(&notifications),
+                wake,
+                n.workers,
+                Duration::from_millis(n.poll_interval_ms),
+            ));
+        }
         if let Some(sync) = smartcall_sync {
             let interval = Duration::from_secs(settings.providers.smartcall.catalog_sync_interval_secs);
             workers.push(sync.spawn(interval));
@@ -198,6 +229,7 @@ impl Application {
         let state = AppState {
             pool: pool.clone(),
             purchases: Arc::clone(&purchases),
+            notifications: Arc::clone(&notifications),
             rate_limits,
             tokens,
             customers: Arc::new(CustomerCache::new(
@@ -222,6 +254,7 @@ impl Application {
             sandbox,
             simulators: upstreams.simulators,
             purchases,
+            notifications,
             smartcall: upstreams.smartcall,
         })
     }

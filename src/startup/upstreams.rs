@@ -3,6 +3,8 @@
 //! without the `sandbox` feature refuses sandbox mode rather than run anything live.
 
 use crate::config::Settings;
+use crate::domain::notification::whatsapp::WhatsApp;
+use crate::providers::evolution::adapter::EvolutionAdapter;
 use crate::providers::executor::Executor;
 use crate::providers::latcom::adapter::{Credentials, LatcomAdapter};
 use crate::providers::smartcall::adapter::SmartcallAdapter;
@@ -21,6 +23,8 @@ pub struct Simulators {
     pub latcom: Option<sandbox::latcom::SimState>,
     #[cfg(feature = "sandbox")]
     pub smartcall: Option<SmartcallSim>,
+    #[cfg(feature = "sandbox")]
+    pub evolution: Option<sandbox::evolution::SimState>,
 }
 
 /// The Smartcall simulator: one backend served as a live-live pair.
@@ -37,6 +41,8 @@ pub struct Upstreams {
     pub simulators: Simulators,
     /// Kept concrete for its catalog sync and token invalidation on shutdown.
     pub smartcall: Option<Arc<SmartcallAdapter>>,
+    /// The WhatsApp gateway notifications are sent through, if any.
+    pub whatsapp: Option<Arc<dyn WhatsApp>>,
 }
 
 /// Where each upstream is reached and as whom; `None` leaves it disabled.
@@ -45,6 +51,8 @@ struct Endpoints {
     latcom: Option<(String, Credentials)>,
     /// api1, api2, user, password, Smartload (dealer) id.
     smartcall: Option<(String, String, String, SecretString, String)>,
+    /// Evolution API base URL and API key.
+    evolution: Option<(String, SecretString)>,
 }
 
 pub async fn start(settings: &Settings, sandbox: bool, executor: &Executor) -> anyhow::Result<Upstreams> {
@@ -87,10 +95,16 @@ pub async fn start(settings: &Settings, sandbox: bool, executor: &Executor) -> a
     if let Some(adapter) = &smartcall {
         providers.insert(adapter.clone());
     }
+
+    let timeout = Duration::from_secs(settings.notifications.evolution.timeout_secs);
+    let whatsapp = endpoints.evolution.map(|(base_url, api_key)| {
+        Arc::new(EvolutionAdapter::new(executor.clone(), &base_url, api_key, timeout)) as Arc<dyn WhatsApp>
+    });
     Ok(Upstreams {
         providers,
         simulators,
         smartcall,
+        whatsapp,
     })
 }
 
@@ -125,7 +139,18 @@ async fn simulated(settings: &Settings, simulators: &mut Simulators) -> anyhow::
         sandbox_secret(),
         dealer,
     ));
-    Ok(Endpoints { latcom, smartcall })
+
+    let (addr, state) = sandbox::evolution::spawn().await?;
+    simulators.evolution = Some(state);
+    let evolution = Some((
+        format!("http://{addr}"),
+        SecretString::from(sandbox::evolution::API_KEY),
+    ));
+    Ok(Endpoints {
+        latcom,
+        smartcall,
+        evolution,
+    })
 }
 
 /// A production build has no simulators: sandbox mode (no credentials configured, or
@@ -161,5 +186,17 @@ fn live(settings: &Settings) -> Endpoints {
         tracing::warn!("Smartcall has no credentials: disabled (live mode never simulates)");
         None
     };
-    Endpoints { latcom, smartcall }
+
+    let e = &settings.notifications.evolution;
+    let evolution = if let (Some(url), Some(key)) = (&e.base_url, &e.api_key) {
+        Some((url.clone(), key.clone()))
+    } else {
+        tracing::warn!("Evolution API not configured: WhatsApp notifications are stored but not sent");
+        None
+    };
+    Endpoints {
+        latcom,
+        smartcall,
+        evolution,
+    }
 }

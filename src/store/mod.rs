@@ -9,6 +9,7 @@ pub mod fx;
 pub mod group_commit;
 pub mod ledger;
 pub mod ops_tokens;
+pub mod notifications;
 pub mod sessions;
 pub mod transactions;
 
@@ -48,6 +49,8 @@ pub enum StoreError {
     InvalidAmount,
     #[error("a note is required")]
     NoteRequired,
+    #[error("recarga's own WhatsApp instance exists already")]
+    OwnInstanceExists,
     #[error("migrations failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the installed ledger differs from sql/ledger.sql: {}", .0.join("; "))]

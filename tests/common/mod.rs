@@ -28,6 +28,8 @@ pub struct TestApp {
     pub smartcall: SmartcallSim,
     pub settings: Settings,
     pub app_purchases: Arc<recarga::service::purchase::PurchaseService>,
+    pub evolution: recarga::sandbox::evolution::SimState,
+    pub notifications: Arc<recarga::service::notifications::NotificationService>,
 }
 
 #[derive(Clone, Debug)]
@@ -263,6 +265,12 @@ impl TestApp {
             .clone()
             .expect("sandbox starts the Smartcall simulator");
         let app_purchases = Arc::clone(&app.purchases);
+        let evolution = app
+            .simulators
+            .evolution
+            .clone()
+            .expect("sandbox starts the Evolution simulator");
+        let notifications = Arc::clone(&app.notifications);
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         Self {
             base,
@@ -272,6 +280,8 @@ impl TestApp {
             smartcall,
             settings,
             app_purchases,
+            evolution,
+            notifications,
         }
     }
 
@@ -438,6 +448,24 @@ pub async fn assert_ledger_invariants(pool: &PgPool) {
     .await
     .unwrap();
     assert!(bad.is_empty(), "daily usage does not match purchases: {bad:?}");
+}
+
+/// The real binary, as ops run it: whether it succeeded, its JSON on stdout, its stderr.
+pub fn recarga(database_url: &str, args: &[&str]) -> (bool, Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recarga"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 pub fn dec(s: &str) -> Decimal {

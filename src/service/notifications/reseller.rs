@@ -1,0 +1,115 @@
+//! recarga's own notices to a reseller, sent through recarga's instance to the
+//! reseller's WhatsApp contact when one is set: a low balance, a credit (the seed's
+//! `confirmation`) and an issued invoice (`invoice`).
+
+use super::submit::Outgoing;
+use super::{NotificationService, NotifyError};
+use crate::domain::notification::request::format_amount;
+use crate::domain::notification::MessageType;
+use crate::store::notifications::messages::Stored;
+use crate::store::notifications::{contacts, instances};
+use chrono::{NaiveDate, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+const USD: &str = "USD";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResellerNotice {
+    /// The balance fell below the reseller's alert level. Sent at most once per day
+    /// (and de-duplication window).
+    LowBalance {
+        balance_usd: Decimal,
+        threshold_usd: Decimal,
+    },
+    /// Funds were added; `reference` names the credit (it is the message's invoice id).
+    Credit {
+        amount_usd: Decimal,
+        balance_usd: Decimal,
+        reference: String,
+    },
+    /// An invoice was issued.
+    Invoice {
+        number: String,
+        period_start: NaiveDate,
+        period_end: NaiveDate,
+        total_usd: Decimal,
+        due_date: Option<NaiveDate>,
+    },
+}
+
+impl NotificationService {
+    /// Queue `notice` for the reseller: the message id, or `None` when it is not sent
+    /// (no contact set, or no instance of recarga's own). A repeat within the window
+    /// answers the earlier message's id.
+    #[tracing::instrument(skip_all, fields(customer = customer_id), err)]
+    pub async fn notify_reseller(
+        &self,
+        customer_id: &str,
+        notice: ResellerNotice,
+    ) -> Result<Option<Uuid>, NotifyError> {
+        let (name, contact) = contacts::get(&self.pool, customer_id)
+            .await?
+            .ok_or(NotifyError::CustomerNotFound)?;
+        let Some(contact) = contact else {
+            return Ok(None);
+        };
+        let Some(instance) = instances::own(&self.pool).await? else {
+            tracing::warn!("no WhatsApp instance of recarga's own: reseller notice not sent");
+            return Ok(None);
+        };
+        let mut o = Outgoing {
+            instance_id: instance.id,
+            kind: MessageType::Confirmation,
+            phone_number: &contact,
+            customer_name: &name,
+            invoice_id: "",
+            amount: Decimal::ZERO,
+            currency: USD,
+            due_date: None,
+            extra: Vec::new(),
+            reseller_id: Some(customer_id),
+            request_id: None,
+        };
+        let invoice_id = match &notice {
+            ResellerNotice::LowBalance {
+                balance_usd,
+                threshold_usd,
+            } => {
+                o.kind = MessageType::LowBalance;
+                o.amount = *balance_usd;
+                o.extra = vec![
+                    ("balance", Some(format_amount(*balance_usd, USD))),
+                    ("threshold", Some(format_amount(*threshold_usd, USD))),
+                ];
+                format!("LOW-BALANCE-{}", Utc::now().format("%Y-%m-%d"))
+            }
+            ResellerNotice::Credit {
+                amount_usd,
+                balance_usd,
+                reference,
+            } => {
+                o.amount = *amount_usd;
+                o.extra = vec![("balance", Some(format_amount(*balance_usd, USD)))];
+                reference.clone()
+            }
+            ResellerNotice::Invoice {
+                number,
+                period_start,
+                period_end,
+                total_usd,
+                due_date,
+            } => {
+                o.kind = MessageType::Invoice;
+                o.amount = *total_usd;
+                o.due_date = *due_date;
+                o.extra = vec![("period", Some(format!("{period_start} to {period_end}")))];
+                number.clone()
+            }
+        };
+        o.invoice_id = &invoice_id;
+        Ok(Some(match self.queue(o).await? {
+            Stored::Queued(id) | Stored::Duplicate(id) => id,
+        }))
+    }
+}
