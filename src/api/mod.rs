@@ -8,6 +8,7 @@ pub mod login_guard;
 pub mod rate_limit;
 pub mod relier;
 pub mod responses;
+pub mod webhooks;
 
 use crate::api::login_guard::LoginGuard;
 use crate::api::rate_limit::RateLimits;
@@ -60,6 +61,7 @@ pub struct AppState {
         distributor::handlers::products,
         distributor::handlers::product_purchase,
         distributor::handlers::transaction,
+        webhooks::notification,
     ),
     components(schemas(
         relier::types::TopupBody,
@@ -102,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(relier::routes())
         .merge(distributor::routes())
+        .merge(webhooks::routes())
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -105,6 +105,14 @@ pub trait Provider: Send + Sync + 'static {
 
     async fn health(&self) -> ProviderHealth;
 
+    /// The reference (ours, as sent upstream) that a notification from this upstream
+    /// (a webhook, a callback) names, read from its raw body. A notification is only a
+    /// hint to look the request up: it settles nothing by itself. `None`: this upstream
+    /// sends none, or the body names no reference.
+    fn notification_reference(&self, _body: &[u8]) -> Option<String> {
+        None
+    }
+
     /// The network a number is on now (numbers are portable), where the upstream can
     /// say; in our operator vocabulary (upper case).
     async fn detect_operator(&self, _msisdn: &str) -> Option<String> {

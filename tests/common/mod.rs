@@ -26,6 +26,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub latcom: SimState,
     pub smartcall: SmartcallSim,
+    pub datamart: recarga::sandbox::datamart::SimState,
     pub settings: Settings,
     pub app_purchases: Arc<recarga::service::purchase::PurchaseService>,
 }
@@ -262,6 +263,11 @@ impl TestApp {
             .smartcall
             .clone()
             .expect("sandbox starts the Smartcall simulator");
+        let datamart = app
+            .simulators
+            .datamart
+            .clone()
+            .expect("sandbox starts the DataMart simulator");
         let app_purchases = Arc::clone(&app.purchases);
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         Self {
@@ -270,6 +276,7 @@ impl TestApp {
             pool,
             latcom,
             smartcall,
+            datamart,
             settings,
             app_purchases,
         }

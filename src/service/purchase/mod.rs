@@ -32,6 +32,8 @@ mod resolve;
 mod send;
 mod submit;
 
+pub use resolve::Notified;
+
 use send::{upstream_reference, upstream_request};
 use tokio::sync::Notify;
 use tracing::Instrument;
@@ -133,8 +135,17 @@ pub struct PurchaseService {
     default_daily_limit: Decimal,
     sync_deadline: Duration,
     review_after: chrono::Duration,
+    pending_backoff: PendingBackoff,
     queue: Arc<Notify>,
     ids: TransactionIds,
+}
+
+/// How often an upstream is asked again about a request it holds as pending: after
+/// `first`, then twice as long each time, at most `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingBackoff {
+    pub first: Duration,
+    pub max: Duration,
 }
 
 pub struct PurchaseConfig {
@@ -144,6 +155,7 @@ pub struct PurchaseConfig {
     pub default_daily_limit: Decimal,
     pub sync_deadline: Duration,
     pub review_after: chrono::Duration,
+    pub pending_backoff: PendingBackoff,
     /// This process's tag for transaction ids (from the database: `store::instance_tag`).
     pub instance_tag: u64,
 }
@@ -169,6 +181,7 @@ impl PurchaseService {
             default_daily_limit: config.default_daily_limit,
             sync_deadline: config.sync_deadline,
             review_after: config.review_after,
+            pending_backoff: config.pending_backoff,
             queue,
             ids: TransactionIds::new(config.instance_tag, Arc::clone(&clock)),
             clock,
@@ -210,7 +223,7 @@ impl PurchaseService {
     pub(super) fn validate(&self, req: &mut PurchaseRequest) -> Result<Product, PurchaseError> {
         let product = self.product(&req.product_id)?;
         product.check_amount(req.amount)?;
-        req.phone = normalize_for_country(&product.country, &req.phone)?;
+        req.phone = normalize_for_country(&product.country, &product.operator, &req.phone)?;
         if let Some(operator) = req.operator.as_deref().filter(|o| !product.sold_by(o)) {
             return Err(PurchaseError::OperatorMismatch {
                 operator: operator.to_string(),

@@ -94,18 +94,42 @@ pub async fn move_to_review(pool: &PgPool, transaction_id: &str, reason: &str) -
         == 1)
 }
 
-/// Non-final transactions not touched for `min_age_secs`, oldest first.
+/// Non-final transactions not touched for `min_age_secs` and not deferred (see
+/// `defer_enquiry`), oldest first.
 pub async fn open_older_than(pool: &PgPool, min_age_secs: i64, limit: i64) -> Result<Vec<Transaction>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {TXN_COLUMNS} FROM transactions
          WHERE processed_at IS NULL AND status IN ('PENDING', 'PROCESSING')
            AND updated_at < now() - make_interval(secs => $1)
+           AND (next_enquiry_at IS NULL OR next_enquiry_at <= now())
          ORDER BY updated_at LIMIT $2"
     ))
     .bind(min_age_secs as f64)
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// The upstream still holds it as pending: the next enquiry waits `base_secs` × 2 per
+/// earlier such enquiry, at most `max_secs` (exponential backoff, kept in the row so
+/// that every instance's resolver honours it).
+pub async fn defer_enquiry(
+    pool: &PgPool,
+    transaction_id: &str,
+    base_secs: f64,
+    max_secs: f64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE transactions SET updated_at = now(), pending_enquiries = pending_enquiries + 1,
+             next_enquiry_at = now() + make_interval(secs => least($2 * power(2, least(pending_enquiries, 20)), $3))
+         WHERE id = $1 AND status IN ('PENDING', 'PROCESSING')",
+    )
+    .bind(transaction_id)
+    .bind(base_secs)
+    .bind(max_secs)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Push `updated_at` so the resolver's next sweep leaves this one alone for a while.
