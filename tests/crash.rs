@@ -295,3 +295,79 @@ async fn sigkill_between_smartcall_recharge_and_settlement_is_settled_after_rest
     assert_eq!(balance, dec("100") - dec("2.78"));
     assert_ledger_invariants(&pool).await;
 }
+
+/// DataMart orders still pending when the gateway is killed: the restarted gateway asks
+/// DataMart about each and settles it (delivered, or failed and refunded) exactly once.
+#[tokio::test]
+async fn sigkill_while_datamart_orders_are_pending_then_restart_settles_them() {
+    use recarga::sandbox::datamart as datamart_sim;
+    let sim = datamart_sim::SimState::new(Duration::from_secs(4));
+    let url = datamart_sim::spawn(sim.clone()).await.unwrap();
+    let env = vec![
+        ("RECARGA__PROVIDERS__DATAMART__BASE_URL", url),
+        ("RECARGA__PROVIDERS__DATAMART__API_KEY", datamart_sim::API_KEY.into()),
+        (
+            "RECARGA__PROVIDERS__DATAMART__API_SECRET",
+            datamart_sim::API_SECRET.into(),
+        ),
+        ("RECARGA__PURCHASE__SYNC_DEADLINE_SECS", "1".into()),
+    ];
+    let database_url = fresh_database_url().await;
+    let (_, secret) = create_customer(&database_url).await;
+    let pool = PgPool::connect(&database_url).await.unwrap();
+    let mut first = start_gateway(&database_url, &env).await;
+    let client = reqwest::Client::new();
+    let (status, login) = send(
+        client
+            .post(format!("{}/api/distributor/login", first.base))
+            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    let token = login["access_token"].as_str().unwrap().to_string();
+    let phones = [
+        "0241000001",
+        "0541000002",
+        datamart_sim::PENDING_THEN_FAILS,
+        "0591000004",
+    ];
+    let answers = join_all(phones.iter().enumerate().map(|(i, phone)| {
+        let body = json!({"distributor_transaction_id": format!("GH-CRASH-{i}"), "phone_number": phone,
+                          "product_id": "GH_MTN_DATA_1GB_90D", "amount": 5.50});
+        send(
+            client
+                .post(format!("{}/api/distributor/product_purchase", first.base))
+                .bearer_auth(&token)
+                .json(&body),
+        )
+    }))
+    .await;
+    assert!(answers.iter().all(|(s, _)| *s == 202), "{answers:?}");
+    first.child.kill().await.unwrap();
+    let open = statuses(&pool).await;
+    assert_eq!(open.len(), phones.len());
+    assert!(open.iter().all(|(_, s)| s == "PROCESSING"), "{open:?}");
+
+    let _second = start_gateway(&database_url, &env).await;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let s = statuses(&pool).await;
+        if s.iter().all(|(_, st)| st == "SUCCESS" || st == "FAILED") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not settled after restart: {s:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let settled = statuses(&pool).await;
+    assert_eq!(settled.iter().filter(|(_, s)| s == "FAILED").count(), 1, "{settled:?}");
+    for (id, _) in &settled {
+        assert_eq!(sim.calls_for(id), 1, "{id} sent more than once");
+    }
+    let balance: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'CRASH'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // 5.50 GHS at 15.5000 per USD is 0.35 USD; the failed order was refunded.
+    assert_eq!(balance, dec("100") - dec("0.35") * dec("3"));
+    assert_ledger_invariants(&pool).await;
+}
