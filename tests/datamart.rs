@@ -311,3 +311,91 @@ async fn an_unreadable_answer_is_settled_by_enquiry_without_a_second_order() {
     assert_eq!(app.balance(&c).await, dec("100") - bundle_usd());
     app.assert_ledger_invariants().await;
 }
+
+async fn bulk(app: &TestApp, token: &str, items: Vec<Value>) -> (u16, Value) {
+    send(
+        app.client
+            .post(app.url("/api/distributor/bulk_purchase"))
+            .bearer_auth(token)
+            .json(&json!({ "items": items })),
+    )
+    .await
+}
+
+/// One request, every product's purchases, mixed outcomes, each listed; sent again, it
+/// replays each item and charges nothing twice.
+#[tokio::test]
+async fn bulk_purchase_with_mixed_outcomes_and_a_retry_that_charges_nothing_twice() {
+    let app = app(1500, true).await;
+    let (c, token) = buyer(&app, "GH9").await;
+    let items = vec![
+        gh("B-1", sim::COMPLETES_AT_ONCE),
+        gh("B-2", sim::FAILS_AT_ONCE),
+        gh("B-3", "0201234567"), // not MTN: refused, nothing debited
+        gh("B-4", "0241234568"), // pending at DataMart
+        json!({"distributor_transaction_id": "B-5", "phone_number": "5500000000", "product_id": "MOVISTAR_TAE", "amount": 20}),
+        json!({"distributor_transaction_id": "B-6", "phone_number": "5500000000", "product_id": "NO_SUCH", "amount": 20}),
+    ];
+    let (status, first) = bulk(&app, &token, items.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    let codes: Vec<(u64, String)> = first["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let code = r["result"]["response_code"].as_str().or(r["result"]["status"].as_str());
+            (r["http_status"].as_u64().unwrap(), code.unwrap_or_default().to_string())
+        })
+        .collect();
+    let expected = [
+        (200, "00"),
+        (500, "91"),
+        (400, "83"),
+        (202, "PENDING"),
+        (200, "00"),
+        (400, "14"),
+    ];
+    let expected: Vec<(u64, String)> = expected.iter().map(|(s, c)| (*s, c.to_string())).collect();
+    assert_eq!(codes, expected, "{first}");
+    assert_eq!(
+        (
+            first["approved"].as_u64(),
+            first["pending"].as_u64(),
+            first["failed"].as_u64()
+        ),
+        (Some(2), Some(1), Some(3))
+    );
+    let charged = dec("100") - bundle_usd() * dec("2") - dec("1.18");
+    assert_eq!(app.balance(&c).await, charged, "two bundles (one pending) and 20 MXN");
+
+    // The same request again: every item replays its original; nothing is charged twice.
+    let (status, again) = bulk(&app, &token, items).await;
+    assert_eq!(status, 200, "{again}");
+    for (one, two) in first["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(again["results"].as_array().unwrap())
+    {
+        assert_eq!(
+            one["result"]["transaction_id"], two["result"]["transaction_id"],
+            "{one} / {two}"
+        );
+    }
+    assert_eq!(settled(&app, &token, "B-4", 10).await["status"], "SUCCESS");
+    assert_eq!(app.balance(&c).await, charged);
+    for dtid in ["B-1", "B-2", "B-4"] {
+        let txn = transaction_id(&app, "GH9", dtid).await;
+        assert_eq!(app.datamart.calls_for(&txn), 1, "{dtid}");
+    }
+    assert_eq!(app.latcom.topup_calls(), 1);
+
+    // Bounds: 1 to 100 items, nothing debited otherwise.
+    let (status, body) = bulk(&app, &token, vec![]).await;
+    assert_eq!((status, body["response_code"].as_str()), (400, Some("12")), "{body}");
+    let many: Vec<Value> = (0..101).map(|i| gh(&format!("MANY-{i}"), "0241234567")).collect();
+    let (status, body) = bulk(&app, &token, many).await;
+    assert_eq!((status, body["response_code"].as_str()), (400, Some("12")), "{body}");
+    assert_eq!(app.balance(&c).await, charged);
+    app.assert_ledger_invariants().await;
+}

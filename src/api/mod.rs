@@ -61,6 +61,7 @@ pub struct AppState {
         distributor::handlers::products,
         distributor::handlers::product_purchase,
         distributor::handlers::transaction,
+        distributor::bulk::bulk_purchase,
         webhooks::notification,
     ),
     components(schemas(
@@ -68,7 +69,10 @@ pub struct AppState {
         distributor::types::LoginBody,
         distributor::types::RefreshBody,
         distributor::types::TokenPair,
-        distributor::types::PurchaseBody
+        distributor::types::PurchaseBody,
+        distributor::types::BulkBody,
+        distributor::types::BulkItemResult,
+        distributor::types::BulkResult
     )),
     modifiers(&SecurityAddon)
 )]

@@ -26,7 +26,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-fn body<T: DeserializeOwned>(raw: Result<Bytes, BytesRejection>, dtid: Option<&str>) -> Result<T, DistributorError> {
+pub(super) fn body<T: DeserializeOwned>(
+    raw: Result<Bytes, BytesRejection>,
+    dtid: Option<&str>,
+) -> Result<T, DistributorError> {
     parse_body(raw).map_err(|e| match e {
         BodyError::TooLarge => DistributorError::PayloadTooLarge,
         BodyError::Invalid(m) => DistributorError::coded(Code::InvalidTransaction, m, dtid),
@@ -157,6 +160,16 @@ pub async fn product_purchase(
 ) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Topup)?;
     let value: Value = body(raw, None)?;
+    purchase_one(&state, &caller, value).await
+}
+
+/// One purchase from its JSON body (also each item of a bulk purchase): checked, then
+/// carried out by the one purchase path, answered in this dialect's shapes.
+pub(super) async fn purchase_one(
+    state: &AppState,
+    caller: &Distributor,
+    value: Value,
+) -> Result<Response, DistributorError> {
     let dtid = value
         .get("distributor_transaction_id")
         .and_then(Value::as_str)
