@@ -92,6 +92,18 @@ fn latcom_env(url: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A distributor access token for the CRASH reseller.
+async fn login(client: &reqwest::Client, gateway: &str, secret: &str) -> String {
+    let (status, login) = send(
+        client
+            .post(format!("{gateway}/api/distributor/login"))
+            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    login["access_token"].as_str().unwrap().to_string()
+}
+
 async fn create_customer(database_url: &str) -> (String, String) {
     let mut settings = test_settings().await;
     settings.database_url = database_url.to_string();
@@ -226,14 +238,7 @@ async fn sigkill_between_smartcall_recharge_and_settlement_is_settled_after_rest
     let pool = PgPool::connect(&database_url).await.unwrap();
     let mut first = start_gateway(&database_url, &env).await;
     let client = reqwest::Client::new();
-    let (status, login) = send(
-        client
-            .post(format!("{}/api/distributor/login", first.base))
-            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
-    let token = login["access_token"].as_str().unwrap().to_string();
+    let token = login(&client, &first.base, &secret).await;
     let buy = {
         let (client, base, token) = (client.clone(), first.base.clone(), token.clone());
         tokio::spawn(async move {
@@ -265,20 +270,13 @@ async fn sigkill_between_smartcall_recharge_and_settlement_is_settled_after_rest
     }
     assert_eq!(sim.calls_for(&id), 1, "never re-sent");
     // The restarted gateway still honours the id: a retry is a replay, not a second recharge.
-    let (status, again) = send(
-        client
-            .post(format!("{}/api/distributor/login", second.base))
-            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
-    )
-    .await;
-    assert_eq!(status, 200, "{again}");
+    let token = login(&client, &second.base, &secret).await;
     let body = json!({"distributor_transaction_id": "ZA-CRASH", "phone_number": "0821234567",
                       "product_id": "ZA_VODACOM_AIRTIME", "amount": 50});
-    let token = again["access_token"].as_str().unwrap();
     let (status, replay) = send(
         client
             .post(format!("{}/api/distributor/product_purchase", second.base))
-            .bearer_auth(token)
+            .bearer_auth(&token)
             .json(&body),
     )
     .await;
@@ -317,14 +315,7 @@ async fn sigkill_while_datamart_orders_are_pending_then_restart_settles_them() {
     let pool = PgPool::connect(&database_url).await.unwrap();
     let mut first = start_gateway(&database_url, &env).await;
     let client = reqwest::Client::new();
-    let (status, login) = send(
-        client
-            .post(format!("{}/api/distributor/login", first.base))
-            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
-    let token = login["access_token"].as_str().unwrap().to_string();
+    let token = login(&client, &first.base, &secret).await;
     let phones = [
         "0241000001",
         "0541000002",
