@@ -71,7 +71,7 @@ pub struct PurchaseSettings {
     pub resolver_interval_secs: u64,
     /// Unresolved this long → REVIEW (funds held for ops).
     pub review_after_hours: i64,
-    /// A request an upstream holds as pending is asked about again after
+    /// A request DataMart holds as pending is asked about again after
     /// `resolver_min_age_secs`, then twice as long each time, at most this long.
     pub pending_enquiry_max_backoff_secs: u64,
     pub queue_workers: usize,

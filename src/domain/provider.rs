@@ -105,6 +105,14 @@ pub trait Provider: Send + Sync + 'static {
 
     async fn health(&self) -> ProviderHealth;
 
+    /// Whether a request this upstream holds as pending is asked about again with
+    /// backoff rather than at every resolver sweep: where pending is the normal answer
+    /// and may last hours (DataMart processes orders by hand) and a notification
+    /// usually tells us when to ask.
+    fn enquire_pending_with_backoff(&self) -> bool {
+        false
+    }
+
     /// The reference (ours, as sent upstream) that a notification from this upstream
     /// (a webhook, a callback) names, read from its raw body. A notification is only a
     /// hint to look the request up: it settles nothing by itself. `None`: this upstream

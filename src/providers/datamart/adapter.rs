@@ -278,6 +278,10 @@ impl Provider for DatamartAdapter {
         true
     }
 
+    fn enquire_pending_with_backoff(&self) -> bool {
+        true
+    }
+
     fn notification_reference(&self, body: &[u8]) -> Option<String> {
         let notification: Notification = serde_json::from_slice(body).ok()?;
         notification.reference().map(str::to_string)

@@ -100,7 +100,8 @@ impl PurchaseService {
             }
             Enquiry::Known(outcome @ Outcome::Pending { .. }) => {
                 self.apply(attempt, outcome, None).await?;
-                if self.clock.now() - txn.created_at > self.review_after {
+                let overdue = self.clock.now() - txn.created_at > self.review_after;
+                if overdue || !provider.enquire_pending_with_backoff() {
                     return self
                         .hold_or_review(txn, "the upstream holds the request, not settled yet")
                         .await;
