@@ -322,8 +322,8 @@ async fn bulk(app: &TestApp, token: &str, items: Vec<Value>) -> (u16, Value) {
     .await
 }
 
-/// One request, every product's purchases, mixed outcomes, each listed; sent again, it
-/// replays each item and charges nothing twice.
+/// One request, every product's purchases, mixed outcomes, each listed (DataMart's
+/// together, in one bulk call); sent again, it replays each item and charges nothing twice.
 #[tokio::test]
 async fn bulk_purchase_with_mixed_outcomes_and_a_retry_that_charges_nothing_twice() {
     let app = app(1500, true).await;
@@ -367,6 +367,9 @@ async fn bulk_purchase_with_mixed_outcomes_and_a_retry_that_charges_nothing_twic
     );
     let charged = dec("100") - bundle_usd() * dec("2") - dec("1.18");
     assert_eq!(app.balance(&c).await, charged, "two bundles (one pending) and 20 MXN");
+    // The three bundles DataMart took went to it in one /v1/purchase/bulk.
+    assert_eq!(app.datamart.bulk_calls(), 1);
+    assert_eq!(app.datamart.received(), 3);
 
     // The same request again: every item replays its original; nothing is charged twice.
     let (status, again) = bulk(&app, &token, items).await;
@@ -389,6 +392,7 @@ async fn bulk_purchase_with_mixed_outcomes_and_a_retry_that_charges_nothing_twic
         assert_eq!(app.datamart.calls_for(&txn), 1, "{dtid}");
     }
     assert_eq!(app.latcom.topup_calls(), 1);
+    assert_eq!(app.datamart.bulk_calls(), 1, "a replayed bulk sends nothing");
 
     // Bounds: 1 to 100 items, nothing debited otherwise.
     let (status, body) = bulk(&app, &token, vec![]).await;
@@ -397,5 +401,29 @@ async fn bulk_purchase_with_mixed_outcomes_and_a_retry_that_charges_nothing_twic
     let (status, body) = bulk(&app, &token, many).await;
     assert_eq!((status, body["response_code"].as_str()), (400, Some("12")), "{body}");
     assert_eq!(app.balance(&c).await, charged);
+    app.assert_ledger_invariants().await;
+}
+
+/// DataMart took a bulk's orders but their answers were lost: each is an unknown
+/// outcome, looked up (never failed, never sent twice), then settled as DataMart says.
+#[tokio::test]
+async fn a_bulk_whose_answers_are_lost_is_settled_by_enquiry_without_resending() {
+    let app = app(1000, true).await;
+    let (c, token) = buyer(&app, "GH10").await;
+    app.datamart.set_fault(Fault::GarbledAfterProcessing);
+    let items: Vec<Value> = (0..3)
+        .map(|i| gh(&format!("LOST-{i}"), &format!("055123450{i}")))
+        .collect();
+    let (status, body) = bulk(&app, &token, items).await;
+    assert_eq!(status, 200, "{body}");
+    app.datamart.set_fault(Fault::None);
+    for i in 0..3 {
+        let dtid = format!("LOST-{i}");
+        assert_eq!(settled(&app, &token, &dtid, 15).await["status"], "SUCCESS", "{dtid}");
+        let txn = transaction_id(&app, "GH10", &dtid).await;
+        assert_eq!(app.datamart.calls_for(&txn), 1, "{dtid} sent once");
+    }
+    assert_eq!(app.datamart.bulk_calls(), 1);
+    assert_eq!(app.balance(&c).await, dec("100") - bundle_usd() * dec("3"));
     app.assert_ledger_invariants().await;
 }

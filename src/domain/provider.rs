@@ -89,6 +89,13 @@ pub trait Provider: Send + Sync + 'static {
 
     async fn enquire(&self, request: &UpstreamTopup) -> Enquiry;
 
+    /// Send several requests in one upstream call, where the upstream has one (DataMart's
+    /// `/v1/purchase/bulk`): an outcome per request, in order. `None`: it has none, and
+    /// each request is sent on its own.
+    async fn topup_together(&self, _requests: &[UpstreamTopup]) -> Option<Vec<Outcome>> {
+        None
+    }
+
     /// If the upstream documents that "not found" after some grace period means the
     /// request never arrived, that period; `None` means not-found is never proof.
     fn not_found_is_final_after(&self) -> Option<Duration> {

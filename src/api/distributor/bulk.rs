@@ -1,28 +1,27 @@
 //! `POST /api/distributor/bulk_purchase`: up to 100 purchases in one request, each with
-//! its own `distributor_transaction_id` (its idempotency key) and carried out by the
-//! same path as `product_purchase`, so each is validated, debited, rate-limited and
-//! answered exactly as it would be alone. The answer lists every item's outcome; a
-//! retried bulk request replays each item and charges nothing twice.
+//! its own `distributor_transaction_id` (its idempotency key), checked, rate-limited,
+//! debited and answered exactly as `product_purchase` would alone; the service sends
+//! those for one upstream in one call where the upstream can take that (DataMart's
+//! `/v1/purchase/bulk`). The answer lists every item's outcome; a retried bulk request
+//! replays each item and charges nothing twice.
 
 use super::auth::Distributor;
 use super::codes::Code;
 use super::errors::DistributorError;
-use super::handlers::{body, purchase_one};
+use super::handlers::{body, purchase_request, purchased};
 use super::types::{BulkBody, BulkItemResult, BulkResult};
 use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
+use crate::service::purchase::PurchaseRequest;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use futures::StreamExt;
 use serde_json::Value;
 
 /// At most this many items per request.
 pub const MAX_ITEMS: usize = 100;
-/// Items carried out at once.
-const CONCURRENCY: usize = 16;
 /// A bulk body may be this large (100 items).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -47,19 +46,28 @@ pub async fn bulk_purchase(
             None,
         ));
     }
-    let (state, caller) = (&state, &caller);
-    let results: Vec<BulkItemResult> = futures::stream::iter(bulk.items)
-        .map(|item| async move {
-            // Each item is a top-up for the rate limits, as it would be alone.
-            let answer = match caller.rate_limit(state, LimitKind::Topup) {
-                Ok(()) => purchase_one(state, caller, item).await,
-                Err(e) => Err(e),
-            };
-            item_result(answer.unwrap_or_else(IntoResponse::into_response)).await
+    // Each item is a top-up for the rate limits, and checked, as it would be alone.
+    let checked: Vec<_> = bulk
+        .items
+        .into_iter()
+        .map(|item| {
+            caller.rate_limit(&state, LimitKind::Topup)?;
+            purchase_request(&caller, item)
         })
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
+        .collect();
+    let (ids, requests): (Vec<String>, Vec<PurchaseRequest>) = checked.iter().flatten().cloned().unzip();
+    let mut carried_out = ids
+        .into_iter()
+        .zip(state.purchases.purchase_many(requests).await)
+        .map(|(dtid, result)| purchased(result, dtid));
+    let mut results = Vec::with_capacity(checked.len());
+    for check in checked {
+        let answer = match check {
+            Ok(_) => carried_out.next().expect("one result per purchase"),
+            Err(refused) => Err(refused),
+        };
+        results.push(item_result(answer.unwrap_or_else(IntoResponse::into_response)).await);
+    }
     Ok(Json(BulkResult::new(results)).into_response())
 }
 

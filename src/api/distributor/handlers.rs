@@ -12,7 +12,7 @@ use crate::api::AppState;
 use crate::domain::keys;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
-use crate::service::purchase::{Accepted, PurchaseRequest};
+use crate::service::purchase::{Accepted, PurchaseError, PurchaseRequest};
 use crate::service::tokens::Issued;
 use crate::store::{customers, transactions};
 use axum::extract::rejection::BytesRejection;
@@ -163,13 +163,12 @@ pub async fn product_purchase(
     purchase_one(&state, &caller, value).await
 }
 
-/// One purchase from its JSON body (also each item of a bulk purchase): checked, then
-/// carried out by the one purchase path, answered in this dialect's shapes.
-pub(super) async fn purchase_one(
-    state: &AppState,
+/// One purchase from its JSON body (also each item of a bulk purchase), checked for
+/// this dialect's rules: its `distributor_transaction_id` and the service's request.
+pub(super) fn purchase_request(
     caller: &Distributor,
     value: Value,
-) -> Result<Response, DistributorError> {
+) -> Result<(String, PurchaseRequest), DistributorError> {
     let dtid = value
         .get("distributor_transaction_id")
         .and_then(Value::as_str)
@@ -216,11 +215,18 @@ pub(super) async fn purchase_one(
         reference: Some(dtid.clone()),
         is_async: false,
     };
-    let accepted = state
-        .purchases
-        .purchase_sync(request)
-        .await
-        .map_err(|e| DistributorError::purchase(e, &dtid))?;
+    Ok((dtid, request))
+}
+
+/// One purchase from its JSON body, carried out and answered in this dialect's shapes.
+async fn purchase_one(state: &AppState, caller: &Distributor, value: Value) -> Result<Response, DistributorError> {
+    let (dtid, request) = purchase_request(caller, value)?;
+    purchased(state.purchases.purchase_sync(request).await, dtid)
+}
+
+/// The answer to a purchase carried out (alone or in a bulk).
+pub(super) fn purchased(result: Result<Accepted, PurchaseError>, dtid: String) -> Result<Response, DistributorError> {
+    let accepted = result.map_err(|e| DistributorError::purchase(e, &dtid))?;
     Ok(purchase_response(accepted, dtid))
 }
 

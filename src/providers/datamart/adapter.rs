@@ -13,7 +13,8 @@
 use super::catalog;
 use super::rules::{self, UNAVAILABLE};
 use super::wire::{
-    read, Answer, BalanceData, Notification, OrderStatus, ProductsData, PurchaseData, PurchaseRequest, TransactionData,
+    read, Answer, BalanceData, BulkData, BulkOrder, BulkOrderResult, BulkRequest, Notification, OrderStatus,
+    ProductsData, PurchaseData, PurchaseRequest, TransactionData,
 };
 use super::ID;
 use crate::domain::catalog::Product;
@@ -209,6 +210,53 @@ impl DatamartAdapter {
     }
 }
 
+/// What a bulk answer means for each request, in order. An order in neither list, or
+/// refused without a code we know, is unknown: the enquiry finds out (and one DataMart
+/// has no record of is sent again on its own, under the same reference).
+fn bulk_outcomes(requests: &[UpstreamTopup], response: &CallResponse) -> Vec<Outcome> {
+    let unknown = |reason: &str| Outcome::Unknown { reason: reason.into() };
+    match (response.status, read::<BulkData>(&response.body)) {
+        (200 | 201, Some(Answer::Data(bulk))) => requests
+            .iter()
+            .map(|r| {
+                let named =
+                    |orders: &[BulkOrderResult]| orders.iter().find(|o| o.reference == r.upstream_reference).cloned();
+                if let Some(taken) = named(&bulk.successful_orders) {
+                    match taken.status {
+                        Some(OrderStatus::Completed) => Outcome::Success {
+                            upstream_id: taken.transaction_id,
+                            message: None,
+                        },
+                        Some(OrderStatus::Failed) => Outcome::Failed {
+                            retryable: false,
+                            code: None,
+                            message: "DataMart failed the order".into(),
+                        },
+                        // Taken: DataMart holds it.
+                        _ => Outcome::Pending {
+                            upstream_id: taken.transaction_id,
+                        },
+                    }
+                } else if let Some(refused) = named(&bulk.failed_orders) {
+                    match refused.code {
+                        Some(code) => rules::outcome(&code, refused.message.as_deref().unwrap_or("refused")),
+                        None => unknown("DataMart refused the order in a bulk without a code"),
+                    }
+                } else {
+                    unknown("the order is missing from DataMart's bulk answer")
+                }
+            })
+            .collect(),
+        (_, Some(Answer::Error { code, message })) if code != "ALL_ORDERS_FAILED" => {
+            requests.iter().map(|_| rules::outcome(&code, &message)).collect()
+        }
+        (status, _) => requests
+            .iter()
+            .map(|_| unknown(&format!("DataMart bulk answer not readable per order (HTTP {status})")))
+            .collect(),
+    }
+}
+
 /// What an enquiry answer means.
 fn enquired(reference: &str, response: &CallResponse) -> Enquiry {
     match (response.status, read::<TransactionData>(&response.body)) {
@@ -260,6 +308,48 @@ impl Provider for DatamartAdapter {
                 message: reason,
             },
             Err(CallError::Unknown(reason)) => Outcome::Unknown { reason },
+        }
+    }
+
+    /// `POST /v1/purchase/bulk` (at most 100 orders, each under its own reference).
+    /// `None` (each sent on its own) when the batch is too large, when our float cannot
+    /// pay for it, or when the call provably never left.
+    async fn topup_together(&self, requests: &[UpstreamTopup]) -> Option<Vec<Outcome>> {
+        let total: Decimal = requests.iter().map(|r| r.amount).sum();
+        if requests.len() > 100 || !self.float_covers(total).await {
+            return None;
+        }
+        let orders = requests
+            .iter()
+            .map(|t| {
+                let one = self.body(t);
+                BulkOrder {
+                    capacity: one.capacity,
+                    product_name: one.product_name,
+                    beneficiary_number: one.beneficiary_number,
+                    reference: one.reference,
+                }
+            })
+            .collect();
+        let body = BulkRequest {
+            orders,
+            reference: None,
+            callback_url: self.callback_url.clone(),
+        };
+        let post = self
+            .executor
+            .client()
+            .post(self.url(&["v1", "purchase", "bulk"]))
+            .json(&body);
+        match self.call("purchase_bulk", post).await {
+            Ok(response) => Some(bulk_outcomes(requests, &response)),
+            Err(CallError::NotSent(_)) => None,
+            Err(CallError::Unknown(reason)) => Some(
+                requests
+                    .iter()
+                    .map(|_| Outcome::Unknown { reason: reason.clone() })
+                    .collect(),
+            ),
         }
     }
 

@@ -179,6 +179,29 @@ pub struct BulkOrder {
     pub reference: String,
 }
 
+/// `data` of a bulk purchase's answer: the orders taken and those refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkData {
+    pub bulk_reference: Option<String>,
+    #[serde(default)]
+    pub successful_orders: Vec<BulkOrderResult>,
+    #[serde(default)]
+    pub failed_orders: Vec<BulkOrderResult>,
+    pub balance_after: Option<Decimal>,
+}
+
+/// One order in a bulk answer. Its shape is not recorded beyond the lists it sits in
+/// (providers.md §2A), so every field but the reference is optional.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkOrderResult {
+    pub reference: String,
+    pub transaction_id: Option<String>,
+    pub status: Option<OrderStatus>,
+    /// Why a failed order was refused: an error code of the single purchase.
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
 /// A webhook event (`{event, data, timestamp, signature}`) or the unsigned
 /// `callback_url` POST (`{reference, status, message, transaction_id}`): either way only
 /// the reference is taken, as a hint to look the order up.

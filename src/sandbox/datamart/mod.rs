@@ -1,6 +1,6 @@
 //! A DataMart simulator speaking the reseller API's wire format (providers.md §2A) over
-//! HTTP on loopback: `/v1/purchase`, `/v1/transactions/{reference}`, `/v1/balance`,
-//! `/v1/products`. Orders stay pending for a configurable time, then complete or fail,
+//! HTTP on loopback: `/v1/purchase`, `/v1/purchase/bulk`, `/v1/transactions/{reference}`,
+//! `/v1/balance`, `/v1/products`. Orders stay pending for a configurable time, then complete or fail,
 //! and their webhook goes to the order's `callback_url` (the gateway's receiver) — on
 //! time, late, twice, forged or never, by test number:
 //!
@@ -77,6 +77,7 @@ pub struct SimState {
     inner: Arc<Mutex<Inner>>,
     received: Arc<AtomicU64>,
     enquiries: Arc<AtomicU64>,
+    bulks: Arc<AtomicU64>,
     webhooks: Arc<AtomicU64>,
     seq: Arc<AtomicU64>,
     client: reqwest::Client,
@@ -95,6 +96,7 @@ impl SimState {
             })),
             received: Arc::default(),
             enquiries: Arc::default(),
+            bulks: Arc::default(),
             webhooks: Arc::default(),
             seq: Arc::default(),
             client: reqwest::Client::new(),
@@ -129,6 +131,10 @@ impl SimState {
     /// Transaction lookups (`GET /v1/transactions/{reference}`) answered.
     pub fn enquiries(&self) -> u64 {
         self.enquiries.load(Ordering::SeqCst)
+    }
+    /// Bulk purchase requests (`/v1/purchase/bulk`) taken.
+    pub fn bulk_calls(&self) -> u64 {
+        self.bulks.load(Ordering::SeqCst)
     }
     /// Webhooks posted (forged ones included).
     pub fn webhooks_sent(&self) -> u64 {
@@ -173,6 +179,7 @@ pub fn listed_products() -> Vec<ProductData> {
 pub fn router(state: SimState) -> Router {
     Router::new()
         .route("/api/v1/purchase", post(orders::purchase))
+        .route("/api/v1/purchase/bulk", post(orders::purchase_bulk))
         .route("/api/v1/transactions/{reference}", get(orders::transaction))
         .route("/api/v1/balance", get(balance))
         .route("/api/v1/products", get(products))

@@ -2,7 +2,10 @@
 //! `/v1/transactions/{reference}`, settled after their pending time, announced by webhook.
 
 use super::*;
-use crate::providers::datamart::wire::{NotificationData, PurchaseData, PurchaseRequest, TransactionData};
+use crate::providers::datamart::wire::{
+    self as wire, BulkData, BulkOrderResult, BulkRequest, NotificationData, PurchaseData, PurchaseRequest,
+    TransactionData,
+};
 use crate::sandbox::scenario::{self, Scenario, TIMEOUT_HOLD};
 use axum::extract::Path;
 use axum::response::Html;
@@ -208,6 +211,84 @@ pub(super) async fn purchase(
     tokio::spawn(take(state, req, price))
         .await
         .unwrap_or_else(|_| html_500())
+}
+
+/// `POST /v1/purchase/bulk`: each order taken as `/v1/purchase` would take it alone,
+/// then listed as taken or refused; 400 `ALL_ORDERS_FAILED` when none was taken.
+pub(super) async fn purchase_bulk(
+    State(state): State<SimState>,
+    headers: HeaderMap,
+    body: Option<Json<BulkRequest>>,
+) -> Response {
+    if let Some(refused) = unauthenticated(&headers) {
+        return refused;
+    }
+    let Some(Json(bulk)) = body.filter(|b| (1..=100).contains(&b.0.orders.len())) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ORDERS",
+            "orders must hold 1 to 100 orders",
+        );
+    };
+    state.bulks.fetch_add(1, Ordering::SeqCst);
+    let taken = futures::future::join_all(bulk.orders.into_iter().map(|order| {
+        let state = state.clone();
+        let req = PurchaseRequest {
+            capacity: order.capacity,
+            product_name: order.product_name,
+            beneficiary_number: order.beneficiary_number,
+            reference: order.reference,
+            callback_url: bulk.callback_url.clone(),
+        };
+        async move {
+            let reference = req.reference.clone();
+            let answer = match price(&req) {
+                Err((_, code, message)) => Some(wire::Answer::Error {
+                    code: code.into(),
+                    message: message.into(),
+                }),
+                Ok(price) => {
+                    state.received.fetch_add(1, Ordering::SeqCst);
+                    let response = take(state, req, price).await;
+                    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                        .await
+                        .unwrap_or_default();
+                    wire::read::<PurchaseData>(&bytes)
+                }
+            };
+            (reference, answer)
+        }
+    }))
+    .await;
+    let (mut successful_orders, mut failed_orders) = (Vec::new(), Vec::new());
+    for (reference, answer) in taken {
+        let listed = |transaction_id, status, code, message| BulkOrderResult {
+            reference: reference.clone(),
+            transaction_id,
+            status,
+            code,
+            message,
+        };
+        match answer {
+            Some(wire::Answer::Data(order)) => {
+                successful_orders.push(listed(order.transaction_id, Some(order.status), None, None))
+            }
+            Some(wire::Answer::Error { code, message }) => {
+                failed_orders.push(listed(None, None, Some(code), Some(message)))
+            }
+            None => {} // its answer was lost (a fault): in neither list
+        }
+    }
+    if successful_orders.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "ALL_ORDERS_FAILED", "All orders failed");
+    }
+    let data = BulkData {
+        bulk_reference: Some(format!("BULK{}", state.seq.fetch_add(1, Ordering::SeqCst))),
+        successful_orders,
+        failed_orders,
+        balance_after: Some(state.balance()),
+    };
+    (StatusCode::CREATED, Json(Envelope::ok("Bulk purchase processed", data))).into_response()
 }
 
 fn html_500() -> Response {

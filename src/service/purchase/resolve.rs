@@ -64,7 +64,7 @@ impl PurchaseService {
             return Ok(());
         };
         match txn.status {
-            TxnStatus::Pending => self.send(&txn, None).await.map(|_| ()),
+            TxnStatus::Pending => self.send(&txn, None, None).await.map(|_| ()),
             TxnStatus::Processing => self.resolve(&txn).await,
             _ => Ok(()),
         }
