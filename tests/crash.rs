@@ -73,6 +73,14 @@ async fn topup(client: &reqwest::Client, gw: &str, key: &str, path: &str, body: 
     .await
 }
 
+/// The CRASH reseller's balance now.
+async fn balance(pool: &PgPool) -> rust_decimal::Decimal {
+    sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'CRASH'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 async fn statuses(pool: &PgPool) -> Vec<(String, String)> {
     sqlx::query_as("SELECT id, status FROM transactions ORDER BY id")
         .fetch_all(pool)
@@ -211,10 +219,7 @@ async fn sigkill_mid_purchase_then_restart_settles_everything_exactly_once() {
     let id = ids.into_iter().next().unwrap();
     assert_eq!(sim.calls_for(&id), 1);
 
-    let balance: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'CRASH'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let balance = balance(&pool).await;
     assert_eq!(balance, dec("100") - dec("0.59") * dec("11"));
     assert_ledger_invariants(&pool).await;
 }
@@ -286,10 +291,7 @@ async fn sigkill_between_smartcall_recharge_and_settlement_is_settled_after_rest
         "{replay}"
     );
     assert_eq!(sim.recharge_calls(), 1);
-    let balance: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'CRASH'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let balance = balance(&pool).await;
     assert_eq!(balance, dec("100") - dec("2.78"));
     assert_ledger_invariants(&pool).await;
 }
@@ -354,10 +356,7 @@ async fn sigkill_while_datamart_orders_are_pending_then_restart_settles_them() {
     for (id, _) in &settled {
         assert_eq!(sim.calls_for(id), 1, "{id} sent more than once");
     }
-    let balance: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'CRASH'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let balance = balance(&pool).await;
     // 5.50 GHS at 15.5000 per USD is 0.35 USD; the failed order was refunded.
     assert_eq!(balance, dec("100") - dec("0.35") * dec("3"));
     assert_ledger_invariants(&pool).await;

@@ -130,6 +130,7 @@ impl PurchaseService {
         answered.resize(group.len(), None);
         let sends = group.into_iter().zip(answered).map(|((i, ready), outcome)| {
             let this = Arc::clone(&self);
+            let span = tracing::info_span!("purchase", txn = %ready.accepted.txn.id);
             async move {
                 let Ready { accepted, attempt, .. } = ready;
                 let txn = match this.send(&accepted.txn, Some(attempt), outcome).await {
@@ -142,6 +143,7 @@ impl PurchaseService {
                 };
                 (i, txn)
             }
+            .instrument(span)
         });
         join_all(sends).await
     }
