@@ -130,6 +130,25 @@ async fn bundles_are_synced_named_and_sold_in_ghs() {
     assert_eq!((status, body["response_code"].as_str()), (400, Some("13")), "{body}");
     assert_eq!(app.balance(&c).await, dec("100") - bundle_usd());
     app.assert_ledger_invariants().await;
+
+    // The new endpoints are described, each under an operation id of its own.
+    let (_, spec) = send(app.client.get(app.url("/openapi.json"))).await;
+    let paths = spec["paths"].as_object().unwrap();
+    let ids: Vec<&str> = paths
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert_eq!(
+        spec["paths"]["/api/distributor/bulk_purchase"]["post"]["operationId"],
+        "bulk_purchase"
+    );
+    assert_eq!(
+        spec["paths"]["/api/webhooks/{upstream}"]["post"]["operationId"],
+        "upstream_notification"
+    );
 }
 
 #[tokio::test]

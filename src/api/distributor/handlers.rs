@@ -126,6 +126,7 @@ pub async fn products(State(state): State<AppState>, caller: Distributor) -> Res
 }
 
 #[utoipa::path(get, path = "/api/distributor/transaction/{distributor_transaction_id}", tag = "distributor",
+    operation_id = "distributor_transaction",
     params(("distributor_transaction_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, description = "Current state and response code"), (status = 404, description = "Not found (or not yours)")))]
 pub async fn transaction(
