@@ -413,6 +413,20 @@ async fn bulk_purchase_with_mixed_outcomes_and_a_retry_that_charges_nothing_twic
     assert_eq!(app.latcom.topup_calls(), 1);
     assert_eq!(app.datamart.bulk_calls(), 1, "a replayed bulk sends nothing");
 
+    // Another reseller's ids are its own: the same id buys anew for it, never replays
+    // ours, and ours stay out of its sight.
+    let (other, other_token) = buyer(&app, "GH9B").await;
+    let (status, theirs) = bulk(&app, &other_token, vec![gh("B-1", sim::COMPLETES_AT_ONCE)]).await;
+    assert_eq!(status, 200, "{theirs}");
+    assert_eq!(theirs["results"][0]["http_status"], 200, "{theirs}");
+    assert_ne!(
+        theirs["results"][0]["result"]["transaction_id"],
+        first["results"][0]["result"]["transaction_id"]
+    );
+    let (status, _) = app.bearer_get(&other_token, "/api/distributor/transaction/B-4").await;
+    assert_eq!(status, 404);
+    assert_eq!(app.balance(&other).await, dec("100") - bundle_usd());
+
     // Bounds: 1 to 100 items, nothing debited otherwise.
     let (status, body) = bulk(&app, &token, vec![]).await;
     assert_eq!((status, body["response_code"].as_str()), (400, Some("12")), "{body}");
