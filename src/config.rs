@@ -74,6 +74,9 @@ pub struct PurchaseSettings {
     pub resolver_lease_secs: u64,
     /// Unresolved this long → REVIEW (funds held for ops).
     pub review_after_hours: i64,
+    /// A request DataMart holds as pending is asked about again after
+    /// `resolver_min_age_secs`, then twice as long each time, at most this long.
+    pub pending_enquiry_max_backoff_secs: u64,
     pub queue_workers: usize,
     pub queue_poll_interval_ms: u64,
     /// Debits are grouped into shared transactions per shard of customers (one commit
@@ -174,6 +177,47 @@ pub struct BanxicoSettings {
 pub struct ProviderSettings {
     pub latcom: LatcomSettings,
     pub smartcall: SmartcallSettings,
+    pub datamart: DatamartSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DatamartSettings {
+    /// The reseller API's base, up to and including `/api`.
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub api_secret: Option<SecretString>,
+    pub timeout_secs: u64,
+    /// Sent with every purchase as `callback_url`: this gateway's public
+    /// `/api/webhooks/datamart`. In sandbox mode, when unset, the gateway's own address.
+    pub callback_url: Option<String>,
+    /// Wallet balance (GHS) under which health reports the float as low.
+    pub low_float_threshold: Decimal,
+    /// Orders of at least this much (GHS) are sent only if the wallet covers them.
+    pub large_order_threshold: Decimal,
+    /// The product list (/v1/products) is synced on start and this often.
+    pub catalog_sync_interval_secs: u64,
+}
+
+impl DatamartSettings {
+    pub fn has_credentials(&self) -> bool {
+        self.api_key.is_some() && self.api_secret.is_some()
+    }
+}
+
+impl Default for DatamartSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://server-datamart-reseller.onrender.com/api".into(),
+            api_key: None,
+            api_secret: None,
+            timeout_secs: 30,
+            callback_url: None,
+            low_float_threshold: dec!(500),
+            large_order_threshold: dec!(100),
+            catalog_sync_interval_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -237,11 +281,13 @@ impl LatcomSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct SandboxSettings {
     /// Simulated upstream latency.
     pub latency_ms: u64,
+    /// How long the DataMart simulator keeps an order pending before settling it.
+    pub datamart_pending_ms: u64,
 }
 
 /// WhatsApp billing notifications (seed 002), sent through an Evolution API server.
@@ -338,6 +384,15 @@ impl Default for Settings {
     }
 }
 
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            datamart_pending_ms: 5000,
+        }
+    }
+}
+
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
@@ -368,6 +423,7 @@ impl Default for PurchaseSettings {
             resolver_interval_secs: 5,
             resolver_lease_secs: 120,
             review_after_hours: 24,
+            pending_enquiry_max_backoff_secs: 600,
             queue_workers: 256,
             queue_poll_interval_ms: 250,
             debit_shards: 2,
@@ -397,7 +453,11 @@ impl Default for FxSettings {
             refresh_interval_secs: 6 * 3600,
             reload_interval_secs: 30,
             max_age_hours: 96,
-            fixed_rates: BTreeMap::from([("MXN".to_string(), dec!(17.0068)), ("ZAR".to_string(), dec!(18.0000))]),
+            fixed_rates: BTreeMap::from([
+                ("MXN".to_string(), dec!(17.0068)),
+                ("ZAR".to_string(), dec!(18.0000)),
+                ("GHS".to_string(), dec!(15.5000)),
+            ]),
             banxico: BanxicoSettings::default(),
         }
     }
@@ -448,7 +508,11 @@ impl Settings {
         match self.mode {
             Mode::Sandbox => true,
             Mode::Live => false,
-            Mode::Auto => !self.providers.latcom.has_credentials() && !self.providers.smartcall.has_credentials(),
+            Mode::Auto => {
+                !self.providers.latcom.has_credentials()
+                    && !self.providers.smartcall.has_credentials()
+                    && !self.providers.datamart.has_credentials()
+            }
         }
     }
 }

@@ -73,6 +73,14 @@ async fn topup(client: &reqwest::Client, gw: &str, key: &str, path: &str, body: 
     .await
 }
 
+/// The CRASH reseller's balance now.
+async fn balance(pool: &PgPool) -> rust_decimal::Decimal {
+    sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'CRASH'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 async fn statuses(pool: &PgPool) -> Vec<(String, String)> {
     sqlx::query_as("SELECT id, status FROM transactions ORDER BY id")
         .fetch_all(pool)
@@ -90,6 +98,18 @@ fn latcom_env(url: &str) -> Vec<(&'static str, String)> {
         ("RECARGA__PROVIDERS__LATCOM__DIST_API", "test".into()),
         ("RECARGA__PROVIDERS__LATCOM__ENQUIRE_BY_DIST_TRANSID", "true".into()),
     ]
+}
+
+/// A distributor access token for the CRASH reseller.
+async fn login(client: &reqwest::Client, gateway: &str, secret: &str) -> String {
+    let (status, login) = send(
+        client
+            .post(format!("{gateway}/api/distributor/login"))
+            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    login["access_token"].as_str().unwrap().to_string()
 }
 
 async fn create_customer(database_url: &str) -> (String, String) {
@@ -199,10 +219,7 @@ async fn sigkill_mid_purchase_then_restart_settles_everything_exactly_once() {
     let id = ids.into_iter().next().unwrap();
     assert_eq!(sim.calls_for(&id), 1);
 
-    let balance: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'CRASH'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let balance = balance(&pool).await;
     assert_eq!(balance, dec("100") - dec("0.59") * dec("11"));
     assert_ledger_invariants(&pool).await;
 }
@@ -226,14 +243,7 @@ async fn sigkill_between_smartcall_recharge_and_settlement_is_settled_after_rest
     let pool = PgPool::connect(&database_url).await.unwrap();
     let mut first = start_gateway(&database_url, &env).await;
     let client = reqwest::Client::new();
-    let (status, login) = send(
-        client
-            .post(format!("{}/api/distributor/login", first.base))
-            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
-    let token = login["access_token"].as_str().unwrap().to_string();
+    let token = login(&client, &first.base, &secret).await;
     let buy = {
         let (client, base, token) = (client.clone(), first.base.clone(), token.clone());
         tokio::spawn(async move {
@@ -265,20 +275,13 @@ async fn sigkill_between_smartcall_recharge_and_settlement_is_settled_after_rest
     }
     assert_eq!(sim.calls_for(&id), 1, "never re-sent");
     // The restarted gateway still honours the id: a retry is a replay, not a second recharge.
-    let (status, again) = send(
-        client
-            .post(format!("{}/api/distributor/login", second.base))
-            .json(&json!({"customer_id": "CRASH", "secret_key": secret})),
-    )
-    .await;
-    assert_eq!(status, 200, "{again}");
+    let token = login(&client, &second.base, &secret).await;
     let body = json!({"distributor_transaction_id": "ZA-CRASH", "phone_number": "0821234567",
                       "product_id": "ZA_VODACOM_AIRTIME", "amount": 50});
-    let token = again["access_token"].as_str().unwrap();
     let (status, replay) = send(
         client
             .post(format!("{}/api/distributor/product_purchase", second.base))
-            .bearer_auth(token)
+            .bearer_auth(&token)
             .json(&body),
     )
     .await;
@@ -288,10 +291,73 @@ async fn sigkill_between_smartcall_recharge_and_settlement_is_settled_after_rest
         "{replay}"
     );
     assert_eq!(sim.recharge_calls(), 1);
-    let balance: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = 'CRASH'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let balance = balance(&pool).await;
     assert_eq!(balance, dec("100") - dec("2.78"));
+    assert_ledger_invariants(&pool).await;
+}
+
+/// DataMart orders still pending when the gateway is killed: the restarted gateway asks
+/// DataMart about each and settles it (delivered, or failed and refunded) exactly once.
+#[tokio::test]
+async fn sigkill_while_datamart_orders_are_pending_then_restart_settles_them() {
+    use recarga::sandbox::datamart as datamart_sim;
+    let sim = datamart_sim::SimState::new(Duration::from_secs(4));
+    let url = datamart_sim::spawn(sim.clone()).await.unwrap();
+    let env = vec![
+        ("RECARGA__PROVIDERS__DATAMART__BASE_URL", url),
+        ("RECARGA__PROVIDERS__DATAMART__API_KEY", datamart_sim::API_KEY.into()),
+        (
+            "RECARGA__PROVIDERS__DATAMART__API_SECRET",
+            datamart_sim::API_SECRET.into(),
+        ),
+        ("RECARGA__PURCHASE__SYNC_DEADLINE_SECS", "1".into()),
+    ];
+    let database_url = fresh_database_url().await;
+    let (_, secret) = create_customer(&database_url).await;
+    let pool = PgPool::connect(&database_url).await.unwrap();
+    let mut first = start_gateway(&database_url, &env).await;
+    let client = reqwest::Client::new();
+    let token = login(&client, &first.base, &secret).await;
+    let phones = [
+        "0241000001",
+        "0541000002",
+        datamart_sim::PENDING_THEN_FAILS,
+        "0591000004",
+    ];
+    let answers = join_all(phones.iter().enumerate().map(|(i, phone)| {
+        let body = json!({"distributor_transaction_id": format!("GH-CRASH-{i}"), "phone_number": phone,
+                          "product_id": "GH_MTN_DATA_1GB_90D", "amount": 5.50});
+        send(
+            client
+                .post(format!("{}/api/distributor/product_purchase", first.base))
+                .bearer_auth(&token)
+                .json(&body),
+        )
+    }))
+    .await;
+    assert!(answers.iter().all(|(s, _)| *s == 202), "{answers:?}");
+    first.child.kill().await.unwrap();
+    let open = statuses(&pool).await;
+    assert_eq!(open.len(), phones.len());
+    assert!(open.iter().all(|(_, s)| s == "PROCESSING"), "{open:?}");
+
+    let _second = start_gateway(&database_url, &env).await;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let s = statuses(&pool).await;
+        if s.iter().all(|(_, st)| st == "SUCCESS" || st == "FAILED") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not settled after restart: {s:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let settled = statuses(&pool).await;
+    assert_eq!(settled.iter().filter(|(_, s)| s == "FAILED").count(), 1, "{settled:?}");
+    for (id, _) in &settled {
+        assert_eq!(sim.calls_for(id), 1, "{id} sent more than once");
+    }
+    let balance = balance(&pool).await;
+    // 5.50 GHS at 15.5000 per USD is 0.35 USD; the failed order was refunded.
+    assert_eq!(balance, dec("100") - dec("0.35") * dec("3"));
     assert_ledger_invariants(&pool).await;
 }

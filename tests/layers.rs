@@ -20,6 +20,7 @@ const RULES: &[(&str, &[&str])] = &[
             "startup",
             "providers::latcom",
             "providers::smartcall",
+            "providers::datamart",
         ],
     ),
     ("api", &["providers", "sandbox", "jobs", "startup"]),

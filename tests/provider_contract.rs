@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use recarga::domain::provider::{Enquiry, Outcome, Provider, UpstreamTopup};
+use recarga::providers::datamart::adapter::{self as datamart, DatamartAdapter, FloatPolicy};
 use recarga::providers::executor::Executor;
 use recarga::providers::latcom::{self, adapter::LatcomAdapter};
 use recarga::providers::smartcall::adapter::SmartcallAdapter;
@@ -46,10 +47,15 @@ trait Upstream: Send + Sync {
     /// Every token the simulator has issued stops working.
     fn expire_tokens(&self);
     fn logins(&self) -> u64;
+    /// Whether the upstream authenticates with a session token (DataMart sends its key
+    /// and secret with every call: there is nothing to replace).
+    fn has_sessions(&self) -> bool {
+        true
+    }
 }
 
-/// The knobs the simulators spell alike, on a `sim` field; `$fault` is its `Fault`.
-macro_rules! spelled_alike {
+/// Fault injection, spelled alike by every simulator, on a `sim` field; `$fault` is its `Fault`.
+macro_rules! injects {
     ($fault:path) => {
         fn inject(&self, fault: Fault) {
             type F = $fault;
@@ -60,6 +66,13 @@ macro_rules! spelled_alike {
                 Fault::Garbled => F::GarbledAfterProcessing,
             });
         }
+    };
+}
+
+/// The knobs the simulators with sessions spell alike: faults, and tokens.
+macro_rules! spelled_alike {
+    ($fault:path) => {
+        injects!($fault);
         fn expire_tokens(&self) {
             self.sim.expire_tokens();
         }
@@ -202,9 +215,78 @@ impl Upstream for Smartcall {
     spelled_alike!(recarga::sandbox::smartcall::Fault);
 }
 
+struct Datamart {
+    adapter: DatamartAdapter,
+    sim: recarga::sandbox::datamart::SimState,
+}
+
+impl Datamart {
+    async fn start() -> Self {
+        use recarga::sandbox::datamart as sim;
+        let state = sim::SimState::new(Duration::from_secs(3600));
+        let base = sim::spawn(state.clone()).await.unwrap();
+        let credentials = datamart::Credentials {
+            api_key: SecretString::from(sim::API_KEY),
+            api_secret: SecretString::from(sim::API_SECRET),
+        };
+        let policy = FloatPolicy {
+            low: Decimal::from(100),
+            large_order: Decimal::from(1000),
+        };
+        let adapter = DatamartAdapter::new(Executor::new(), &base, credentials, TIMEOUT, policy, None);
+        Self { adapter, sim: state }
+    }
+
+    fn request(reference: &str, msisdn: &str) -> UpstreamTopup {
+        UpstreamTopup {
+            upstream_reference: reference.into(),
+            msisdn: msisdn.into(),
+            upstream_product: "YELLOW_1GB".into(),
+            amount: Decimal::new(550, 2),
+            currency: "GHS".into(),
+            operator: Some("YELLOW".into()),
+            service: None,
+            sku: Some("1GB".into()),
+            network_auto_correct: false,
+            upstream_transaction_id: None,
+        }
+    }
+}
+
+#[async_trait]
+impl Upstream for Datamart {
+    fn provider(&self) -> &dyn Provider {
+        &self.adapter
+    }
+    fn delivers(&self, reference: &str) -> UpstreamTopup {
+        Self::request(reference, recarga::sandbox::datamart::COMPLETES_AT_ONCE)
+    }
+    fn refuses(&self, reference: &str) -> UpstreamTopup {
+        Self::request(reference, recarga::sandbox::datamart::FAILS_AT_ONCE)
+    }
+    fn leaves_pending(&self, reference: &str) -> UpstreamTopup {
+        Self::request(reference, "0241234567")
+    }
+    fn keep_pending(&self) {
+        self.sim.set_keep_pending(true);
+    }
+    injects!(recarga::sandbox::datamart::Fault);
+    fn expire_tokens(&self) {}
+    fn logins(&self) -> u64 {
+        0
+    }
+    fn has_sessions(&self) -> bool {
+        false
+    }
+}
+
 /// Every upstream, each with a fresh simulator.
 async fn upstreams() -> Vec<Box<dyn Upstream>> {
-    vec![Box::new(Latcom::start().await), Box::new(Smartcall::start().await)]
+    vec![
+        Box::new(Latcom::start().await),
+        Box::new(Smartcall::start().await),
+        Box::new(Datamart::start().await),
+    ]
 }
 
 /// The request as the resolver would ask about it: with the upstream's own id, once an
@@ -268,7 +350,7 @@ async fn unknown_outcomes() {
 
 #[tokio::test]
 async fn a_refused_token_is_replaced_once_and_the_call_succeeds() {
-    for u in upstreams().await {
+    for u in upstreams().await.into_iter().filter(|u| u.has_sessions()) {
         let p = u.provider();
         assert!(matches!(p.topup(&u.delivers("token-1")).await, Outcome::Success { .. }));
         assert_eq!(u.logins(), 1, "{}", p.id());

@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod rate_limit;
 pub mod relier;
 pub mod responses;
+pub mod webhooks;
 
 use crate::api::login_guard::LoginGuard;
 use crate::api::rate_limit::RateLimits;
@@ -74,6 +75,8 @@ pub struct AppState {
         notifications::handlers::send_notification,
         notifications::handlers::messages,
         notifications::handlers::instance,
+        distributor::bulk::bulk_purchase,
+        webhooks::notification,
     ),
     components(schemas(
         relier::types::TopupBody,
@@ -95,7 +98,10 @@ pub struct AppState {
         notifications::types::Detail,
         notifications::types::MessageLog,
         notifications::types::MessageEntry,
-        notifications::types::InstanceView
+        notifications::types::InstanceView,
+        distributor::types::BulkBody,
+        distributor::types::BulkItemResult,
+        distributor::types::BulkResult
     )),
     modifiers(&SecurityAddon)
 )]
@@ -137,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .merge(distributor::routes())
         .merge(admin::routes())
         .merge(notifications::routes())
+        .merge(webhooks::routes())
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

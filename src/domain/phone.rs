@@ -1,6 +1,6 @@
 //! End-user phone numbers: legacy Mexican dialling forms and the usual South African
-//! forms are normalised before validation against libphonenumber's metadata (the
-//! `phonenumber` crate).
+//! and Ghanaian forms are normalised before validation against libphonenumber's metadata
+//! (the `phonenumber` crate). Ghana's networks are told apart by prefix (providers.md §5).
 
 use phonenumber::country;
 use thiserror::Error;
@@ -17,6 +17,12 @@ pub enum PhoneError {
     NotSouthAfrican,
     #[error("phone is not a valid South African number")]
     InvalidSouthAfrican,
+    #[error("phone must be a Ghanaian number: 0XXXXXXXXX, 233XXXXXXXXX or +233XXXXXXXXX")]
+    NotGhanaian,
+    #[error("phone is not a valid Ghanaian mobile number")]
+    InvalidGhanaian,
+    #[error("phone is not on the {0} network (by its prefix)")]
+    WrongNetwork(String),
     #[error("phone numbers of country {0} are not supported")]
     UnsupportedCountry(String),
     /// Of the countries served (listed), none has this number.
@@ -81,11 +87,52 @@ pub fn normalize_za(input: &str) -> Result<String, PhoneError> {
     Ok(format!("27{}", parsed.national().value()))
 }
 
-/// Normalise for a product's country (ISO alpha-2): the form that country's upstream takes.
-pub fn normalize_for_country(country: &str, input: &str) -> Result<String, PhoneError> {
+/// A Ghanaian mobile number as `0` + its 9-digit national number, the form DataMart
+/// takes (providers.md §2A). Accepted: `0XXXXXXXXX`, `233XXXXXXXXX` and `+233XXXXXXXXX`.
+pub fn normalize_gh(input: &str) -> Result<String, PhoneError> {
+    let (plus, digits) = digits(input)?;
+    let national = match (plus, digits.len()) {
+        (false, 10) if digits.starts_with('0') => &digits[1..],
+        (_, 12) if digits.starts_with("233") => &digits[3..],
+        _ => return Err(PhoneError::NotGhanaian),
+    };
+    let parsed = phonenumber::parse(Some(country::Id::GH), national).map_err(|_| PhoneError::InvalidGhanaian)?;
+    let mobile = matches!(
+        parsed.number_type(&phonenumber::metadata::DATABASE),
+        phonenumber::Type::Mobile | phonenumber::Type::FixedLineOrMobile
+    );
+    if national.starts_with('0') || !phonenumber::is_valid(&parsed) || !mobile {
+        return Err(PhoneError::InvalidGhanaian);
+    }
+    Ok(format!("0{}", parsed.national().value()))
+}
+
+/// Ghana's mobile prefixes (after the `0`) by network, in our operator vocabulary: the
+/// original assignments (libphonenumber's carrier data), plus 025 and 053, which
+/// DataMart also treats as MTN. Numbers are portable, so this is the best an offline
+/// check can do; the upstream has the last word.
+const GH_NETWORK_PREFIXES: &[(&str, &[&str])] = &[
+    ("MTN", &["24", "25", "53", "54", "55", "59"]),
+    ("TELECEL", &["20", "50"]),
+    ("AIRTELTIGO", &["26", "27", "56", "57"]),
+];
+
+/// Normalise for a product's country (ISO alpha-2): the form that country's upstream
+/// takes; where the country's networks are known by prefix (Ghana), the number must
+/// also belong to the product's `operator`.
+pub fn normalize_for_country(country: &str, operator: &str, input: &str) -> Result<String, PhoneError> {
     match country {
         "MX" => normalize_mx(input),
         "ZA" => normalize_za(input),
+        "GH" => {
+            let number = normalize_gh(input)?;
+            match GH_NETWORK_PREFIXES.iter().find(|(network, _)| *network == operator) {
+                Some((_, prefixes)) if !prefixes.iter().any(|p| number[1..].starts_with(p)) => {
+                    Err(PhoneError::WrongNetwork(operator.to_string()))
+                }
+                _ => Ok(number),
+            }
+        }
         other => Err(PhoneError::UnsupportedCountry(other.to_string())),
     }
 }
@@ -164,5 +211,51 @@ mod tests {
         assert_eq!(normalize_za("083abc4567"), Err(PhoneError::BadCharacters));
         assert_eq!(normalize_za("27031234567"), Err(PhoneError::InvalidSouthAfrican));
         assert_eq!(normalize_za("0001234567"), Err(PhoneError::InvalidSouthAfrican));
+    }
+
+    #[test]
+    fn gh_accepts_every_documented_form() {
+        for input in [
+            "0241234567",
+            "233241234567",
+            "+233241234567",
+            "024 123 4567",
+            "+233 24-123-4567",
+        ] {
+            assert_eq!(normalize_gh(input).as_deref(), Ok("0241234567"), "{input}");
+        }
+        assert_eq!(normalize_gh("0501234567").as_deref(), Ok("0501234567"));
+    }
+
+    #[test]
+    fn gh_rejects_other_shapes() {
+        assert_eq!(normalize_gh("241234567"), Err(PhoneError::NotGhanaian));
+        assert_eq!(normalize_gh("+0241234567"), Err(PhoneError::NotGhanaian));
+        assert_eq!(normalize_gh("27831234567"), Err(PhoneError::NotGhanaian));
+        assert_eq!(normalize_gh("02412345678"), Err(PhoneError::NotGhanaian));
+        assert_eq!(normalize_gh("024abc4567"), Err(PhoneError::BadCharacters));
+        assert_eq!(normalize_gh("0001234567"), Err(PhoneError::InvalidGhanaian));
+        // 030 is a fixed line (Accra), not a phone a data bundle can go to.
+        assert_eq!(normalize_gh("0302123456"), Err(PhoneError::InvalidGhanaian));
+    }
+
+    #[test]
+    fn gh_numbers_must_be_on_the_products_network() {
+        assert_eq!(
+            normalize_for_country("GH", "MTN", "+233 55 123 4567").as_deref(),
+            Ok("0551234567")
+        );
+        assert_eq!(
+            normalize_for_country("GH", "MTN", "0201234567"),
+            Err(PhoneError::WrongNetwork("MTN".into()))
+        );
+        assert_eq!(
+            normalize_for_country("GH", "TELECEL", "0201234567").as_deref(),
+            Ok("0201234567")
+        );
+        assert_eq!(
+            normalize_for_country("GH", "AIRTELTIGO", "0241234567"),
+            Err(PhoneError::WrongNetwork("AIRTELTIGO".into()))
+        );
     }
 }

@@ -89,6 +89,13 @@ pub trait Provider: Send + Sync + 'static {
 
     async fn enquire(&self, request: &UpstreamTopup) -> Enquiry;
 
+    /// Send several requests in one upstream call, where the upstream has one (DataMart's
+    /// `/v1/purchase/bulk`): an outcome per request, in order. `None`: it has none, and
+    /// each request is sent on its own.
+    async fn topup_together(&self, _requests: &[UpstreamTopup]) -> Option<Vec<Outcome>> {
+        None
+    }
+
     /// If the upstream documents that "not found" after some grace period means the
     /// request never arrived, that period; `None` means not-found is never proof.
     fn not_found_is_final_after(&self) -> Option<Duration> {
@@ -104,6 +111,22 @@ pub trait Provider: Send + Sync + 'static {
     }
 
     async fn health(&self) -> ProviderHealth;
+
+    /// Whether a request this upstream holds as pending is asked about again with
+    /// backoff rather than at every resolver sweep: where pending is the normal answer
+    /// and may last hours (DataMart processes orders by hand) and a notification
+    /// usually tells us when to ask.
+    fn enquire_pending_with_backoff(&self) -> bool {
+        false
+    }
+
+    /// The reference (ours, as sent upstream) that a notification from this upstream
+    /// (a webhook, a callback) names, read from its raw body. A notification is only a
+    /// hint to look the request up: it settles nothing by itself. `None`: this upstream
+    /// sends none, or the body names no reference.
+    fn notification_reference(&self, _body: &[u8]) -> Option<String> {
+        None
+    }
 
     /// The network a number is on now (numbers are portable), where the upstream can
     /// say; in our operator vocabulary (upper case).

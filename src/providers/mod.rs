@@ -2,6 +2,7 @@
 //! [`executor::Executor`], and the registry of those enabled (which names none).
 //! Their simulators live in `crate::sandbox`.
 
+pub mod datamart;
 pub mod evolution;
 pub mod executor;
 pub mod fx;

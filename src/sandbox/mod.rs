@@ -3,6 +3,7 @@
 //! types (they speak the same format); nothing outside start-up wiring and tests uses
 //! them, and a build without the `sandbox` feature leaves them out.
 
+pub mod datamart;
 pub mod evolution;
 pub mod history;
 pub mod latcom;

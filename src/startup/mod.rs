@@ -7,15 +7,15 @@ use crate::config::Settings;
 use crate::domain::catalog::{Catalog, Product};
 use crate::domain::clock::Clock;
 use crate::domain::fx::RateSource;
-use crate::jobs::catalog_sync::SmartcallSync;
+use crate::jobs::catalog_sync::{CatalogSync, DatamartSync, SmartcallSync};
 use crate::providers::executor::Executor;
 use crate::providers::smartcall::adapter::SmartcallAdapter;
-use crate::providers::{latcom, smartcall};
+use crate::providers::{datamart, latcom, smartcall};
 use crate::service::catalog::CatalogHandle;
 use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
 use crate::service::notifications::{NotificationConfig, NotificationService};
-use crate::service::purchase::{PurchaseConfig, PurchaseService};
+use crate::service::purchase::{PendingBackoff, PurchaseConfig, PurchaseService};
 use crate::service::tokens::TokenService;
 use crate::store::customer_reads::CustomerReads;
 use crate::store::group_commit::{DebitBatcher, SettleBatcher};
@@ -52,7 +52,7 @@ pub struct Application {
 }
 
 /// The upstream ids this binary has adapters for (routes in the catalog must use these).
-pub const KNOWN_UPSTREAMS: &[&str] = &[latcom::ID, smartcall::ID];
+pub const KNOWN_UPSTREAMS: &[&str] = &[latcom::ID, smartcall::ID, datamart::ID];
 
 #[derive(Deserialize)]
 struct CatalogFile {
@@ -112,20 +112,35 @@ impl Application {
         let sandbox = settings.is_sandbox();
         let signing_key = settings.distributor.signing_key(sandbox).map_err(anyhow::Error::msg)?;
         let executor = Executor::new();
+        // Bound first: the sandbox's DataMart webhooks are addressed to it.
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let addr = listener.local_addr()?;
 
-        let upstreams = upstreams::start(&settings, sandbox, &executor).await?;
+        let upstreams = upstreams::start(&settings, sandbox, &executor, addr).await?;
         let catalog = Arc::new(CatalogHandle::new(catalog));
-        let smartcall_sync = upstreams
-            .smartcall
-            .clone()
-            .map(|a| Arc::new(SmartcallSync::new(a, Arc::clone(&catalog))));
-        if let Some(sync) = &smartcall_sync {
+        let mut syncs: Vec<(Arc<dyn CatalogSync>, u64)> = Vec::new();
+        if let Some(a) = upstreams.smartcall.clone() {
+            let every = settings.providers.smartcall.catalog_sync_interval_secs;
+            syncs.push((Arc::new(SmartcallSync::new(a, Arc::clone(&catalog))), every));
+        }
+        if let Some(a) = upstreams.datamart.clone() {
+            let every = settings.providers.datamart.catalog_sync_interval_secs;
+            syncs.push((Arc::new(DatamartSync::new(a, Arc::clone(&catalog))), every));
+        }
+        for (sync, _) in &syncs {
             if let Err(e) = sync.run_once().await {
-                tracing::warn!(error = %e, "Smartcall catalog sync at start failed; configured products only");
+                let upstream = sync.upstream();
+                tracing::warn!(upstream, error = %e, "catalog sync at start failed; configured products only");
             }
         }
         let source: Arc<dyn RateSource> = Arc::new(fx::rate_source(&settings, &executor, &clock)?);
         let mut currencies: Vec<String> = catalog.current().all().iter().map(|p| p.currency.clone()).collect();
+        if upstreams.datamart.is_some() {
+            // Its bundles arrive with the product list, which may sync only later.
+            currencies.push("GHS".into());
+        }
         currencies.sort();
         currencies.dedup();
         let fx = Arc::new(FxService::new(
@@ -162,6 +177,10 @@ impl Application {
                 sync_deadline: Duration::from_secs(settings.purchase.sync_deadline_secs),
                 review_after: chrono::Duration::hours(settings.purchase.review_after_hours),
                 resolver_lease: Duration::from_secs(settings.purchase.resolver_lease_secs),
+                pending_backoff: PendingBackoff {
+                    first: Duration::from_secs(settings.purchase.resolver_min_age_secs),
+                    max: Duration::from_secs(settings.purchase.pending_enquiry_max_backoff_secs),
+                },
                 instance_tag,
             },
             Arc::clone(&queue),
@@ -202,9 +221,8 @@ impl Application {
                 Duration::from_millis(n.poll_interval_ms),
             ));
         }
-        if let Some(sync) = smartcall_sync {
-            let interval = Duration::from_secs(settings.providers.smartcall.catalog_sync_interval_secs);
-            workers.push(sync.spawn(interval));
+        for (sync, every) in syncs {
+            workers.push(jobs::catalog_sync::spawn(sync, Duration::from_secs(every)));
         }
 
         let rate_limits = Arc::new(RateLimits::new(
@@ -222,10 +240,6 @@ impl Application {
             d.login_failures_per_customer,
             d.login_failures_per_address,
         ));
-        let listener = TcpListener::bind(&settings.listen)
-            .await
-            .with_context(|| format!("binding {}", settings.listen))?;
-        let addr = listener.local_addr()?;
         let state = AppState {
             pool: pool.clone(),
             purchases: Arc::clone(&purchases),

@@ -5,6 +5,7 @@
 use crate::config::Settings;
 use crate::domain::notification::whatsapp::WhatsApp;
 use crate::providers::evolution::adapter::EvolutionAdapter;
+use crate::providers::datamart::adapter::{self as datamart, DatamartAdapter, FloatPolicy};
 use crate::providers::executor::Executor;
 use crate::providers::latcom::adapter::{Credentials, LatcomAdapter};
 use crate::providers::smartcall::adapter::SmartcallAdapter;
@@ -12,6 +13,7 @@ use crate::providers::Providers;
 #[cfg(feature = "sandbox")]
 use crate::sandbox;
 use secrecy::SecretString;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ pub struct Simulators {
     pub smartcall: Option<SmartcallSim>,
     #[cfg(feature = "sandbox")]
     pub evolution: Option<sandbox::evolution::SimState>,
+    pub datamart: Option<sandbox::datamart::SimState>,
 }
 
 /// The Smartcall simulator: one backend served as a live-live pair.
@@ -43,6 +46,8 @@ pub struct Upstreams {
     pub smartcall: Option<Arc<SmartcallAdapter>>,
     /// The WhatsApp gateway notifications are sent through, if any.
     pub whatsapp: Option<Arc<dyn WhatsApp>>,
+    /// Kept concrete for its catalog sync.
+    pub datamart: Option<Arc<DatamartAdapter>>,
 }
 
 /// Where each upstream is reached and as whom; `None` leaves it disabled.
@@ -53,13 +58,22 @@ struct Endpoints {
     smartcall: Option<(String, String, String, SecretString, String)>,
     /// Evolution API base URL and API key.
     evolution: Option<(String, SecretString)>,
+    /// Base URL, credentials, callback URL.
+    datamart: Option<(String, datamart::Credentials, Option<String>)>,
 }
 
-pub async fn start(settings: &Settings, sandbox: bool, executor: &Executor) -> anyhow::Result<Upstreams> {
+/// `gateway` is where this gateway listens: in sandbox mode the DataMart simulator's
+/// webhooks go there unless `providers.datamart.callback_url` says otherwise.
+pub async fn start(
+    settings: &Settings,
+    sandbox: bool,
+    executor: &Executor,
+    gateway: SocketAddr,
+) -> anyhow::Result<Upstreams> {
     let mut providers = Providers::default();
     let mut simulators = Simulators::default();
     let endpoints = if sandbox {
-        simulated(settings, &mut simulators).await?
+        simulated(settings, &mut simulators, gateway).await?
     } else {
         live(settings)
     };
@@ -100,18 +114,38 @@ pub async fn start(settings: &Settings, sandbox: bool, executor: &Executor) -> a
     let whatsapp = endpoints.evolution.map(|(base_url, api_key)| {
         Arc::new(EvolutionAdapter::new(executor.clone(), &base_url, api_key, timeout)) as Arc<dyn WhatsApp>
     });
+    let d = &settings.providers.datamart;
+    let datamart = endpoints.datamart.map(|(base_url, credentials, callback_url)| {
+        let policy = FloatPolicy {
+            low: d.low_float_threshold,
+            large_order: d.large_order_threshold,
+        };
+        let timeout = Duration::from_secs(d.timeout_secs);
+        Arc::new(DatamartAdapter::new(
+            executor.clone(),
+            &base_url,
+            credentials,
+            timeout,
+            policy,
+            callback_url,
+        ))
+    });
+    if let Some(adapter) = &datamart {
+        providers.insert(adapter.clone());
+    }
     Ok(Upstreams {
         providers,
         simulators,
         smartcall,
         whatsapp,
+        datamart,
     })
 }
 
 /// Sandbox mode: every upstream is a simulator on loopback, reached with sandbox
 /// credentials.
 #[cfg(feature = "sandbox")]
-async fn simulated(settings: &Settings, simulators: &mut Simulators) -> anyhow::Result<Endpoints> {
+async fn simulated(settings: &Settings, simulators: &mut Simulators, gateway: SocketAddr) -> anyhow::Result<Endpoints> {
     let latency = Duration::from_millis(settings.sandbox.latency_ms);
 
     let (addr, state) = sandbox::latcom::spawn(latency).await?;
@@ -146,17 +180,31 @@ async fn simulated(settings: &Settings, simulators: &mut Simulators) -> anyhow::
         format!("http://{addr}"),
         SecretString::from(sandbox::evolution::API_KEY),
     ));
+    let state = sandbox::datamart::SimState::new(Duration::from_millis(settings.sandbox.datamart_pending_ms));
+    state.set_latency(latency);
+    let base_url = sandbox::datamart::spawn(state.clone()).await?;
+    simulators.datamart = Some(state);
+    let credentials = datamart::Credentials {
+        api_key: SecretString::from(sandbox::datamart::API_KEY),
+        api_secret: SecretString::from(sandbox::datamart::API_SECRET),
+    };
+    let callback = settings.providers.datamart.callback_url.clone().unwrap_or_else(|| {
+        let port = gateway.port();
+        format!("http://127.0.0.1:{port}/api/webhooks/datamart")
+    });
+    let datamart = Some((base_url, credentials, Some(callback)));
     Ok(Endpoints {
         latcom,
         smartcall,
         evolution,
+        datamart,
     })
 }
 
 /// A production build has no simulators: sandbox mode (no credentials configured, or
 /// `mode = "sandbox"`) must stop here, never fall through to live upstreams.
 #[cfg(not(feature = "sandbox"))]
-async fn simulated(_: &Settings, _: &mut Simulators) -> anyhow::Result<Endpoints> {
+async fn simulated(_: &Settings, _: &mut Simulators, _: SocketAddr) -> anyhow::Result<Endpoints> {
     anyhow::bail!("sandbox mode, but recarga was built without the sandbox feature; configure upstream credentials")
 }
 
@@ -194,9 +242,21 @@ fn live(settings: &Settings) -> Endpoints {
         tracing::warn!("Evolution API not configured: WhatsApp notifications are stored but not sent");
         None
     };
+    let d = &settings.providers.datamart;
+    let datamart = if let (Some(api_key), Some(api_secret)) = (&d.api_key, &d.api_secret) {
+        let credentials = datamart::Credentials {
+            api_key: api_key.clone(),
+            api_secret: api_secret.clone(),
+        };
+        Some((d.base_url.clone(), credentials, d.callback_url.clone()))
+    } else {
+        tracing::warn!("DataMart has no credentials: disabled (live mode never simulates)");
+        None
+    };
     Endpoints {
         latcom,
         smartcall,
         evolution,
+        datamart,
     }
 }

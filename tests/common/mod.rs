@@ -26,6 +26,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub latcom: SimState,
     pub smartcall: SmartcallSim,
+    pub datamart: recarga::sandbox::datamart::SimState,
     pub settings: Settings,
     pub app_purchases: Arc<recarga::service::purchase::PurchaseService>,
     pub evolution: recarga::sandbox::evolution::SimState,
@@ -264,6 +265,11 @@ impl TestApp {
             .smartcall
             .clone()
             .expect("sandbox starts the Smartcall simulator");
+        let datamart = app
+            .simulators
+            .datamart
+            .clone()
+            .expect("sandbox starts the DataMart simulator");
         let app_purchases = Arc::clone(&app.purchases);
         let evolution = app
             .simulators
@@ -278,6 +284,7 @@ impl TestApp {
             pool,
             latcom,
             smartcall,
+            datamart,
             settings,
             app_purchases,
             evolution,

@@ -13,7 +13,7 @@ use crate::api::AppState;
 use crate::domain::keys;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
-use crate::service::purchase::{Accepted, DryRun, PurchaseRequest, QuoteRequest};
+use crate::service::purchase::{Accepted, DryRun, PurchaseError, PurchaseRequest, QuoteRequest};
 use crate::service::tokens::Issued;
 use crate::store::{customers, transactions};
 use axum::extract::rejection::BytesRejection;
@@ -27,7 +27,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-fn body<T: DeserializeOwned>(raw: Result<Bytes, BytesRejection>, dtid: Option<&str>) -> Result<T, DistributorError> {
+pub(super) fn body<T: DeserializeOwned>(
+    raw: Result<Bytes, BytesRejection>,
+    dtid: Option<&str>,
+) -> Result<T, DistributorError> {
     parse_body(raw).map_err(|e| match e {
         BodyError::TooLarge => DistributorError::PayloadTooLarge,
         BodyError::Invalid(m) => DistributorError::coded(Code::InvalidTransaction, m, dtid),
@@ -126,6 +129,7 @@ pub async fn products(
 }
 
 #[utoipa::path(post, path = "/api/distributor/quote", tag = "distributor", request_body = ProductQuoteBody,
+    operation_id = "distributor_quote",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The price a purchase would be charged while the rate is unchanged", body = QuoteView),
@@ -152,6 +156,7 @@ pub async fn quote(
 }
 
 #[utoipa::path(get, path = "/api/distributor/lookup/{phone}", tag = "distributor",
+    operation_id = "distributor_lookup",
     params(("phone" = String, Path, description = "The number, international form preferred"), CountryQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "Country, operator where known, and the products for the number", body = LookupView),
@@ -193,6 +198,7 @@ fn operator_of(operator: Option<String>) -> Option<String> {
 }
 
 #[utoipa::path(get, path = "/api/distributor/transaction/{distributor_transaction_id}", tag = "distributor",
+    operation_id = "distributor_transaction",
     params(("distributor_transaction_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, description = "Current state and response code"), (status = 404, description = "Not found (or not yours)")))]
 pub async fn transaction(
@@ -228,6 +234,16 @@ pub async fn product_purchase(
 ) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Topup)?;
     let value: Value = body(raw, None)?;
+    purchase_one(&state, &caller, value).await
+}
+
+/// One purchase from its JSON body (also each item of a bulk purchase), checked for
+/// this dialect's rules: its `distributor_transaction_id`, the service's request, and
+/// whether it asks only to validate.
+pub(super) fn purchase_request(
+    caller: &Distributor,
+    value: Value,
+) -> Result<(String, PurchaseRequest, bool), DistributorError> {
     let dtid = value
         .get("distributor_transaction_id")
         .and_then(Value::as_str)
@@ -261,14 +277,22 @@ pub async fn product_purchase(
         reference: Some(dtid.clone()),
         is_async: false,
     };
-    if req.validate_only {
-        return dry_run(&state, request, &dtid).await;
+    Ok((dtid, request, req.validate_only))
+}
+
+/// One purchase from its JSON body, carried out (or, with `validate_only`, checked) and
+/// answered in this dialect's shapes.
+async fn purchase_one(state: &AppState, caller: &Distributor, value: Value) -> Result<Response, DistributorError> {
+    let (dtid, request, validate_only) = purchase_request(caller, value)?;
+    if validate_only {
+        return dry_run(state, request, &dtid).await;
     }
-    let accepted = state
-        .purchases
-        .purchase_sync(request)
-        .await
-        .map_err(|e| DistributorError::purchase(e, Some(&dtid)))?;
+    purchased(state.purchases.purchase_sync(request).await, dtid)
+}
+
+/// The answer to a purchase carried out (alone or in a bulk).
+pub(super) fn purchased(result: Result<Accepted, PurchaseError>, dtid: String) -> Result<Response, DistributorError> {
+    let accepted = result.map_err(|e| DistributorError::purchase(e, Some(&dtid)))?;
     Ok(purchase_response(accepted, dtid))
 }
 

@@ -2,12 +2,14 @@
 //! product purchase with `distributor_transaction_id` as the idempotency key.
 
 pub mod auth;
+pub mod bulk;
 pub mod codes;
 pub mod errors;
 pub mod handlers;
 pub mod types;
 
 use super::AppState;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -18,6 +20,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/distributor/logout", post(handlers::logout))
         .route("/api/distributor/get_balance", get(handlers::get_balance))
         .route("/api/distributor/product_purchase", post(handlers::product_purchase))
+        .route(
+            "/api/distributor/bulk_purchase",
+            post(bulk::bulk_purchase).layer(DefaultBodyLimit::max(bulk::MAX_BODY_BYTES)),
+        )
         .route("/api/distributor/products", get(handlers::products))
         .route("/api/distributor/quote", post(handlers::quote))
         .route("/api/distributor/lookup/{phone}", get(handlers::lookup))

@@ -135,3 +135,49 @@ impl TransactionView {
         }
     }
 }
+
+/// `POST /api/distributor/bulk_purchase`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BulkBody {
+    /// 1 to 100 purchases, each as the body of `product_purchase`.
+    #[schema(value_type = Vec<PurchaseBody>)]
+    pub items: Vec<serde_json::Value>,
+}
+
+/// One item's outcome: what `product_purchase` would have answered.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkItemResult {
+    pub http_status: u16,
+    /// That answer's body (`response_code`, `transaction_id`, `status`, …).
+    #[schema(value_type = Object)]
+    pub result: serde_json::Value,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkResult {
+    pub success: bool,
+    pub total: usize,
+    /// Delivered (200).
+    pub approved: usize,
+    /// Debited, outcome not final yet (202).
+    pub pending: usize,
+    /// Refused or failed (any other status; nothing stays debited).
+    pub failed: usize,
+    /// In the order of the request's items.
+    pub results: Vec<BulkItemResult>,
+}
+
+impl BulkResult {
+    pub fn new(results: Vec<BulkItemResult>) -> Self {
+        let count = |status: u16| results.iter().filter(|r| r.http_status == status).count();
+        let (approved, pending) = (count(200), count(202));
+        Self {
+            success: true,
+            total: results.len(),
+            approved,
+            pending,
+            failed: results.len() - approved - pending,
+            results,
+        }
+    }
+}

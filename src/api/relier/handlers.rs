@@ -116,7 +116,7 @@ async fn dry_run(state: &AppState, request: PurchaseRequest) -> Result<Response,
     })
 }
 
-#[utoipa::path(post, path = "/api/quote", tag = "relier", request_body = QuoteBody,
+#[utoipa::path(post, path = "/api/quote", tag = "relier", request_body = QuoteBody, operation_id = "relier_quote",
     security(("api_key" = [], "customer_id" = [])),
     responses(
         (status = 200, description = "The price a purchase would be charged while the rate is unchanged", body = QuoteView),
@@ -153,7 +153,7 @@ pub async fn quote(
     Ok(Json(QuoteView::from(&quote)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/products", tag = "relier", params(ProductQuery),
+#[utoipa::path(get, path = "/api/products", tag = "relier", params(ProductQuery), operation_id = "relier_products",
     security(("api_key" = [], "customer_id" = [])),
     responses((status = 200, description = "Products offered, fixed ones priced for the caller", body = ProductList),
               (status = 400, description = "Unknown filter value"), (status = 401, description = "Invalid API credentials"),
@@ -169,7 +169,7 @@ pub async fn products(
     Ok(Json(ProductList::new(&products)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/lookup/{phone}", tag = "relier",
+#[utoipa::path(get, path = "/api/lookup/{phone}", tag = "relier", operation_id = "relier_lookup",
     params(("phone" = String, Path, description = "The number, international form preferred"), CountryQuery),
     security(("api_key" = [], "customer_id" = [])),
     responses((status = 200, description = "Country, operator where known, and the products for the number", body = LookupView),

@@ -28,12 +28,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
+mod many;
 mod offers;
 mod resolve;
 mod send;
 mod submit;
 
 pub use offers::{DryRun, Lookup, PricedProduct, ProductFilter, Quote, QuoteRequest};
+pub use resolve::Notified;
 
 use send::{upstream_reference, upstream_request};
 use tokio::sync::Notify;
@@ -137,8 +139,17 @@ pub struct PurchaseService {
     sync_deadline: Duration,
     review_after: chrono::Duration,
     resolver_lease: Duration,
+    pending_backoff: PendingBackoff,
     queue: Arc<Notify>,
     ids: TransactionIds,
+}
+
+/// How often an upstream is asked again about a request it holds as pending: after
+/// `first`, then twice as long each time, at most `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingBackoff {
+    pub first: Duration,
+    pub max: Duration,
 }
 
 pub struct PurchaseConfig {
@@ -151,6 +162,7 @@ pub struct PurchaseConfig {
     /// How long a resolver sweep's claim on a transaction holds if never released
     /// (longer than any upstream call it makes).
     pub resolver_lease: Duration,
+    pub pending_backoff: PendingBackoff,
     /// This process's tag for transaction ids (from the database: `store::instance_tag`).
     pub instance_tag: u64,
 }
@@ -177,6 +189,7 @@ impl PurchaseService {
             sync_deadline: config.sync_deadline,
             review_after: config.review_after,
             resolver_lease: config.resolver_lease,
+            pending_backoff: config.pending_backoff,
             queue,
             ids: TransactionIds::new(config.instance_tag, Arc::clone(&clock)),
             clock,
@@ -218,7 +231,7 @@ impl PurchaseService {
     pub(super) fn validate(&self, req: &mut PurchaseRequest) -> Result<Product, PurchaseError> {
         let product = self.product(&req.product_id)?;
         product.check_amount(req.amount)?;
-        req.phone = normalize_for_country(&product.country, &req.phone)?;
+        req.phone = normalize_for_country(&product.country, &product.operator, &req.phone)?;
         offers::check_operator(&product, req.operator.as_deref())?;
         Ok(product)
     }

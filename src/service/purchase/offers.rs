@@ -89,7 +89,7 @@ impl PurchaseService {
         let phone = q
             .phone
             .as_deref()
-            .map(|p| normalize_for_country(&product.country, p))
+            .map(|p| normalize_for_country(&product.country, &product.operator, p))
             .transpose()?;
         check_operator(&product, q.operator.as_deref())?;
         let mut quote = self.quote_for(product, q.amount, &q.buyer)?;
@@ -177,7 +177,8 @@ impl PurchaseService {
         let mut matches = Vec::new();
         let mut last_error = None;
         for c in &countries {
-            match normalize_for_country(c, phone) {
+            // Any network of the country: the number's own is what is asked.
+            match normalize_for_country(c, AUTO_OPERATOR, phone) {
                 Ok(msisdn) => matches.push((c.to_string(), msisdn)),
                 Err(e) => last_error = Some(e),
             }

@@ -3,6 +3,20 @@
 
 use super::*;
 
+/// What a notification from an upstream (a webhook) led to. It is a hint only: the
+/// transaction is settled, if at all, by the enquiry it triggers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notified {
+    /// No such upstream is enabled here.
+    UnknownUpstream,
+    /// The body names no reference this upstream's notifications carry.
+    Unreadable,
+    /// No request of ours was sent under the reference it names.
+    UnknownReference,
+    /// The transaction was looked up upstream; its status now.
+    Confirmed { transaction_id: String, status: TxnStatus },
+}
+
 impl PurchaseService {
     /// Claim open transactions untouched for `min_age_secs`, oldest first: one sweep's
     /// work, held from other instances' sweeps for the resolver lease (or until
@@ -25,6 +39,40 @@ impl PurchaseService {
         Ok(txns::release(&self.pool, claim).await?)
     }
 
+    /// An upstream says something happened to a request: ask it (never believe the
+    /// notification: anyone can post one), and settle from the answer. Runs in a task
+    /// of its own, so a sender that hangs up stops nothing half-way.
+    #[tracing::instrument(skip(self, body), err)]
+    pub async fn notified(self: &Arc<Self>, upstream: &str, body: &[u8]) -> Result<Notified, PurchaseError> {
+        let Some(provider) = self.providers.get(upstream) else {
+            return Ok(Notified::UnknownUpstream);
+        };
+        let Some(reference) = provider.notification_reference(body) else {
+            return Ok(Notified::Unreadable);
+        };
+        let Some(attempt) = txns::attempt_by_reference(&self.pool, provider.id(), &reference).await? else {
+            tracing::warn!(upstream, reference, "notification about a reference we never sent");
+            return Ok(Notified::UnknownReference);
+        };
+        let service = Arc::clone(self);
+        let id = attempt.transaction_id;
+        let span = tracing::info_span!("notification", txn = %id, upstream);
+        tokio::spawn(
+            async move {
+                tracing::info!("upstream notification: confirming by enquiry");
+                service.process(&id).await?;
+                let status = txns::get(&service.pool, &id).await?.map(|t| t.status);
+                Ok(Notified::Confirmed {
+                    transaction_id: id,
+                    status: status.unwrap_or(TxnStatus::Processing),
+                })
+            }
+            .instrument(span),
+        )
+        .await
+        .map_err(|e| PurchaseError::Internal(format!("notification task: {e}")))?
+    }
+
     /// Move a transaction forward: send a PENDING one, enquire about a PROCESSING one.
     #[tracing::instrument(skip(self), err)]
     pub async fn process(&self, id: &str) -> Result<(), PurchaseError> {
@@ -32,7 +80,7 @@ impl PurchaseService {
             return Ok(());
         };
         match txn.status {
-            TxnStatus::Pending => self.send(&txn, None).await.map(|_| ()),
+            TxnStatus::Pending => self.send(&txn, None, None).await.map(|_| ()),
             TxnStatus::Processing => self.resolve(&txn).await,
             _ => Ok(()),
         }
@@ -68,8 +116,16 @@ impl PurchaseService {
             }
             Enquiry::Known(outcome @ Outcome::Pending { .. }) => {
                 self.apply(attempt, outcome, None).await?;
-                self.hold_or_review(txn, "the upstream holds the request, not settled yet")
-                    .await
+                let overdue = self.clock.now() - txn.created_at > self.review_after;
+                if overdue || !provider.enquire_pending_with_backoff() {
+                    return self
+                        .hold_or_review(txn, "the upstream holds the request, not settled yet")
+                        .await;
+                }
+                // Asked again with backoff (its webhook may settle it sooner).
+                let b = self.pending_backoff;
+                txns::defer_enquiry(&self.pool, &txn.id, b.first.as_secs_f64(), b.max.as_secs_f64()).await?;
+                Ok(())
             }
             Enquiry::NotFound => {
                 let grace = provider.not_found_is_final_after();

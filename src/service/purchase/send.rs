@@ -52,16 +52,18 @@ impl PurchaseService {
     /// Send a purchase taken from the queue, its first attempt begun by `claim_queued`.
     #[tracing::instrument(skip_all, fields(txn = %txn.id))]
     pub async fn send_queued(&self, txn: &Transaction, begun: Option<Attempt>) -> Result<(), PurchaseError> {
-        self.send(txn, begun).await.map(|_| ())
+        self.send(txn, begun, None).await.map(|_| ())
     }
 
     /// Try the product's routes in order. Each try commits its attempt row first;
-    /// `begun` is a first attempt already committed with the debit. Returns the
+    /// `begun` is a first attempt already committed with the debit, and `answered` what
+    /// the upstream already said to it (it was sent with others in one call). Returns the
     /// transaction when this call settled it as delivered.
     pub(super) async fn send(
         &self,
         txn: &Transaction,
         mut begun: Option<Attempt>,
+        mut answered: Option<Outcome>,
     ) -> Result<Option<Transaction>, PurchaseError> {
         let started = Instant::now();
         let Ok(product) = self.product(&txn.product_id) else {
@@ -82,7 +84,10 @@ impl PurchaseService {
                     None => return Ok(None), // another worker owns this transaction
                 },
             };
-            let outcome = provider.topup(&request).await;
+            let outcome = match answered.take() {
+                Some(outcome) => outcome,
+                None => provider.topup(&request).await,
+            };
             let elapsed = Some(started.elapsed().as_millis() as i64);
             match outcome {
                 Outcome::Failed {

@@ -178,7 +178,7 @@ impl PurchaseService {
         let send = tokio::spawn(
             async move {
                 match attempt {
-                    Some(attempt) => this.send(&txn, Some(attempt)).await,
+                    Some(attempt) => this.send(&txn, Some(attempt), None).await,
                     None => this.process(&txn.id).await.map(|()| None),
                 }
             }
@@ -214,7 +214,7 @@ impl PurchaseService {
     }
 
     /// Poll until the transaction is final or `within` has passed; its latest known state.
-    async fn wait_for_final(&self, mut txn: Transaction, within: Duration) -> Transaction {
+    pub(super) async fn wait_for_final(&self, mut txn: Transaction, within: Duration) -> Transaction {
         let deadline = Instant::now() + within;
         loop {
             txn = self.latest(txn).await;

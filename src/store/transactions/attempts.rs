@@ -84,6 +84,22 @@ pub async fn latest_attempt(pool: &PgPool, transaction_id: &str) -> Result<Optio
     .await
 }
 
+/// The attempt sent to `upstream` under `upstream_reference` (unique per upstream).
+pub async fn attempt_by_reference(
+    pool: &PgPool,
+    upstream: &str,
+    upstream_reference: &str,
+) -> Result<Option<Attempt>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status, created_at
+         FROM attempts WHERE upstream = $1 AND upstream_reference = $2",
+    )
+    .bind(upstream)
+    .bind(upstream_reference)
+    .fetch_optional(pool)
+    .await
+}
+
 /// Record what an attempt came back with (UNKNOWN, or FAILED before a failover).
 pub async fn mark_attempt(
     pool: &PgPool,

@@ -95,7 +95,8 @@ pub async fn move_to_review(pool: &PgPool, transaction_id: &str, reason: &str) -
 }
 
 /// Claim up to `limit` open transactions untouched for `min_age_secs`, oldest first,
-/// that no live claim holds, for `lease_secs` under `claim`: of several instances
+/// not deferred (see `defer_enquiry`) and that no live claim holds, for `lease_secs`
+/// under `claim`: of several instances
 /// sweeping at once each gets different ones (SKIP LOCKED), and a claim whose holder
 /// died lapses with its lease.
 pub async fn claim_open(
@@ -110,6 +111,7 @@ pub async fn claim_open(
              SELECT id FROM transactions
              WHERE processed_at IS NULL AND status IN ('PENDING', 'PROCESSING')
                AND updated_at < now() - make_interval(secs => $1)
+               AND (next_enquiry_at IS NULL OR next_enquiry_at <= now())
                AND (claimed_until IS NULL OR claimed_until < now())
              ORDER BY updated_at LIMIT $2
              FOR UPDATE SKIP LOCKED)
@@ -136,6 +138,28 @@ pub async fn release(pool: &PgPool, claim: uuid::Uuid) -> Result<(), sqlx::Error
         .bind(claim)
         .execute(pool)
         .await?;
+    Ok(())
+}
+
+/// The upstream still holds it as pending: the next enquiry waits `base_secs` × 2 per
+/// earlier such enquiry, at most `max_secs` (exponential backoff, kept in the row so
+/// that every instance's resolver honours it).
+pub async fn defer_enquiry(
+    pool: &PgPool,
+    transaction_id: &str,
+    base_secs: f64,
+    max_secs: f64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE transactions SET updated_at = now(), pending_enquiries = pending_enquiries + 1,
+             next_enquiry_at = now() + make_interval(secs => least($2 * power(2, least(pending_enquiries, 20)), $3))
+         WHERE id = $1 AND status IN ('PENDING', 'PROCESSING')",
+    )
+    .bind(transaction_id)
+    .bind(base_secs)
+    .bind(max_secs)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
