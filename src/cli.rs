@@ -38,6 +38,19 @@ pub enum Command {
     Customer(CustomerCommand),
     /// Settle a transaction that is in REVIEW (funds held) after checking with the upstream.
     Settle(SettleArgs),
+    /// Ops reconcile keys (they see every reseller's reconciliation export).
+    #[command(subcommand)]
+    ReconcileKey(ReconcileKeyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ReconcileKeyCommand {
+    /// Create an ops reconcile key; prints it once (only its hash is stored).
+    Create {
+        /// Who or what uses it (e.g. "finance team").
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +160,15 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
                 Settlement::NoteRequired => bail!("--note must say why"),
             }
             Ok(json!({"transaction_id": args.id, "status": args.outcome.to_uppercase(), "note": args.note}))
+        }
+        Command::ReconcileKey(ReconcileKeyCommand::Create { name }) => {
+            if name.trim().is_empty() {
+                bail!("--name must say who uses the key");
+            }
+            let key = keys::generate("ro_");
+            let id = store::reconcile::create_ops_key(&pool, name.trim(), &keys::hash(&key)).await?;
+            Ok(json!({"id": id, "name": name.trim(), "reconcile_key": key,
+                      "note": "the key is shown once; only its hash is stored. It sees every reseller's rows."}))
         }
         Command::Serve { .. } => unreachable!("serve is not an ops command"),
     }

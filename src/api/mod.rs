@@ -6,8 +6,10 @@ pub mod health;
 pub mod json;
 pub mod login_guard;
 pub mod rate_limit;
+pub mod reconcile;
 pub mod relier;
 pub mod responses;
+pub mod search;
 
 use crate::api::login_guard::LoginGuard;
 use crate::api::rate_limit::RateLimits;
@@ -53,6 +55,7 @@ pub struct AppState {
         relier::handlers::topup,
         relier::handlers::topup_async,
         relier::handlers::transaction,
+        relier::handlers::search,
         distributor::handlers::login,
         distributor::handlers::refresh,
         distributor::handlers::logout,
@@ -60,6 +63,9 @@ pub struct AppState {
         distributor::handlers::products,
         distributor::handlers::product_purchase,
         distributor::handlers::transaction,
+        distributor::handlers::search,
+        reconcile::handlers::export,
+        reconcile::handlers::summary,
     ),
     components(schemas(
         relier::types::TopupBody,
@@ -102,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(relier::routes())
         .merge(distributor::routes())
+        .merge(reconcile::routes())
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

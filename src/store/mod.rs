@@ -8,6 +8,7 @@ pub mod customers;
 pub mod fx;
 pub mod group_commit;
 pub mod ledger;
+pub mod reconcile;
 pub mod sessions;
 pub mod transactions;
 

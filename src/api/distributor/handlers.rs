@@ -8,6 +8,7 @@ use super::types::{
 };
 use crate::api::json::{decimal, parse_body, timestamp, BodyError};
 use crate::api::rate_limit::LimitKind;
+use crate::api::search::SearchQuery;
 use crate::api::AppState;
 use crate::domain::keys;
 use crate::domain::money::has_at_most_dp;
@@ -15,8 +16,8 @@ use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, PurchaseRequest};
 use crate::service::tokens::Issued;
 use crate::store::{customers, transactions};
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -103,6 +104,8 @@ pub async fn get_balance(State(state): State<AppState>, caller: Distributor) -> 
         balance: c.balance_usd,
         currency: "USD",
         last_updated: timestamp(c.updated_at),
+        available: c.balance_usd,
+        held: c.held_usd,
     })
     .into_response())
 }
@@ -134,12 +137,48 @@ pub async fn transaction(
     let t = transactions::by_reference(&state.pool, &caller.customer.id, &dtid)
         .await?
         .ok_or(DistributorError::NotFound)?;
-    let code = match t.status {
+    Ok(Json(TransactionView::new(&t, final_code(t.status))).into_response())
+}
+
+/// The response code a final transaction answers with; none while it is open.
+fn final_code(status: TxnStatus) -> Option<Code> {
+    match status {
         TxnStatus::Success => Some(Code::Approved),
         TxnStatus::Failed => Some(Code::IssuerUnavailable),
         _ => None,
-    };
-    Ok(Json(TransactionView::new(&t, code)).into_response())
+    }
+}
+
+#[utoipa::path(get, path = "/api/distributor/transactions", tag = "distributor",
+    operation_id = "distributor_search_transactions", params(SearchQuery), security(("bearer" = [])),
+    responses((status = 200, description = "Your transactions, newest first, and next_cursor while more remain"),
+              (status = 400, description = "12: invalid search parameters"), (status = 401, description = "Invalid or missing token"),
+              (status = 429, description = "Too many requests")))]
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Distributor,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Response, DistributorError> {
+    caller.rate_limit(&state, LimitKind::Api)?;
+    let invalid = |m: String| DistributorError::coded(Code::InvalidTransaction, m, None);
+    let Query(query) = query.map_err(|e| invalid(e.body_text()))?;
+    let search = query
+        .validate()
+        .map_err(|errors| invalid(errors.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ")))?;
+    let rows = transactions::search(
+        &state.pool,
+        &caller.customer.id,
+        &search.filter,
+        search.after.as_ref(),
+        search.fetch_limit(),
+    )
+    .await?;
+    let (rows, next_cursor) = search.page(rows);
+    let views: Vec<TransactionView> = rows
+        .iter()
+        .map(|t| TransactionView::new(t, final_code(t.status)))
+        .collect();
+    Ok(Json(json!({"success": true, "transactions": views, "next_cursor": next_cursor})).into_response())
 }
 
 #[utoipa::path(post, path = "/api/distributor/product_purchase", tag = "distributor", request_body = PurchaseBody,

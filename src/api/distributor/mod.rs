@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/distributor/get_balance", get(handlers::get_balance))
         .route("/api/distributor/product_purchase", post(handlers::product_purchase))
         .route("/api/distributor/products", get(handlers::products))
+        .route("/api/distributor/transactions", get(handlers::search))
         .route(
             "/api/distributor/transaction/{distributor_transaction_id}",
             get(handlers::transaction),

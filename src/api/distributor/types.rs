@@ -48,6 +48,12 @@ pub struct Balance {
     pub balance: Decimal,
     pub currency: &'static str,
     pub last_updated: String,
+    /// What can be spent now: the balance (held funds are already out of it).
+    #[serde(serialize_with = "money")]
+    pub available: Decimal,
+    /// Charged for purchases not final yet: spent or refunded when they settle.
+    #[serde(serialize_with = "money")]
+    pub held: Decimal,
 }
 
 #[derive(Serialize)]

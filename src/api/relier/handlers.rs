@@ -2,21 +2,24 @@
 
 use super::auth::RelierCustomer;
 use super::errors::RelierError;
-use super::types::{Balance, Queued, Status, SyncSuccess, TopupBody};
+use super::types::{Balance, Page, Queued, Status, SyncSuccess, TopupBody};
 use crate::api::json::{decimal, parse_body, BodyError};
 use crate::api::rate_limit::LimitKind;
+use crate::api::search::SearchQuery;
 use crate::api::AppState;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, PurchaseRequest};
 use crate::store::transactions;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use rust_decimal::Decimal;
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 #[utoipa::path(get, path = "/api/balance", tag = "relier",
     security(("api_key" = [], "customer_id" = [])),
@@ -36,11 +39,14 @@ pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) ->
         current_balance: c.balance_usd,
         credit_limit: c.credit_limit_usd,
         currency: "USD",
+        available: c.balance_usd,
+        held: c.held_usd,
     })
     .into_response())
 }
 
 #[utoipa::path(post, path = "/api/enviadespensa/topup", tag = "relier", request_body = TopupBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Used as the reference when the body has none")),
     security(("api_key" = [], "customer_id" = [])),
     responses(
         (status = 200, description = "Top-up delivered; balance debited"),
@@ -53,15 +59,17 @@ pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) ->
 pub async fn topup(
     State(state): State<AppState>,
     customer: RelierCustomer,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
-    let request = purchase_request(&state, &customer, body, false)?;
+    let request = purchase_request(&state, &customer, &headers, body, false)?;
     let accepted = state.purchases.purchase_sync(request).await?;
     Ok(sync_response(accepted))
 }
 
 #[utoipa::path(post, path = "/api/enviadespensa/topup-async", tag = "relier", request_body = TopupBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Used as the reference when the body has none")),
     security(("api_key" = [], "customer_id" = [])),
     responses(
         (status = 200, description = "Queued (PENDING); poll check_status_url"),
@@ -72,16 +80,17 @@ pub async fn topup(
 pub async fn topup_async(
     State(state): State<AppState>,
     customer: RelierCustomer,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
-    let request = purchase_request(&state, &customer, body, true)?;
+    let request = purchase_request(&state, &customer, &headers, body, true)?;
     let accepted = state.purchases.submit(request).await?;
     Ok(Json(Queued::new(&accepted.txn, "Transaction queued for processing")).into_response())
 }
 
 #[utoipa::path(get, path = "/api/transaction/{id}", tag = "relier",
-    params(("id" = String, Path, description = "Transaction id")),
+    params(("id" = String, Path, description = "Our transaction id, or your own reference")),
     security(("api_key" = [], "customer_id" = [])),
     responses((status = 200, description = "The transaction"), (status = 404, description = "Not found (or not yours)")))]
 pub async fn transaction(
@@ -90,10 +99,40 @@ pub async fn transaction(
     Path(id): Path<String>,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Api)?;
-    let txn = transactions::get_for_customer(&state.pool, &customer.0.id, &id)
+    let txn = transactions::by_id_or_reference(&state.pool, &customer.0.id, &id)
         .await?
         .ok_or(RelierError::NotFound)?;
     Ok(Json(Status::new(&txn)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/transactions", tag = "relier", operation_id = "relier_search_transactions",
+    params(SearchQuery), security(("api_key" = [], "customer_id" = [])),
+    responses((status = 200, description = "Your transactions, newest first, and next_cursor while more remain"),
+              (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
+              (status = 429, description = "Too many requests")))]
+pub async fn search(
+    State(state): State<AppState>,
+    customer: RelierCustomer,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Response, RelierError> {
+    customer.rate_limit(&state, LimitKind::Api)?;
+    let Query(query) = query.map_err(|e| RelierError::Validation(vec![("query", e.body_text())]))?;
+    let search = query.validate().map_err(RelierError::Validation)?;
+    let rows = transactions::search(
+        &state.pool,
+        &customer.0.id,
+        &search.filter,
+        search.after.as_ref(),
+        search.fetch_limit(),
+    )
+    .await?;
+    let (rows, next_cursor) = search.page(rows);
+    Ok(Json(Page {
+        success: true,
+        transactions: rows.iter().map(|t| Status::new(t).transaction).collect(),
+        next_cursor,
+    })
+    .into_response())
 }
 
 /// 200 delivered; 500 definitely failed (refunded); anything else is still open, or
@@ -118,10 +157,27 @@ fn sync_response(a: Accepted) -> Response {
     }
 }
 
+/// The idempotency key: the body's `reference`, or else the standard `Idempotency-Key`
+/// header (so a client that sends only the header is not charged twice for a retry).
+/// Both present and different is refused: either could be the one the client meant.
+fn idempotency_key<'a>(body: Option<&'a str>, headers: &'a HeaderMap) -> Result<Option<&'a str>, &'static str> {
+    let header = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => return Err("the Idempotency-Key header must be printable ASCII"),
+    };
+    match (body.map(str::trim), header.map(str::trim)) {
+        (Some(b), Some(h)) if b != h => Err("reference and the Idempotency-Key header differ; send one, or the same"),
+        (Some(b), _) => Ok(Some(b)),
+        (None, h) => Ok(h),
+    }
+}
+
 /// Validate a top-up body, reporting every problem at once.
 fn purchase_request(
     state: &AppState,
     customer: &RelierCustomer,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     is_async: bool,
 ) -> Result<PurchaseRequest, RelierError> {
@@ -156,19 +212,23 @@ fn purchase_request(
             None
         }
     };
-    let reference = match body.reference.as_deref().map(str::trim) {
-        Some("") => {
+    let reference = match idempotency_key(body.reference.as_deref(), headers) {
+        Err(m) => {
+            errors.push(("reference", m.to_string()));
+            None
+        }
+        Ok(Some("")) => {
             errors.push(("reference", "reference must not be empty".to_string()));
             None
         }
-        Some(r) if r.chars().count() > 100 || r.chars().any(char::is_control) => {
+        Ok(Some(r)) if r.chars().count() > 100 || r.chars().any(char::is_control) => {
             errors.push((
                 "reference",
                 "reference must be at most 100 printable characters".to_string(),
             ));
             None
         }
-        r => r.map(str::to_owned),
+        Ok(r) => r.map(str::to_owned),
     };
     let operator = body.operator.as_deref().map(|o| o.trim().to_ascii_uppercase());
     let product_id = match &operator {

@@ -15,4 +15,5 @@ pub fn routes() -> Router<AppState> {
         .route("/api/enviadespensa/topup", post(handlers::topup))
         .route("/api/enviadespensa/topup-async", post(handlers::topup_async))
         .route("/api/transaction/{id}", get(handlers::transaction))
+        .route("/api/transactions", get(handlers::search))
 }

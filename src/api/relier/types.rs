@@ -32,6 +32,12 @@ pub struct Balance {
     #[serde(serialize_with = "money")]
     pub credit_limit: Decimal,
     pub currency: &'static str,
+    /// What can be spent now: the balance (held funds are already out of it).
+    #[serde(serialize_with = "money")]
+    pub available: Decimal,
+    /// Charged for purchases not final yet: spent or refunded when they settle.
+    #[serde(serialize_with = "money")]
+    pub held: Decimal,
 }
 
 #[derive(Serialize)]
@@ -200,4 +206,13 @@ impl Status {
             },
         }
     }
+}
+
+/// One page of a search.
+#[derive(Serialize)]
+pub struct Page {
+    pub success: bool,
+    pub transactions: Vec<StatusTransaction>,
+    /// Pass back as `cursor` for the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
 }
