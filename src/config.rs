@@ -28,6 +28,7 @@ pub struct Settings {
     pub fx: FxSettings,
     pub providers: ProviderSettings,
     pub sandbox: SandboxSettings,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -238,6 +239,34 @@ pub struct SandboxSettings {
     pub latency_ms: u64,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// Attempts per delivery (webhook or callback) before it is marked failed.
+    pub max_attempts: i32,
+    /// Wait after the first failed attempt, doubled after each (± 20 % jitter) ...
+    pub backoff_base_ms: u64,
+    /// ... up to this.
+    pub backoff_max_secs: u64,
+    pub timeout_secs: u64,
+    /// Deliveries sent at once by this instance (0: this instance sends none).
+    pub delivery_workers: usize,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            backoff_base_ms: 10_000,
+            backoff_max_secs: 3600,
+            timeout_secs: 10,
+            delivery_workers: 16,
+            poll_interval_ms: 500,
+        }
+    }
+}
+
 /// Environment values that look like numbers (a dealer MSISDN, a numeric user id)
 /// arrive as numbers; these settings are identifiers, so take either.
 fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -269,6 +298,7 @@ impl Default for Settings {
             fx: FxSettings::default(),
             providers: ProviderSettings::default(),
             sandbox: SandboxSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

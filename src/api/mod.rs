@@ -56,6 +56,8 @@ pub struct AppState {
         relier::handlers::topup_async,
         relier::handlers::transaction,
         relier::handlers::search,
+        relier::deliveries::log,
+        relier::deliveries::resend,
         distributor::handlers::login,
         distributor::handlers::refresh,
         distributor::handlers::logout,

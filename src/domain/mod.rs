@@ -1,6 +1,7 @@
 //! Pure domain rules: money, phones, catalog, FX, limits, provider contract.
 //! Nothing here knows about HTTP, SQL or a particular upstream.
 
+pub mod callback;
 pub mod catalog;
 pub mod clock;
 pub mod fx;
@@ -10,4 +11,5 @@ pub mod money;
 pub mod phone;
 pub mod provider;
 pub mod refusal;
+pub mod signature;
 pub mod status;

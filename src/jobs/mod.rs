@@ -1,8 +1,9 @@
-//! Background workers: the async top-up queue, the resolver, FX refresh and the
-//! upstream catalogue sync.
+//! Background workers: the async top-up queue, the resolver, FX refresh, the upstream
+//! catalogue sync, and the notification workers (events, webhook and callback deliveries).
 
 pub mod catalog_sync;
 pub mod resolver;
+pub mod webhooks;
 
 use crate::service::fx::FxService;
 use crate::service::purchase::PurchaseService;

@@ -6,3 +6,4 @@ pub mod fx;
 pub mod ids;
 pub mod purchase;
 pub mod tokens;
+pub mod webhooks;

@@ -16,6 +16,7 @@ use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
 use crate::service::tokens::TokenService;
+use crate::service::webhooks::{DeliveryPolicy, WebhookService};
 use crate::store::customer_reads::CustomerReads;
 use crate::store::group_commit::{DebitBatcher, SettleBatcher};
 use crate::{jobs, store};
@@ -166,6 +167,22 @@ impl Application {
             ),
             jobs::spawn_fx_refresh(Arc::clone(&fx), Duration::from_secs(settings.fx.refresh_interval_secs)),
         ];
+        let w = &settings.webhooks;
+        let webhooks = Arc::new(WebhookService::new(
+            pool.clone(),
+            DeliveryPolicy {
+                max_attempts: w.max_attempts.max(1),
+                backoff_base: Duration::from_millis(w.backoff_base_ms),
+                backoff_max: Duration::from_secs(w.backoff_max_secs),
+                timeout: Duration::from_secs(w.timeout_secs),
+                lease: Duration::from_secs(w.timeout_secs + 30),
+            },
+        ));
+        let poll = Duration::from_millis(w.poll_interval_ms);
+        workers.push(jobs::webhooks::spawn_dispatcher(Arc::clone(&webhooks), poll));
+        if w.delivery_workers > 0 {
+            workers.push(jobs::webhooks::spawn_sender(webhooks, w.delivery_workers, poll));
+        }
         if let Some(sync) = smartcall_sync {
             let interval = Duration::from_secs(settings.providers.smartcall.catalog_sync_interval_secs);
             workers.push(sync.spawn(interval));

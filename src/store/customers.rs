@@ -21,6 +21,8 @@ pub struct Customer {
     /// Charged for purchases that are not final yet (PENDING, PROCESSING, REVIEW): already
     /// out of `balance_usd`, and either spent or refunded when they settle.
     pub held_usd: Decimal,
+    /// A `balance.low` event each time a debit takes the balance below this (None: off).
+    pub low_balance_usd: Option<Decimal>,
 }
 
 /// What authentication needs: the hashes, never the keys.
@@ -55,7 +57,7 @@ pub struct NewCustomer<'a> {
 const CUSTOMER_COLUMNS: &str = "id, name, status, balance_usd, credit_limit_usd, commission_rate, daily_limit_local,
      topup_rate_per_min, api_rate_per_15min, created_at, updated_at,
      (SELECT COALESCE(sum(t.charged_usd), 0) FROM transactions t
-      WHERE t.customer_id = customers.id AND t.processed_at IS NULL) AS held_usd";
+      WHERE t.customer_id = customers.id AND t.processed_at IS NULL) AS held_usd, low_balance_usd";
 
 pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, StoreError> {
     let mut tx = pool.begin().await?;

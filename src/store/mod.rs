@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod reconcile;
 pub mod sessions;
 pub mod transactions;
+pub mod webhooks;
 
 use crate::domain::refusal::Refusal;
 use rust_decimal::Decimal;

@@ -10,6 +10,7 @@ use crate::api::json::{decimal, parse_body, timestamp, BodyError};
 use crate::api::rate_limit::LimitKind;
 use crate::api::search::SearchQuery;
 use crate::api::AppState;
+use crate::domain::callback;
 use crate::domain::keys;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
@@ -229,6 +230,12 @@ pub async fn product_purchase(
         .normalize();
     // Product, amount for its routes, number for its country and operator: the service
     // checks them, in one place for both dialects.
+    let callback_url = req
+        .callback_url
+        .as_deref()
+        .map(|u| callback::validate(u, state.sandbox))
+        .transpose()
+        .map_err(|m| DistributorError::coded(Code::InvalidTransaction, m, d))?;
     let request = PurchaseRequest {
         buyer: caller.buyer(),
         channel: "distributor",
@@ -241,6 +248,7 @@ pub async fn product_purchase(
         amount,
         reference: Some(dtid.clone()),
         is_async: false,
+        callback_url,
     };
     let accepted = state
         .purchases

@@ -39,6 +39,9 @@ pub struct PurchaseBody {
     pub amount: serde_json::Number,
     /// Carrier name, informational (the product decides the route).
     pub operator: Option<String>,
+    /// Extension: where the final state is posted, signed (docs/webhooks.md). https only
+    /// (http in sandbox mode).
+    pub callback_url: Option<String>,
 }
 
 #[derive(Serialize)]

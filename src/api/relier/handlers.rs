@@ -7,6 +7,7 @@ use crate::api::json::{decimal, parse_body, BodyError};
 use crate::api::rate_limit::LimitKind;
 use crate::api::search::SearchQuery;
 use crate::api::AppState;
+use crate::domain::callback;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, PurchaseRequest};
@@ -230,6 +231,18 @@ fn purchase_request(
         }
         Ok(r) => r.map(str::to_owned),
     };
+    let callback_url = match body
+        .callback_url
+        .as_deref()
+        .map(|u| callback::validate(u, state.sandbox))
+    {
+        None => None,
+        Some(Ok(url)) => Some(url),
+        Some(Err(m)) => {
+            errors.push(("callback_url", m.to_string()));
+            None
+        }
+    };
     let operator = body.operator.as_deref().map(|o| o.trim().to_ascii_uppercase());
     let product_id = match &operator {
         None => Some(settings.default_product.clone()),
@@ -253,6 +266,7 @@ fn purchase_request(
             amount,
             reference,
             is_async,
+            callback_url,
         }),
         _ => Err(RelierError::Validation(errors)),
     }

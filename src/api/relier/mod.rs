@@ -1,6 +1,7 @@
 //! The Relier reseller API (seed 000): `x-api-key` + `x-customer-id`.
 
 pub mod auth;
+pub mod deliveries;
 pub mod errors;
 pub mod handlers;
 pub mod types;
@@ -16,4 +17,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/enviadespensa/topup-async", post(handlers::topup_async))
         .route("/api/transaction/{id}", get(handlers::transaction))
         .route("/api/transactions", get(handlers::search))
+        .route("/api/webhooks/deliveries", get(deliveries::log))
+        .route("/api/webhooks/deliveries/{id}/resend", post(deliveries::resend))
 }

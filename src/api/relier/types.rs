@@ -20,6 +20,9 @@ pub struct TopupBody {
     pub reference: Option<String>,
     /// Extension: the carrier, if known (e.g. TELCEL); otherwise the default product is used.
     pub operator: Option<String>,
+    /// Extension: where the final state is posted, signed (docs/webhooks.md). https only
+    /// (http in sandbox mode).
+    pub callback_url: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -10,6 +10,14 @@ impl PurchaseService {
     pub async fn submit(&self, mut req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
         let product = self.validate(&mut req)?;
         let rate = self.fx.current(&product.currency)?;
+        if req.callback_url.is_some() {
+            let endpoint = notifications::endpoint(&self.pool, &req.buyer.customer_id)
+                .await
+                .map_err(|e| PurchaseError::Unavailable(e.into()))?;
+            if endpoint.is_none() {
+                return Err(PurchaseError::NoSigningSecret);
+            }
+        }
         let operator = match req.operator.clone() {
             None if product.operator == AUTO_OPERATOR => self.detect_operator(&product, req.amount, &req.phone).await,
             None => Some(product.operator.clone()),
@@ -43,6 +51,12 @@ impl PurchaseService {
             new.id = self.ids.next();
             new.first_attempt = self.first_attempt(&product, &new);
             tracing::Span::current().record("txn", new.id.as_str());
+            if let Some(url) = &req.callback_url {
+                // Committed before the debit: a settlement never commits without it.
+                notifications::add_callback(&self.pool, &new.id, url)
+                    .await
+                    .map_err(|e| PurchaseError::Unavailable(e.into()))?;
+            }
             match self.debits.debit(new.clone()).await {
                 Err(StoreError::IdTaken) if tries < 3 => {
                     tracing::warn!(txn = %new.id, "transaction id already taken; retrying with a fresh one");
