@@ -3,7 +3,9 @@
 
 use crate::api::json::number;
 use crate::config::Settings;
+use crate::domain::clock::SystemClock;
 use crate::domain::{callback, keys};
+use crate::service::invoices::InvoiceService;
 use crate::startup;
 use crate::store::ledger::{ReviewVerdict, Settlement};
 use crate::store::{self, customers, webhooks, StoreError};
@@ -12,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(name = "recarga", version, about = "Airtime and data top-up gateway")]
@@ -44,6 +47,19 @@ pub enum Command {
     /// A reseller's webhook: URL, signing secret, low-balance threshold.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Monthly invoices (the scheduled run issues the previous month by itself).
+    #[command(subcommand)]
+    Invoices(InvoicesCommand),
+}
+
+#[derive(Subcommand)]
+pub enum InvoicesCommand {
+    /// Issue the invoices of a month that are missing (issued ones never change).
+    Issue {
+        /// YYYY-MM, in the business time zone.
+        #[arg(long)]
+        month: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -222,6 +238,16 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
                 bail!("customer {id} has no webhook");
             }
             Ok(json!({"customer_id": id, "removed": true}))
+        }
+        Command::Invoices(InvoicesCommand::Issue { month }) => {
+            let first_day = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+                .with_context(|| format!("--month is YYYY-MM, not {month}"))?;
+            let timezone = settings
+                .business_timezone
+                .parse()
+                .map_err(|e| anyhow::anyhow!("business_timezone: {e}"))?;
+            let service = InvoiceService::new(pool, Arc::new(SystemClock), timezone);
+            Ok(json!({"month": month, "issued": service.issue_month(first_day).await?}))
         }
         Command::Serve { .. } => unreachable!("serve is not an ops command"),
     }

@@ -29,6 +29,7 @@ pub struct Settings {
     pub providers: ProviderSettings,
     pub sandbox: SandboxSettings,
     pub webhooks: WebhookSettings,
+    pub invoices: InvoiceSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -267,6 +268,21 @@ impl Default for WebhookSettings {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct InvoiceSettings {
+    /// How often the invoice run checks that the previous month is invoiced.
+    pub check_interval_secs: u64,
+}
+
+impl Default for InvoiceSettings {
+    fn default() -> Self {
+        Self {
+            check_interval_secs: 3600,
+        }
+    }
+}
+
 /// Environment values that look like numbers (a dealer MSISDN, a numeric user id)
 /// arrive as numbers; these settings are identifiers, so take either.
 fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -299,6 +315,7 @@ impl Default for Settings {
             providers: ProviderSettings::default(),
             sandbox: SandboxSettings::default(),
             webhooks: WebhookSettings::default(),
+            invoices: InvoiceSettings::default(),
         }
     }
 }

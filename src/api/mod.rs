@@ -57,6 +57,8 @@ pub struct AppState {
         relier::handlers::transaction,
         relier::handlers::search,
         relier::deliveries::log,
+        relier::invoices::list,
+        relier::invoices::get,
         relier::deliveries::resend,
         distributor::handlers::login,
         distributor::handlers::refresh,

@@ -5,6 +5,7 @@ pub mod callback;
 pub mod catalog;
 pub mod clock;
 pub mod fx;
+pub mod invoice;
 pub mod keys;
 pub mod limits;
 pub mod money;

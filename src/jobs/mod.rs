@@ -2,6 +2,7 @@
 //! catalogue sync, and the notification workers (events, webhook and callback deliveries).
 
 pub mod catalog_sync;
+pub mod invoices;
 pub mod resolver;
 pub mod webhooks;
 

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod customer_cache;
 pub mod fx;
 pub mod ids;
+pub mod invoices;
 pub mod purchase;
 pub mod tokens;
 pub mod webhooks;

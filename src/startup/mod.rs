@@ -14,6 +14,7 @@ use crate::providers::{latcom, smartcall};
 use crate::service::catalog::CatalogHandle;
 use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
+use crate::service::invoices::InvoiceService;
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
 use crate::service::tokens::TokenService;
 use crate::service::webhooks::{DeliveryPolicy, WebhookService};
@@ -167,6 +168,11 @@ impl Application {
             ),
             jobs::spawn_fx_refresh(Arc::clone(&fx), Duration::from_secs(settings.fx.refresh_interval_secs)),
         ];
+        let invoices = Arc::new(InvoiceService::new(pool.clone(), Arc::clone(&clock), timezone));
+        workers.push(jobs::invoices::spawn(
+            invoices,
+            Duration::from_secs(settings.invoices.check_interval_secs.max(1)),
+        ));
         let w = &settings.webhooks;
         let webhooks = Arc::new(WebhookService::new(
             pool.clone(),

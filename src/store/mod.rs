@@ -7,6 +7,7 @@ pub mod customer_reads;
 pub mod customers;
 pub mod fx;
 pub mod group_commit;
+pub mod invoices;
 pub mod ledger;
 pub mod reconcile;
 pub mod sessions;

@@ -22,6 +22,7 @@ pub enum RelierError {
     RateLimited(Duration),
     NotFound,
     DeliveryNotFound,
+    InvoiceNotFound,
     Purchase(PurchaseError),
     /// The top-up definitely failed and was refunded.
     ProcessingFailed {
@@ -91,6 +92,10 @@ impl IntoResponse for RelierError {
             Self::DeliveryNotFound => body(
                 StatusCode::NOT_FOUND,
                 json!({"success": false, "error": "Delivery not found"}),
+            ),
+            Self::InvoiceNotFound => body(
+                StatusCode::NOT_FOUND,
+                json!({"success": false, "error": "Invoice not found"}),
             ),
             Self::ProcessingFailed {
                 transaction_id,

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod deliveries;
 pub mod errors;
 pub mod handlers;
+pub mod invoices;
 pub mod types;
 
 use super::AppState;
@@ -17,6 +18,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/enviadespensa/topup-async", post(handlers::topup_async))
         .route("/api/transaction/{id}", get(handlers::transaction))
         .route("/api/transactions", get(handlers::search))
+        .route("/api/invoices", get(invoices::list))
+        .route("/api/invoices/{number}", get(invoices::get))
         .route("/api/webhooks/deliveries", get(deliveries::log))
         .route("/api/webhooks/deliveries/{id}/resend", post(deliveries::resend))
 }
