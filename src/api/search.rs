@@ -2,11 +2,12 @@
 //! the opaque cursor (where the previous page ended; clients pass it back untouched).
 
 use crate::domain::status::TxnStatus;
-use crate::store::transactions::{Position, SearchFilter, Transaction};
+use crate::store::transactions::{self, Position, SearchFilter, Transaction};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
+use sqlx::PgPool;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -93,13 +94,18 @@ impl SearchQuery {
 }
 
 impl Search {
-    /// One row more than the page is asked for: whether a next page exists.
-    pub fn fetch_limit(&self) -> i64 {
-        self.limit + 1
+    /// The customer's page, and the cursor of the next page if there is one. One row
+    /// more than the page is read, to know whether a next page exists.
+    pub async fn run(
+        &self,
+        pool: &PgPool,
+        customer_id: &str,
+    ) -> Result<(Vec<Transaction>, Option<String>), sqlx::Error> {
+        let rows = transactions::search(pool, customer_id, &self.filter, self.after.as_ref(), self.limit + 1).await?;
+        Ok(self.page(rows))
     }
 
-    /// Cut the rows to the page; the cursor of the next page if there is one.
-    pub fn page(&self, mut rows: Vec<Transaction>) -> (Vec<Transaction>, Option<String>) {
+    fn page(&self, mut rows: Vec<Transaction>) -> (Vec<Transaction>, Option<String>) {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next = rows.last().filter(|_| more).map(|t| encode_cursor(t.created_at, &t.id));

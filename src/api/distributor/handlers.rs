@@ -166,15 +166,7 @@ pub async fn search(
     let search = query
         .validate()
         .map_err(|errors| invalid(errors.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ")))?;
-    let rows = transactions::search(
-        &state.pool,
-        &caller.customer.id,
-        &search.filter,
-        search.after.as_ref(),
-        search.fetch_limit(),
-    )
-    .await?;
-    let (rows, next_cursor) = search.page(rows);
+    let (rows, next_cursor) = search.run(&state.pool, &caller.customer.id).await?;
     let views: Vec<TransactionView> = rows
         .iter()
         .map(|t| TransactionView::new(t, final_code(t.status)))

@@ -119,15 +119,7 @@ pub async fn search(
     customer.rate_limit(&state, LimitKind::Api)?;
     let Query(query) = query.map_err(|e| RelierError::Validation(vec![("query", e.body_text())]))?;
     let search = query.validate().map_err(RelierError::Validation)?;
-    let rows = transactions::search(
-        &state.pool,
-        &customer.0.id,
-        &search.filter,
-        search.after.as_ref(),
-        search.fetch_limit(),
-    )
-    .await?;
-    let (rows, next_cursor) = search.page(rows);
+    let (rows, next_cursor) = search.run(&state.pool, &customer.0.id).await?;
     Ok(Json(Page {
         success: true,
         transactions: rows.iter().map(|t| Status::new(t).transaction).collect(),
