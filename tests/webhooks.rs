@@ -255,6 +255,15 @@ async fn a_purchase_callback_is_validated_and_survives_a_restart() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
+    let (token, _) = first.login(&a).await;
+    let (status, body) = first
+        .purchase(
+            &token,
+            json!({"distributor_transaction_id": "D-1", "phone_number": "5537686660", "product_id": "MOVISTAR_TAE",
+                   "amount": 10, "callback_url": "javascript:alert(1)"}),
+        )
+        .await;
+    assert_eq!((status, &body["response_code"]), (400, &json!("12")), "{body}");
     assert_eq!(first.balance(&a).await, common::dec("100"));
 
     let (status, body) = first.topup(&a, callback).await;
