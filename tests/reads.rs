@@ -178,3 +178,30 @@ async fn a_search_page_reads_the_resellers_time_index() {
     assert!(plan.contains("transactions_customer_created"), "{plan}");
     assert!(!plan.contains("Sort"), "keyset order comes from the index: {plan}");
 }
+
+/// Every endpoint of issue 21 is described, each with its own operation id.
+#[tokio::test]
+async fn the_new_endpoints_are_in_the_openapi_description() {
+    let app = TestApp::spawn().await;
+    let (status, spec) = send(app.client.get(app.url("/openapi.json"))).await;
+    assert_eq!(status, 200);
+    let mut ids = Vec::new();
+    for (path, method) in [
+        ("/api/transactions", "get"),
+        ("/api/distributor/transactions", "get"),
+        ("/api/admin/reconcile/export", "get"),
+        ("/api/admin/reconcile/summary", "get"),
+        ("/api/invoices", "get"),
+        ("/api/invoices/{number}", "get"),
+        ("/api/webhooks/deliveries", "get"),
+        ("/api/webhooks/deliveries/{id}/resend", "post"),
+    ] {
+        let op = &spec["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not described");
+        ids.push(op["operationId"].as_str().unwrap().to_string());
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+}
