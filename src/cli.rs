@@ -3,15 +3,18 @@
 
 use crate::api::json::number;
 use crate::config::Settings;
-use crate::domain::keys;
+use crate::domain::clock::SystemClock;
+use crate::domain::{callback, keys};
+use crate::service::invoices::InvoiceService;
 use crate::startup;
 use crate::store::ledger::{ReviewVerdict, Settlement};
-use crate::store::{self, customers, StoreError};
+use crate::store::{self, customers, webhooks, StoreError};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 mod notifications;
 pub use notifications::{InstanceCommand, KeyCommand, NotificationsCommand};
@@ -56,6 +59,56 @@ pub enum Command {
     /// WhatsApp billing notifications: API keys and instances.
     #[command(subcommand)]
     Notifications(NotificationsCommand),
+    /// Ops reconcile keys (they see every reseller's reconciliation export).
+    #[command(subcommand)]
+    ReconcileKey(ReconcileKeyCommand),
+    /// A reseller's webhook: URL, signing secret, low-balance threshold.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Monthly invoices (the scheduled run issues the previous month by itself).
+    #[command(subcommand)]
+    Invoices(InvoicesCommand),
+}
+
+#[derive(Subcommand)]
+pub enum InvoicesCommand {
+    /// Issue the invoices of a month that are missing (issued ones never change).
+    Issue {
+        /// YYYY-MM, in the business time zone.
+        #[arg(long)]
+        month: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Set a reseller's webhook (replacing any); prints a new signing secret once. Without
+    /// --url, the secret signs per-purchase callbacks only.
+    Set {
+        #[arg(long)]
+        id: String,
+        /// https (http only in sandbox mode).
+        #[arg(long)]
+        url: Option<String>,
+        /// Send `balance.low` each time a debit takes the balance below this.
+        #[arg(long)]
+        low_balance_usd: Option<Decimal>,
+    },
+    /// Stop webhooks and callbacks for a reseller (queued deliveries are not signed any more).
+    Remove {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ReconcileKeyCommand {
+    /// Create an ops reconcile key; prints it once (only its hash is stored).
+    Create {
+        /// Who or what uses it (e.g. "finance team").
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -234,6 +287,54 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
                 bail!("no live ops token named {name:?}");
             }
             Ok(json!({"name": name, "revoked": true}))
+        }
+        Command::ReconcileKey(ReconcileKeyCommand::Create { name }) => {
+            if name.trim().is_empty() {
+                bail!("--name must say who uses the key");
+            }
+            let key = keys::generate("ro_");
+            let id = store::reconcile::create_ops_key(&pool, name.trim(), &keys::hash(&key)).await?;
+            Ok(json!({"id": id, "name": name.trim(), "reconcile_key": key,
+                      "note": "the key is shown once; only its hash is stored. It sees every reseller's rows."}))
+        }
+        Command::Webhook(WebhookCommand::Set {
+            id,
+            url,
+            low_balance_usd,
+        }) => {
+            let url = url
+                .as_deref()
+                .map(|u| callback::validate(u, settings.is_sandbox()))
+                .transpose()
+                .map_err(|m| anyhow::anyhow!("--url: {}", m.replace("callback_url", "the URL")))?;
+            if low_balance_usd.is_some_and(|t| t <= Decimal::ZERO) {
+                bail!("--low-balance-usd must be positive");
+            }
+            let secret = keys::generate("whsec_");
+            if !webhooks::set_endpoint(&pool, &id, url.as_deref(), &secret, low_balance_usd).await? {
+                bail!("customer {id} not found");
+            }
+            Ok(
+                json!({"customer_id": id, "url": url, "low_balance_usd": low_balance_usd.map(number),
+                      "signing_secret": secret,
+                      "note": "the secret is shown once; verify the Recarga-Signature header with it (docs/webhooks.md)"}),
+            )
+        }
+        Command::Webhook(WebhookCommand::Remove { id }) => {
+            if !webhooks::remove_endpoint(&pool, &id).await? {
+                bail!("customer {id} has no webhook");
+            }
+            Ok(json!({"customer_id": id, "removed": true}))
+        }
+        Command::Invoices(InvoicesCommand::Issue { month }) => {
+            let first_day = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+                .with_context(|| format!("--month is YYYY-MM, not {month}"))?;
+            let timezone = settings
+                .business_timezone
+                .parse()
+                .map_err(|e| anyhow::anyhow!("business_timezone: {e}"))?;
+            let service = InvoiceService::new(pool, Arc::new(SystemClock), timezone);
+            Ok(json!({"month": month, "issued": service.issue_month(first_day).await?}))
         }
         Command::Serve { .. } => unreachable!("serve is not an ops command"),
     }

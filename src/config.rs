@@ -29,6 +29,8 @@ pub struct Settings {
     pub providers: ProviderSettings,
     pub sandbox: SandboxSettings,
     pub notifications: NotificationSettings,
+    pub webhooks: WebhookSettings,
+    pub invoices: InvoiceSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -348,6 +350,49 @@ impl Default for EvolutionSettings {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// Attempts per delivery (webhook or callback) before it is marked failed.
+    pub max_attempts: i32,
+    /// Wait after the first failed attempt, doubled after each (± 20 % jitter) ...
+    pub backoff_base_ms: u64,
+    /// ... up to this.
+    pub backoff_max_secs: u64,
+    pub timeout_secs: u64,
+    /// Deliveries sent at once by this instance (0: this instance sends none).
+    pub delivery_workers: usize,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            backoff_base_ms: 10_000,
+            backoff_max_secs: 3600,
+            timeout_secs: 10,
+            delivery_workers: 16,
+            poll_interval_ms: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct InvoiceSettings {
+    /// How often the invoice run checks that the previous month is invoiced.
+    pub check_interval_secs: u64,
+}
+
+impl Default for InvoiceSettings {
+    fn default() -> Self {
+        Self {
+            check_interval_secs: 3600,
+        }
+    }
+}
+
 /// Environment values that look like numbers (a dealer MSISDN, a numeric user id)
 /// arrive as numbers; these settings are identifiers, so take either.
 fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -380,6 +425,8 @@ impl Default for Settings {
             providers: ProviderSettings::default(),
             sandbox: SandboxSettings::default(),
             notifications: NotificationSettings::default(),
+            webhooks: WebhookSettings::default(),
+            invoices: InvoiceSettings::default(),
         }
     }
 }

@@ -17,7 +17,7 @@ async fn seed_flow_balance_topup_status_and_async() {
     assert_eq!(
         body,
         json!({"success": true, "customer_id": "SMARTBIZ_001", "company_name": "SMARTBIZ_001 Telecom",
-               "current_balance": 200, "credit_limit": 200, "currency": "USD"})
+               "current_balance": 200, "credit_limit": 200, "currency": "USD", "available": 200, "held": 0})
     );
 
     // The seed's worked example: 50 MXN at 17.0068 → 2.94 USD, 200 → 197.06.

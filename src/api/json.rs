@@ -5,7 +5,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serializer;
-use std::str::FromStr;
 
 /// Money goes out as a JSON number written from the decimal's digits (never via f64),
 /// without trailing zeros, as the seeds show it (200, 197.06, 17.0068).
@@ -13,9 +12,7 @@ pub fn money<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
     serde::Serialize::serialize(&number(*value), s)
 }
 
-pub fn number(value: Decimal) -> serde_json::Number {
-    serde_json::Number::from_str(&value.normalize().to_string()).expect("a decimal is a JSON number")
-}
+pub use crate::domain::money::json_number as number;
 
 /// A JSON number read exactly (serde_json keeps its digits), as a decimal.
 pub fn decimal(n: &serde_json::Number) -> Option<Decimal> {

@@ -9,9 +9,11 @@ pub mod login_guard;
 pub mod offers;
 pub mod notifications;
 pub mod rate_limit;
+pub mod reconcile;
 pub mod relier;
 pub mod responses;
 pub mod webhooks;
+pub mod search;
 
 use crate::api::login_guard::LoginGuard;
 use crate::api::rate_limit::RateLimits;
@@ -62,6 +64,11 @@ pub struct AppState {
         relier::handlers::quote,
         relier::handlers::products,
         relier::handlers::lookup,
+        relier::handlers::search,
+        relier::deliveries::log,
+        relier::invoices::list,
+        relier::invoices::get,
+        relier::deliveries::resend,
         distributor::handlers::login,
         distributor::handlers::refresh,
         distributor::handlers::logout,
@@ -77,6 +84,9 @@ pub struct AppState {
         notifications::handlers::instance,
         distributor::bulk::bulk_purchase,
         webhooks::notification,
+        distributor::handlers::search,
+        reconcile::handlers::export,
+        reconcile::handlers::summary,
     ),
     components(schemas(
         relier::types::TopupBody,
@@ -144,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(notifications::routes())
         .merge(webhooks::routes())
+        .merge(reconcile::routes())
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

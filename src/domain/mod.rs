@@ -1,9 +1,11 @@
 //! Pure domain rules: money, phones, catalog, FX, limits, provider contract.
 //! Nothing here knows about HTTP, SQL or a particular upstream.
 
+pub mod callback;
 pub mod catalog;
 pub mod clock;
 pub mod fx;
+pub mod invoice;
 pub mod keys;
 pub mod limits;
 pub mod money;
@@ -11,4 +13,5 @@ pub mod notification;
 pub mod phone;
 pub mod provider;
 pub mod refusal;
+pub mod signature;
 pub mod status;

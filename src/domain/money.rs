@@ -1,6 +1,7 @@
 //! Exact money arithmetic. USD cost rounding is half-up to the cent (never banker's).
 
 use rust_decimal::{Decimal, RoundingStrategy};
+use std::str::FromStr;
 
 /// Round half-up (away from zero) to `dp` decimal places.
 pub fn round_half_up(value: Decimal, dp: u32) -> Decimal {
@@ -42,6 +43,12 @@ pub fn from_json_number(n: &serde_json::Number) -> Option<Decimal> {
 }
 
 /// Whether `value` has at most `dp` decimal places (trailing zeros ignored).
+/// Money as a JSON number written from the decimal's digits (never via f64), without
+/// trailing zeros, as the seeds show it (200, 197.06, 17.0068).
+pub fn json_number(value: Decimal) -> serde_json::Number {
+    serde_json::Number::from_str(&value.normalize().to_string()).expect("a decimal is a JSON number")
+}
+
 pub fn has_at_most_dp(value: Decimal, dp: u32) -> bool {
     value.normalize().scale() <= dp
 }

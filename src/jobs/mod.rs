@@ -1,9 +1,12 @@
-//! Background workers: the async top-up queue, the resolver, FX refresh, the
-//! upstream catalogue sync and the WhatsApp notification sender.
+//! Background workers: the async top-up queue, the resolver, FX refresh, the upstream
+//! catalogue sync, the WhatsApp notification sender, and the money-out workers (events,
+//! webhook and callback deliveries, invoices).
 
 pub mod catalog_sync;
+pub mod invoices;
 pub mod notifications;
 pub mod resolver;
+pub mod webhooks;
 
 use crate::service::fx::FxService;
 use crate::service::purchase::PurchaseService;

@@ -5,5 +5,7 @@ pub mod customer_cache;
 pub mod fx;
 pub mod ids;
 pub mod notifications;
+pub mod invoices;
 pub mod purchase;
 pub mod tokens;
+pub mod webhooks;

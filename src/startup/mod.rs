@@ -14,9 +14,11 @@ use crate::providers::{datamart, latcom, smartcall};
 use crate::service::catalog::CatalogHandle;
 use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
+use crate::service::invoices::InvoiceService;
 use crate::service::notifications::{NotificationConfig, NotificationService};
 use crate::service::purchase::{PendingBackoff, PurchaseConfig, PurchaseService};
 use crate::service::tokens::TokenService;
+use crate::service::webhooks::{DeliveryPolicy, WebhookService};
 use crate::store::customer_reads::CustomerReads;
 use crate::store::group_commit::{DebitBatcher, SettleBatcher};
 use crate::{jobs, store};
@@ -220,6 +222,27 @@ impl Application {
                 n.workers,
                 Duration::from_millis(n.poll_interval_ms),
             ));
+        }
+        let invoices = Arc::new(InvoiceService::new(pool.clone(), Arc::clone(&clock), timezone));
+        workers.push(jobs::invoices::spawn(
+            invoices,
+            Duration::from_secs(settings.invoices.check_interval_secs.max(1)),
+        ));
+        let w = &settings.webhooks;
+        let webhooks = Arc::new(WebhookService::new(
+            pool.clone(),
+            DeliveryPolicy {
+                max_attempts: w.max_attempts.max(1),
+                backoff_base: Duration::from_millis(w.backoff_base_ms),
+                backoff_max: Duration::from_secs(w.backoff_max_secs),
+                timeout: Duration::from_secs(w.timeout_secs),
+                lease: Duration::from_secs(w.timeout_secs + 30),
+            },
+        ));
+        let poll = Duration::from_millis(w.poll_interval_ms);
+        workers.push(jobs::webhooks::spawn_dispatcher(Arc::clone(&webhooks), poll));
+        if w.delivery_workers > 0 {
+            workers.push(jobs::webhooks::spawn_sender(webhooks, w.delivery_workers, poll));
         }
         for (sync, every) in syncs {
             workers.push(jobs::catalog_sync::spawn(sync, Duration::from_secs(every)));

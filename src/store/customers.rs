@@ -18,6 +18,11 @@ pub struct Customer {
     pub api_rate_per_15min: Option<i32>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Charged for purchases that are not final yet (PENDING, PROCESSING, REVIEW): already
+    /// out of `balance_usd`, and either spent or refunded when they settle.
+    pub held_usd: Decimal,
+    /// A `balance.low` event each time a debit takes the balance below this (None: off).
+    pub low_balance_usd: Option<Decimal>,
 }
 
 /// What authentication needs: the hashes, never the keys.
@@ -48,8 +53,11 @@ pub struct NewCustomer<'a> {
     pub reconcile_key_hash: &'a [u8],
 }
 
+/// The held sum reads the open purchases' own index (migration 0012), a few entries.
 const CUSTOMER_COLUMNS: &str = "id, name, status, balance_usd, credit_limit_usd, commission_rate, daily_limit_local,
-     topup_rate_per_min, api_rate_per_15min, created_at, updated_at";
+     topup_rate_per_min, api_rate_per_15min, created_at, updated_at,
+     (SELECT COALESCE(sum(t.charged_usd), 0) FROM transactions t
+      WHERE t.customer_id = customers.id AND t.processed_at IS NULL) AS held_usd, low_balance_usd";
 
 pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, StoreError> {
     let mut tx = pool.begin().await?;

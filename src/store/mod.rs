@@ -7,11 +7,14 @@ pub mod customer_reads;
 pub mod customers;
 pub mod fx;
 pub mod group_commit;
+pub mod invoices;
 pub mod ledger;
 pub mod ops_tokens;
 pub mod notifications;
+pub mod reconcile;
 pub mod sessions;
 pub mod transactions;
+pub mod webhooks;
 
 use crate::domain::refusal::Refusal;
 use rust_decimal::Decimal;

@@ -38,6 +38,7 @@ pub struct Creds {
     pub id: String,
     pub api_key: String,
     pub secret_key: String,
+    pub reconcile_key: String,
 }
 
 pub fn server_url() -> String {
@@ -316,6 +317,7 @@ impl TestApp {
             id: out["customer_id"].as_str().unwrap().into(),
             api_key: out["api_key"].as_str().unwrap().into(),
             secret_key: out["secret_key"].as_str().unwrap().into(),
+            reconcile_key: out["reconcile_key"].as_str().unwrap().into(),
         }
     }
 

@@ -52,7 +52,7 @@ pub async fn bulk_purchase(
         .into_iter()
         .map(|item| {
             caller.rate_limit(&state, LimitKind::Topup)?;
-            match purchase_request(&caller, item)? {
+            match purchase_request(&caller, item, state.sandbox)? {
                 // Never silently a purchase: validation is product_purchase's.
                 (dtid, _, true) => Err(DistributorError::coded(
                     Code::InvalidTransaction,

@@ -54,6 +54,7 @@ impl DistributorError {
             PurchaseError::UnknownProduct(p) => Self::coded(Code::InvalidPackage, format!("Unknown product {p}"), d),
             PurchaseError::Amount(e) => Self::coded(Code::InvalidAmount, format!("Invalid amount: {e}"), d),
             PurchaseError::Phone(e) => Self::coded(Code::InvalidNumber, e.to_string(), d),
+            e @ PurchaseError::NoSigningSecret => Self::coded(Code::InvalidTransaction, e.to_string(), d),
             e @ PurchaseError::OperatorMismatch { .. } => Self::coded(Code::InvalidPackage, e.to_string(), d),
             PurchaseError::Refused(Refusal::InsufficientBalance {
                 balance, required_usd, ..

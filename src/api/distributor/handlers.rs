@@ -9,14 +9,16 @@ use super::types::{
 use crate::api::json::{decimal, parse_body, timestamp, BodyError};
 use crate::api::offers::{CountryQuery, LookupView, ProductList, ProductQuery, QuoteView, WouldReplay, WouldSucceed};
 use crate::api::rate_limit::LimitKind;
+use crate::api::search::SearchQuery;
 use crate::api::AppState;
+use crate::domain::callback;
 use crate::domain::keys;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, DryRun, PurchaseError, PurchaseRequest, QuoteRequest};
 use crate::service::tokens::Issued;
 use crate::store::{customers, transactions};
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -107,6 +109,8 @@ pub async fn get_balance(State(state): State<AppState>, caller: Distributor) -> 
         balance: c.balance_usd,
         currency: "USD",
         last_updated: timestamp(c.updated_at),
+        available: c.balance_usd,
+        held: c.held_usd,
     })
     .into_response())
 }
@@ -210,13 +214,41 @@ pub async fn transaction(
     let t = transactions::by_reference(&state.pool, &caller.customer.id, &dtid)
         .await?
         .ok_or(DistributorError::NotFound)?;
-    let code = match t.status {
+    Ok(Json(TransactionView::new(&t, final_code(t.status))).into_response())
+}
+
+/// The response code a final transaction answers with; none while it is open.
+fn final_code(status: TxnStatus) -> Option<Code> {
+    match status {
         TxnStatus::Success => Some(Code::Approved),
         // Refunded either way: never delivered, or delivered and reversed upstream.
         TxnStatus::Failed | TxnStatus::Reversed => Some(Code::IssuerUnavailable),
         _ => None,
-    };
-    Ok(Json(TransactionView::new(&t, code)).into_response())
+    }
+}
+
+#[utoipa::path(get, path = "/api/distributor/transactions", tag = "distributor",
+    operation_id = "distributor_search_transactions", params(SearchQuery), security(("bearer" = [])),
+    responses((status = 200, description = "Your transactions, newest first, and next_cursor while more remain"),
+              (status = 400, description = "12: invalid search parameters"), (status = 401, description = "Invalid or missing token"),
+              (status = 429, description = "Too many requests")))]
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Distributor,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Response, DistributorError> {
+    caller.rate_limit(&state, LimitKind::Api)?;
+    let invalid = |m: String| DistributorError::coded(Code::InvalidTransaction, m, None);
+    let Query(query) = query.map_err(|e| invalid(e.body_text()))?;
+    let search = query
+        .validate()
+        .map_err(|errors| invalid(errors.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ")))?;
+    let (rows, next_cursor) = search.run(&state.pool, &caller.customer.id).await?;
+    let views: Vec<TransactionView> = rows
+        .iter()
+        .map(|t| TransactionView::new(t, final_code(t.status)))
+        .collect();
+    Ok(Json(json!({"success": true, "transactions": views, "next_cursor": next_cursor})).into_response())
 }
 
 #[utoipa::path(post, path = "/api/distributor/product_purchase", tag = "distributor", request_body = PurchaseBody,
@@ -243,6 +275,7 @@ pub async fn product_purchase(
 pub(super) fn purchase_request(
     caller: &Distributor,
     value: Value,
+    sandbox: bool,
 ) -> Result<(String, PurchaseRequest, bool), DistributorError> {
     let dtid = value
         .get("distributor_transaction_id")
@@ -267,6 +300,12 @@ pub(super) fn purchase_request(
     let amount = amount(&req.amount, Some(&dtid))?;
     // Product, amount for its routes, number for its country and operator: the service
     // checks them, in one place for both dialects.
+    let callback_url = req
+        .callback_url
+        .as_deref()
+        .map(|u| callback::validate(u, sandbox))
+        .transpose()
+        .map_err(|m| DistributorError::coded(Code::InvalidTransaction, m, Some(&dtid)))?;
     let request = PurchaseRequest {
         buyer: caller.buyer(),
         channel: "distributor",
@@ -276,6 +315,7 @@ pub(super) fn purchase_request(
         amount,
         reference: Some(dtid.clone()),
         is_async: false,
+        callback_url,
     };
     Ok((dtid, request, req.validate_only))
 }
@@ -283,7 +323,7 @@ pub(super) fn purchase_request(
 /// One purchase from its JSON body, carried out (or, with `validate_only`, checked) and
 /// answered in this dialect's shapes.
 async fn purchase_one(state: &AppState, caller: &Distributor, value: Value) -> Result<Response, DistributorError> {
-    let (dtid, request, validate_only) = purchase_request(caller, value)?;
+    let (dtid, request, validate_only) = purchase_request(caller, value, state.sandbox)?;
     if validate_only {
         return dry_run(state, request, &dtid).await;
     }

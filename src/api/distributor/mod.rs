@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/distributor/products", get(handlers::products))
         .route("/api/distributor/quote", post(handlers::quote))
         .route("/api/distributor/lookup/{phone}", get(handlers::lookup))
+        .route("/api/distributor/transactions", get(handlers::search))
         .route(
             "/api/distributor/transaction/{distributor_transaction_id}",
             get(handlers::transaction),

@@ -38,6 +38,9 @@ pub struct PurchaseBody {
     pub amount: serde_json::Number,
     /// Carrier name, informational (the product decides the route).
     pub operator: Option<String>,
+    /// Extension: where the final state is posted, signed (docs/webhooks.md). https only
+    /// (http in sandbox mode).
+    pub callback_url: Option<String>,
     /// Extension: run every check and answer what would happen, with the price; nothing
     /// is charged or sent and the distributor_transaction_id stays unused.
     #[serde(default)]
@@ -63,6 +66,12 @@ pub struct Balance {
     pub balance: Decimal,
     pub currency: &'static str,
     pub last_updated: String,
+    /// What can be spent now: the balance (held funds are already out of it).
+    #[serde(serialize_with = "money")]
+    pub available: Decimal,
+    /// Charged for purchases not final yet: spent or refunded when they settle.
+    #[serde(serialize_with = "money")]
+    pub held: Decimal,
 }
 
 #[derive(Serialize)]

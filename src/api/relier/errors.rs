@@ -21,6 +21,8 @@ pub enum RelierError {
     Suspended,
     RateLimited(Duration),
     NotFound,
+    DeliveryNotFound,
+    InvoiceNotFound,
     Purchase(PurchaseError),
     /// The top-up definitely failed and was refunded.
     ProcessingFailed {
@@ -86,6 +88,14 @@ impl IntoResponse for RelierError {
             Self::NotFound => body(
                 StatusCode::NOT_FOUND,
                 json!({"success": false, "error": "Transaction not found"}),
+            ),
+            Self::DeliveryNotFound => body(
+                StatusCode::NOT_FOUND,
+                json!({"success": false, "error": "Delivery not found"}),
+            ),
+            Self::InvoiceNotFound => body(
+                StatusCode::NOT_FOUND,
+                json!({"success": false, "error": "Invoice not found"}),
             ),
             Self::ProcessingFailed {
                 transaction_id,
@@ -165,6 +175,9 @@ fn purchase_error(e: PurchaseError) -> Response {
         PurchaseError::Refused(Refusal::CustomerInactive) => RelierError::Suspended.into_response(),
         PurchaseError::Amount(e) => RelierError::Validation(vec![("amount", e.to_string())]).into_response(),
         PurchaseError::Phone(e) => RelierError::Validation(vec![("phone", e.to_string())]).into_response(),
+        e @ PurchaseError::NoSigningSecret => {
+            RelierError::Validation(vec![("callback_url", e.to_string())]).into_response()
+        }
         e @ PurchaseError::OperatorMismatch { .. } => {
             RelierError::Validation(vec![("operator", e.to_string())]).into_response()
         }

@@ -2,22 +2,26 @@
 
 use super::auth::RelierCustomer;
 use super::errors::RelierError;
-use super::types::{Balance, Queued, QuoteBody, Status, SyncSuccess, TopupBody};
+use super::types::{Balance, Page, Queued, QuoteBody, Status, SyncSuccess, TopupBody};
 use crate::api::json::{decimal, parse_body, BodyError};
 use crate::api::offers::{CountryQuery, LookupView, ProductList, ProductQuery, QuoteView, WouldReplay, WouldSucceed};
 use crate::api::rate_limit::LimitKind;
+use crate::api::search::SearchQuery;
 use crate::api::AppState;
+use crate::domain::callback;
 use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, DryRun, PurchaseRequest, QuoteRequest};
 use crate::store::transactions;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use rust_decimal::Decimal;
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 #[utoipa::path(get, path = "/api/balance", tag = "relier",
     security(("api_key" = [], "customer_id" = [])),
@@ -37,11 +41,14 @@ pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) ->
         current_balance: c.balance_usd,
         credit_limit: c.credit_limit_usd,
         currency: "USD",
+        available: c.balance_usd,
+        held: c.held_usd,
     })
     .into_response())
 }
 
 #[utoipa::path(post, path = "/api/enviadespensa/topup", tag = "relier", request_body = TopupBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Used as the reference when the body has none")),
     security(("api_key" = [], "customer_id" = [])),
     responses(
         (status = 200, description = "Top-up delivered; balance debited. With validate_only: every check passed (or the reference would replay its original); nothing charged"),
@@ -54,10 +61,11 @@ pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) ->
 pub async fn topup(
     State(state): State<AppState>,
     customer: RelierCustomer,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
-    let (request, validate_only) = purchase_request(&state, &customer, body, false)?;
+    let (request, validate_only) = purchase_request(&state, &customer, &headers, body, false)?;
     if validate_only {
         return dry_run(&state, request).await;
     }
@@ -66,6 +74,7 @@ pub async fn topup(
 }
 
 #[utoipa::path(post, path = "/api/enviadespensa/topup-async", tag = "relier", request_body = TopupBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Used as the reference when the body has none")),
     security(("api_key" = [], "customer_id" = [])),
     responses(
         (status = 200, description = "Queued (PENDING); poll check_status_url. With validate_only: every check passed (or the reference would replay its original); nothing charged"),
@@ -76,10 +85,11 @@ pub async fn topup(
 pub async fn topup_async(
     State(state): State<AppState>,
     customer: RelierCustomer,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
-    let (request, validate_only) = purchase_request(&state, &customer, body, true)?;
+    let (request, validate_only) = purchase_request(&state, &customer, &headers, body, true)?;
     if validate_only {
         return dry_run(&state, request).await;
     }
@@ -88,7 +98,7 @@ pub async fn topup_async(
 }
 
 #[utoipa::path(get, path = "/api/transaction/{id}", tag = "relier",
-    params(("id" = String, Path, description = "Transaction id")),
+    params(("id" = String, Path, description = "Our transaction id, or your own reference")),
     security(("api_key" = [], "customer_id" = [])),
     responses((status = 200, description = "The transaction"), (status = 404, description = "Not found (or not yours)")))]
 pub async fn transaction(
@@ -97,7 +107,7 @@ pub async fn transaction(
     Path(id): Path<String>,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Api)?;
-    let txn = transactions::get_for_customer(&state.pool, &customer.0.id, &id)
+    let txn = transactions::by_id_or_reference(&state.pool, &customer.0.id, &id)
         .await?
         .ok_or(RelierError::NotFound)?;
     Ok(Json(Status::new(&txn)).into_response())
@@ -189,6 +199,28 @@ pub async fn lookup(
     Ok(Json(LookupView::from(&lookup)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/transactions", tag = "relier", operation_id = "relier_search_transactions",
+    params(SearchQuery), security(("api_key" = [], "customer_id" = [])),
+    responses((status = 200, description = "Your transactions, newest first, and next_cursor while more remain"),
+              (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
+              (status = 429, description = "Too many requests")))]
+pub async fn search(
+    State(state): State<AppState>,
+    customer: RelierCustomer,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Response, RelierError> {
+    customer.rate_limit(&state, LimitKind::Api)?;
+    let Query(query) = query.map_err(|e| RelierError::Validation(vec![("query", e.body_text())]))?;
+    let search = query.validate().map_err(RelierError::Validation)?;
+    let (rows, next_cursor) = search.run(&state.pool, &customer.0.id).await?;
+    Ok(Json(Page {
+        success: true,
+        transactions: rows.iter().map(|t| Status::new(t).transaction).collect(),
+        next_cursor,
+    })
+    .into_response())
+}
+
 /// 200 delivered; 500 definitely failed (refunded); anything else is still open, or
 /// not fully known, and the money may have moved: 202 with the transaction id.
 fn sync_response(a: Accepted) -> Response {
@@ -211,11 +243,28 @@ fn sync_response(a: Accepted) -> Response {
     }
 }
 
+/// The idempotency key: the body's `reference`, or else the standard `Idempotency-Key`
+/// header (so a client that sends only the header is not charged twice for a retry).
+/// Both present and different is refused: either could be the one the client meant.
+fn idempotency_key<'a>(body: Option<&'a str>, headers: &'a HeaderMap) -> Result<Option<&'a str>, &'static str> {
+    let header = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => return Err("the Idempotency-Key header must be printable ASCII"),
+    };
+    match (body.map(str::trim), header.map(str::trim)) {
+        (Some(b), Some(h)) if b != h => Err("reference and the Idempotency-Key header differ; send one, or the same"),
+        (Some(b), _) => Ok(Some(b)),
+        (None, h) => Ok(h),
+    }
+}
+
 /// Validate a top-up body, reporting every problem at once; with whether it asks
 /// only to validate.
 fn purchase_request(
     state: &AppState,
     customer: &RelierCustomer,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     is_async: bool,
 ) -> Result<(PurchaseRequest, bool), RelierError> {
@@ -223,19 +272,35 @@ fn purchase_request(
     let settings = &state.settings.relier;
     let mut errors = Vec::new();
     let amount = field(&mut errors, topup_amount(state, &body.amount));
-    let reference = match body.reference.as_deref().map(str::trim) {
-        Some("") => {
+    let reference = match idempotency_key(body.reference.as_deref(), headers) {
+        Err(m) => {
+            errors.push(("reference", m.to_string()));
+            None
+        }
+        Ok(Some("")) => {
             errors.push(("reference", "reference must not be empty".to_string()));
             None
         }
-        Some(r) if r.chars().count() > 100 || r.chars().any(char::is_control) => {
+        Ok(Some(r)) if r.chars().count() > 100 || r.chars().any(char::is_control) => {
             errors.push((
                 "reference",
                 "reference must be at most 100 printable characters".to_string(),
             ));
             None
         }
-        r => r.map(str::to_owned),
+        Ok(r) => r.map(str::to_owned),
+    };
+    let callback_url = match body
+        .callback_url
+        .as_deref()
+        .map(|u| callback::validate(u, state.sandbox))
+    {
+        None => None,
+        Some(Ok(url)) => Some(url),
+        Some(Err(m)) => {
+            errors.push(("callback_url", m.to_string()));
+            None
+        }
     };
     let operator = operator_of(&body.operator);
     let product_id = field(&mut errors, product_for(settings, &operator));
@@ -251,6 +316,7 @@ fn purchase_request(
                 amount,
                 reference,
                 is_async,
+                callback_url,
             },
             body.validate_only,
         )),

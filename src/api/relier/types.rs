@@ -20,6 +20,9 @@ pub struct TopupBody {
     pub reference: Option<String>,
     /// Extension: the carrier, if known (e.g. TELCEL); otherwise the default product is used.
     pub operator: Option<String>,
+    /// Extension: where the final state is posted, signed (docs/webhooks.md). https only
+    /// (http in sandbox mode).
+    pub callback_url: Option<String>,
     /// Extension: run every check and answer what would happen, with the price; nothing
     /// is charged or sent and the reference stays unused.
     #[serde(default)]
@@ -49,6 +52,12 @@ pub struct Balance {
     #[serde(serialize_with = "money")]
     pub credit_limit: Decimal,
     pub currency: &'static str,
+    /// What can be spent now: the balance (held funds are already out of it).
+    #[serde(serialize_with = "money")]
+    pub available: Decimal,
+    /// Charged for purchases not final yet: spent or refunded when they settle.
+    #[serde(serialize_with = "money")]
+    pub held: Decimal,
 }
 
 #[derive(Serialize)]
@@ -217,4 +226,13 @@ impl Status {
             },
         }
     }
+}
+
+/// One page of a search.
+#[derive(Serialize)]
+pub struct Page {
+    pub success: bool,
+    pub transactions: Vec<StatusTransaction>,
+    /// Pass back as `cursor` for the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
 }

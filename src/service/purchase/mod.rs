@@ -20,6 +20,7 @@ use crate::store::group_commit::{DebitBatcher, SettleBatcher};
 use crate::store::transactions::{
     self as txns, Attempt, Created, FirstAttempt, NewAttempt, NewPurchase, Success, Transaction,
 };
+use crate::store::webhooks as notifications;
 use crate::store::{is_unavailable, StoreError};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -59,6 +60,9 @@ pub enum PurchaseError {
     Fx(#[from] FxError),
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// A `callback_url` from a reseller with no signing secret (`recarga webhook set`).
+    #[error("callback_url needs a webhook signing secret: ask us to set one up")]
+    NoSigningSecret,
     /// The database could not be reached before anything was debited.
     #[error("database unavailable; nothing was debited")]
     Unavailable(#[source] StoreError),
@@ -110,6 +114,8 @@ pub struct PurchaseRequest {
     pub amount: Decimal,
     pub reference: Option<String>,
     pub is_async: bool,
+    /// Where the final state is posted (already validated: `domain::callback`).
+    pub callback_url: Option<String>,
 }
 
 /// A purchase that exists in the ledger.

@@ -11,6 +11,14 @@ impl PurchaseService {
         let product = self.validate(&mut req)?;
         let quote = self.quote_for(product, req.amount, &req.buyer)?;
         let product = &quote.product;
+        if req.callback_url.is_some() {
+            let endpoint = notifications::endpoint(&self.pool, &req.buyer.customer_id)
+                .await
+                .map_err(|e| PurchaseError::Unavailable(e.into()))?;
+            if endpoint.is_none() {
+                return Err(PurchaseError::NoSigningSecret);
+            }
+        }
         let operator = match req.operator.clone() {
             None if product.operator == AUTO_OPERATOR => self.detect_operator(product, req.amount, &req.phone).await,
             None => Some(product.operator.clone()),
@@ -25,6 +33,12 @@ impl PurchaseService {
             new.id = self.ids.next();
             new.first_attempt = self.first_attempt(&quote.product, &new);
             tracing::Span::current().record("txn", new.id.as_str());
+            if let Some(url) = &req.callback_url {
+                // Committed before the debit: a settlement never commits without it.
+                notifications::add_callback(&self.pool, &new.id, url)
+                    .await
+                    .map_err(|e| PurchaseError::Unavailable(e.into()))?;
+            }
             match self.debits.debit(new.clone()).await {
                 Err(StoreError::IdTaken) if tries < 3 => {
                     tracing::warn!(txn = %new.id, "transaction id already taken; retrying with a fresh one");

@@ -4,11 +4,13 @@
 mod attempts;
 mod debit;
 mod queue;
+mod search;
 mod settle;
 
 pub use attempts::*;
 pub use debit::*;
 pub use queue::*;
+pub use search::*;
 pub use settle::*;
 
 use crate::domain::status::TxnStatus;
@@ -78,6 +80,18 @@ pub async fn by_reference(
     .bind(reference)
     .fetch_optional(pool)
     .await
+}
+
+/// A customer's own transaction by our id or, failing that, by the customer's reference.
+pub async fn by_id_or_reference(
+    pool: &PgPool,
+    customer_id: &str,
+    id_or_reference: &str,
+) -> Result<Option<Transaction>, sqlx::Error> {
+    match get_for_customer(pool, customer_id, id_or_reference).await? {
+        Some(t) => Ok(Some(t)),
+        None => by_reference(pool, customer_id, id_or_reference).await,
+    }
 }
 
 /// Unresolved too long: hold the funds and hand it to ops.
