@@ -134,7 +134,11 @@ async fn a_stale_rate_refuses_quotes_and_validation_as_it_refuses_purchases() {
     let c = app.customer("STALE", "100").await;
     clock.advance(chrono::Duration::hours(app.settings.fx.max_age_hours + 1));
     let (status, v) = send(app.post("/api/quote", &c).json(&json!({"amount": 50}))).await;
-    assert_eq!((status, v["error"].as_str()), (503, Some("Exchange rate unavailable")), "{v}");
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (503, Some("Exchange rate unavailable")),
+        "{v}"
+    );
     let (status, v) = app
         .topup(&c, json!({"phone": "5512345678", "amount": 50, "validate_only": true}))
         .await;
@@ -144,7 +148,10 @@ async fn a_stale_rate_refuses_quotes_and_validation_as_it_refuses_purchases() {
     // Listings still list, without a price they could not honour.
     let (_, v) = send(app.get("/api/products?country=MX&kind=data", &c)).await;
     let products = v["products"].as_array().unwrap();
-    assert!(!products.is_empty() && products.iter().all(|p| p.get("price_usd").is_none()), "{v}");
+    assert!(
+        !products.is_empty() && products.iter().all(|p| p.get("price_usd").is_none()),
+        "{v}"
+    );
     assert_eq!(app.balance(&c).await, dec("100"));
 }
 

@@ -215,7 +215,10 @@ async fn bad_input_is_a_clear_4xx_and_moves_no_money() {
     }
     // Not JSON at all, and an empty body.
     for raw in ["{\"phone\":", "phone=5512345678&amount=50", ""] {
-        let (status, answer) = send(app.post("/api/enviadespensa/topup", &c).body(raw)).await;
+        let request = app
+            .post("/api/enviadespensa/topup", &c)
+            .header("content-type", "application/json");
+        let (status, answer) = send(request.body(raw)).await;
         assert_eq!(status, 400, "{raw:?} → {answer}");
         assert_eq!(answer["error"], "Validation failed");
     }

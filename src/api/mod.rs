@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod distributor;
+pub mod fallback;
 pub mod health;
 pub mod json;
 pub mod login_guard;
@@ -124,6 +125,8 @@ pub fn router(state: AppState) -> Router {
         .merge(relier::routes())
         .merge(distributor::routes())
         .merge(admin::routes())
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .fallback(fallback::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -22,3 +22,23 @@ pub fn payload_too_large() -> Response {
     )
         .into_response()
 }
+
+/// 415 for a body not declared as JSON (it is not read, nothing is charged).
+pub fn unsupported_media_type() -> Response {
+    (
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Json(json!({"success": false, "error": UNSUPPORTED_MEDIA_TYPE})),
+    )
+        .into_response()
+}
+
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "Unsupported Media Type: send Content-Type: application/json";
+
+/// What an unknown route (404) or a known route asked with another method (405) is told.
+pub fn no_route_message(status: StatusCode) -> &'static str {
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        "Method not allowed for this route; see /openapi.json"
+    } else {
+        "No such route; see /openapi.json"
+    }
+}

@@ -2,16 +2,14 @@
 
 use super::auth::Ops;
 use super::errors::AdminError;
-use crate::api::json::{money, parse_body};
+use crate::api::json::{money, parse_body, JsonBody};
 use crate::api::AppState;
 use crate::domain::status::TxnStatus;
 use crate::store::ledger::Settlement;
 use crate::store::transactions;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +43,7 @@ pub async fn reverse(
     State(state): State<AppState>,
     Ops(actor): Ops,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, AdminError> {
     let body: ReverseBody = parse_body(body)?;
     match transactions::reverse(&state.pool, &id, &body.evidence, &actor).await? {

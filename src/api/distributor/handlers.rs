@@ -6,7 +6,7 @@ use super::errors::DistributorError;
 use super::types::{
     Approved, Balance, LoginBody, Pending, ProductQuoteBody, PurchaseBody, RefreshBody, TokenPair, TransactionView,
 };
-use crate::api::json::{decimal, parse_body, timestamp, BodyError};
+use crate::api::json::{decimal, parse_body, timestamp, BodyError, JsonBody};
 use crate::api::offers::{CountryQuery, LookupView, ProductList, ProductQuery, QuoteView, WouldReplay, WouldSucceed};
 use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
@@ -16,20 +16,19 @@ use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, DryRun, PurchaseRequest, QuoteRequest};
 use crate::service::tokens::Issued;
 use crate::store::{customers, transactions};
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-fn body<T: DeserializeOwned>(raw: Result<Bytes, BytesRejection>, dtid: Option<&str>) -> Result<T, DistributorError> {
+fn body<T: DeserializeOwned>(raw: JsonBody, dtid: Option<&str>) -> Result<T, DistributorError> {
     parse_body(raw).map_err(|e| match e {
         BodyError::TooLarge => DistributorError::PayloadTooLarge,
+        BodyError::NotJson => DistributorError::NotJson,
         BodyError::Invalid(m) => DistributorError::coded(Code::InvalidTransaction, m, dtid),
     })
 }
@@ -51,7 +50,7 @@ fn tokens(issued: Issued) -> Response {
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    raw: Result<Bytes, BytesRejection>,
+    raw: JsonBody,
 ) -> Result<Response, DistributorError> {
     let creds: LoginBody = body(raw, None)?;
     state
@@ -75,10 +74,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/distributor/refresh", tag = "distributor", request_body = RefreshBody,
     responses((status = 200, description = "A new pair; the old refresh token is spent", body = TokenPair),
               (status = 401, description = "Invalid, expired or reused refresh token (reuse revokes the session)")))]
-pub async fn refresh(
-    State(state): State<AppState>,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, DistributorError> {
+pub async fn refresh(State(state): State<AppState>, raw: JsonBody) -> Result<Response, DistributorError> {
     let req: RefreshBody = body(raw, None)?;
     Ok(tokens(state.tokens.refresh(&req.refresh_token).await?))
 }
@@ -134,7 +130,7 @@ pub async fn products(
 pub async fn quote(
     State(state): State<AppState>,
     caller: Distributor,
-    raw: Result<Bytes, BytesRejection>,
+    raw: JsonBody,
 ) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Api)?;
     let req: ProductQuoteBody = body(raw, None)?;
@@ -224,7 +220,7 @@ pub async fn transaction(
 pub async fn product_purchase(
     State(state): State<AppState>,
     caller: Distributor,
-    raw: Result<Bytes, BytesRejection>,
+    raw: JsonBody,
 ) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Topup)?;
     let value: Value = body(raw, None)?;

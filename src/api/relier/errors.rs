@@ -1,7 +1,8 @@
 //! Every Relier error, and its status and body (seed 000's shapes), in one place.
 
 use crate::api::json::number;
-use crate::api::responses::{payload_too_large, too_many_requests};
+use crate::api::responses::no_route_message;
+use crate::api::responses::{payload_too_large, too_many_requests, unsupported_media_type};
 use crate::domain::refusal::Refusal;
 use crate::service::fx::FxError;
 use crate::service::purchase::PurchaseError;
@@ -17,6 +18,10 @@ use std::time::Duration;
 pub enum RelierError {
     Validation(Vec<(&'static str, String)>),
     PayloadTooLarge,
+    /// The body is not declared as JSON.
+    NotJson,
+    /// No such route, or not with this method.
+    NoRoute(StatusCode),
     Unauthorized,
     Suspended,
     RateLimited(Duration),
@@ -74,6 +79,8 @@ impl IntoResponse for RelierError {
                 }),
             ),
             Self::PayloadTooLarge => payload_too_large(),
+            Self::NotJson => unsupported_media_type(),
+            Self::NoRoute(status) => body(status, json!({"success": false, "error": no_route_message(status)})),
             Self::Unauthorized => body(
                 StatusCode::UNAUTHORIZED,
                 json!({"success": false, "error": "Invalid API credentials"}),

@@ -3,7 +3,7 @@
 use super::auth::RelierCustomer;
 use super::errors::RelierError;
 use super::types::{Balance, Queued, QuoteBody, Status, SyncSuccess, TopupBody};
-use crate::api::json::{decimal, parse_body, BodyError};
+use crate::api::json::{decimal, parse_body, BodyError, JsonBody};
 use crate::api::offers::{CountryQuery, LookupView, ProductList, ProductQuery, QuoteView, WouldReplay, WouldSucceed};
 use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
@@ -11,12 +11,10 @@ use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, DryRun, PurchaseRequest, QuoteRequest};
 use crate::store::transactions;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use rust_decimal::Decimal;
 
 #[utoipa::path(get, path = "/api/balance", tag = "relier",
@@ -54,7 +52,7 @@ pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) ->
 pub async fn topup(
     State(state): State<AppState>,
     customer: RelierCustomer,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
     let (request, validate_only) = purchase_request(&state, &customer, body, false)?;
@@ -76,7 +74,7 @@ pub async fn topup(
 pub async fn topup_async(
     State(state): State<AppState>,
     customer: RelierCustomer,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
     let (request, validate_only) = purchase_request(&state, &customer, body, true)?;
@@ -126,7 +124,7 @@ async fn dry_run(state: &AppState, request: PurchaseRequest) -> Result<Response,
 pub async fn quote(
     State(state): State<AppState>,
     customer: RelierCustomer,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Api)?;
     let body: QuoteBody = parse(body)?;
@@ -216,7 +214,7 @@ fn sync_response(a: Accepted) -> Response {
 fn purchase_request(
     state: &AppState,
     customer: &RelierCustomer,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
     is_async: bool,
 ) -> Result<(PurchaseRequest, bool), RelierError> {
     let body: TopupBody = parse(body)?;
@@ -258,9 +256,10 @@ fn purchase_request(
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, RelierError> {
+fn parse<T: serde::de::DeserializeOwned>(body: JsonBody) -> Result<T, RelierError> {
     parse_body(body).map_err(|e| match e {
         BodyError::TooLarge => RelierError::PayloadTooLarge,
+        BodyError::NotJson => RelierError::NotJson,
         BodyError::Invalid(m) => RelierError::Validation(vec![("body", m)]),
     })
 }
