@@ -1,6 +1,7 @@
 //! One layered loader: built-in defaults → `config/recarga.toml` (or `RECARGA_CONFIG`) →
 //! environment (`RECARGA__SECTION__KEY`, plus `DATABASE_URL` and `RECARGA_LISTEN`).
-//! Every setting is documented in `config/recarga.toml`.
+//! Every setting is documented in `config/recarga.toml`. Strict: an unknown key (a typo)
+//! or an unusable value refuses the start, naming the key.
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub listen: String,
     pub database_url: String,
@@ -39,7 +40,7 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
@@ -49,7 +50,7 @@ pub struct DatabaseSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LimitSettings {
     /// Per (customer, end-user phone) per business day, in the product's currency.
     pub daily_limit_local: Decimal,
@@ -62,7 +63,7 @@ pub struct LimitSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PurchaseSettings {
     /// A synchronous topup whose outcome is still unknown by then answers 202 PENDING.
     pub sync_deadline_secs: u64,
@@ -84,7 +85,7 @@ pub struct PurchaseSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RelierSettings {
     pub min_amount: Decimal,
     pub max_amount: Decimal,
@@ -95,7 +96,7 @@ pub struct RelierSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DistributorSettings {
     /// HS256 signing key for access tokens. Outside sandbox mode it must be set and at
     /// least 32 bytes; the built-in sandbox key is refused there.
@@ -141,7 +142,7 @@ impl Default for DistributorSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FxSettings {
     /// The default source for every currency: `fixed` or `banxico` (MXN only).
     pub source: String,
@@ -155,7 +156,7 @@ pub struct FxSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BanxicoSettings {
     pub base_url: String,
     /// SIE series of the FIX rate.
@@ -164,14 +165,14 @@ pub struct BanxicoSettings {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProviderSettings {
     pub latcom: LatcomSettings,
     pub smartcall: SmartcallSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SmartcallSettings {
     /// Live-live pair: api1 is used; api2 only when api1 provably did not take a request.
     pub api1: String,
@@ -209,7 +210,7 @@ impl Default for SmartcallSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LatcomSettings {
     pub base_url: String,
     pub username: Option<String>,
@@ -232,7 +233,7 @@ impl LatcomSettings {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SandboxSettings {
     /// Simulated upstream latency.
     pub latency_ms: u64,
@@ -361,19 +362,83 @@ impl Default for LatcomSettings {
     }
 }
 
+/// Why the configuration cannot be used; each names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration key `{key}`: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+/// The settings that are maps: the keys under them are names (currencies, operators)
+/// whose case is kept when they come from the environment. A new map setting goes here.
+const MAP_SETTINGS: &[&str] = &["fx.fixed_rates", "fx.source_by_currency", "relier.operator_products"];
+
+/// An environment key (`FX.FIXED_RATES.MXN` once split) as a settings path: field names
+/// lower-cased, a map's key as written.
+fn settings_path(env_key: &str) -> String {
+    let lower = env_key.to_ascii_lowercase();
+    match MAP_SETTINGS.iter().find(|m| lower.starts_with(&format!("{m}."))) {
+        Some(map) => format!("{map}{}", &env_key[map.len()..]),
+        None => lower,
+    }
+}
+
 impl Settings {
-    /// Load the layers. A missing config file is fine (defaults apply); a malformed one is not.
-    pub fn load(config_file: Option<PathBuf>) -> Result<Self, Box<figment::Error>> {
+    /// Load the layers and check them. A missing config file is fine (defaults apply); a
+    /// malformed one, an unknown key or an unusable value is not.
+    pub fn load(config_file: Option<PathBuf>) -> Result<Self, ConfigError> {
         let file = config_file
             .or_else(|| std::env::var_os("RECARGA_CONFIG").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("config/recarga.toml"));
-        Figment::new()
+        let settings: Self = Figment::new()
             .merge(Toml::file(file))
-            .merge(Env::prefixed("RECARGA__").split("__"))
+            .merge(
+                // `lowercase(false)` last: figment's `split` and `map` turn it back on.
+                Env::prefixed("RECARGA__")
+                    .split("__")
+                    .map(|key| settings_path(key.as_str()).into())
+                    .lowercase(false),
+            )
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
             .merge(Env::raw().only(&["RECARGA_LISTEN"]).map(|_| "listen".into()))
             .extract()
-            .map_err(Box::new)
+            .map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Values the types accept but the gateway cannot run with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.into(),
+            })
+        };
+        if !["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| self.database_url.starts_with(scheme))
+        {
+            return invalid(
+                "database_url",
+                "must be a PostgreSQL URL (postgres://user@host:port/database)",
+            );
+        }
+        let positive: [(&'static str, usize); 7] = [
+            ("database.max_connections", self.database.max_connections as usize),
+            ("database.read_shards", self.database.read_shards),
+            ("purchase.queue_workers", self.purchase.queue_workers),
+            ("purchase.debit_shards", self.purchase.debit_shards),
+            ("purchase.debit_batch_max", self.purchase.debit_batch_max),
+            ("purchase.settle_shards", self.purchase.settle_shards),
+            ("purchase.settle_batch_max", self.purchase.settle_batch_max),
+        ];
+        match positive.into_iter().find(|(_, value)| *value == 0) {
+            Some((key, _)) => invalid(key, "must be at least 1"),
+            None => Ok(()),
+        }
     }
 
     /// Sandbox is all or nothing: either every upstream is simulated, or none is.
@@ -383,5 +448,24 @@ impl Settings {
             Mode::Live => false,
             Mode::Auto => !self.providers.latcom.has_credentials() && !self.providers.smartcall.has_credentials(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_map_keys_keep_their_case_and_fields_do_not_need_it() {
+        assert_eq!(settings_path("FX.FIXED_RATES.MXN"), "fx.fixed_rates.MXN");
+        assert_eq!(
+            settings_path("relier.OPERATOR_PRODUCTS.Telcel"),
+            "relier.operator_products.Telcel"
+        );
+        assert_eq!(
+            settings_path("PURCHASE.SYNC_DEADLINE_SECS"),
+            "purchase.sync_deadline_secs"
+        );
+        assert_eq!(settings_path("FX.FIXED_RATES_X"), "fx.fixed_rates_x");
     }
 }

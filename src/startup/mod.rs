@@ -88,6 +88,7 @@ pub async fn database(settings: &Settings) -> anyhow::Result<PgPool> {
 
 impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        settings.validate()?;
         let pool = database(&settings).await?;
         let catalog = load_catalog(&settings)?;
         let timezone: Tz = settings
