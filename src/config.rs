@@ -29,6 +29,7 @@ pub struct Settings {
     pub fx: FxSettings,
     pub providers: ProviderSettings,
     pub sandbox: SandboxSettings,
+    pub health: HealthSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -47,6 +48,8 @@ pub struct DatabaseSettings {
     /// Concurrent customer reads (balances) share queries: at most this many run at
     /// once, each for every read that arrived while the previous one ran.
     pub read_shards: usize,
+    /// At start, an unreachable database is retried with backoff for this long.
+    pub start_wait_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -239,6 +242,23 @@ pub struct SandboxSettings {
     pub latency_ms: u64,
 }
 
+/// The background checks the health endpoints answer from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthSettings {
+    pub database_interval_ms: u64,
+    pub upstream_interval_secs: u64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self {
+            database_interval_ms: 2000,
+            upstream_interval_secs: 30,
+        }
+    }
+}
+
 /// Environment values that look like numbers (a dealer MSISDN, a numeric user id)
 /// arrive as numbers; these settings are identifiers, so take either.
 fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -270,6 +290,7 @@ impl Default for Settings {
             fx: FxSettings::default(),
             providers: ProviderSettings::default(),
             sandbox: SandboxSettings::default(),
+            health: HealthSettings::default(),
         }
     }
 }
@@ -280,6 +301,7 @@ impl Default for DatabaseSettings {
             max_connections: 20,
             acquire_timeout_secs: 5,
             read_shards: 2,
+            start_wait_secs: 120,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::api::login_guard::LoginGuard;
 use crate::api::rate_limit::RateLimits;
 use crate::config::Settings;
 use crate::service::customer_cache::CustomerCache;
+use crate::service::health::HealthMonitor;
 use crate::service::purchase::PurchaseService;
 use crate::service::tokens::TokenService;
 use crate::store::customer_reads::CustomerReads;
@@ -45,6 +46,7 @@ pub struct AppState {
     pub login_guard: Arc<LoginGuard>,
     pub settings: Arc<Settings>,
     pub sandbox: bool,
+    pub health: Arc<HealthMonitor>,
 }
 
 #[derive(OpenApi)]
@@ -52,6 +54,8 @@ pub struct AppState {
     info(title = "recarga", description = "Airtime and data top-up gateway"),
     paths(
         health::health,
+        health::live,
+        health::ready,
         relier::handlers::balance,
         relier::handlers::topup,
         relier::handlers::topup_async,
@@ -71,6 +75,8 @@ pub struct AppState {
         admin::handlers::reverse,
     ),
     components(schemas(
+        health::Liveness,
+        health::Readiness,
         relier::types::TopupBody,
         distributor::types::LoginBody,
         distributor::types::RefreshBody,
@@ -121,6 +127,8 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID);
     let mut app = Router::new()
         .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(relier::routes())
         .merge(distributor::routes())

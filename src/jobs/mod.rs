@@ -1,10 +1,11 @@
-//! Background workers: the async top-up queue, the resolver, FX refresh and the
-//! upstream catalogue sync.
+//! Background workers: the async top-up queue, the resolver, FX refresh, the
+//! upstream catalogue sync and the health checks.
 
 pub mod catalog_sync;
 pub mod resolver;
 
 use crate::service::fx::FxService;
+use crate::service::health::HealthMonitor;
 use crate::service::purchase::PurchaseService;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,4 +73,28 @@ pub fn spawn_fx_refresh(fx: Arc<FxService>, interval: Duration) -> JoinHandle<()
             fx.refresh().await;
         }
     })
+}
+
+/// Check the database every `database_every` and the upstreams every `upstreams_every`,
+/// each at once on start, into the monitor the health endpoints read.
+pub fn spawn_health(
+    monitor: Arc<HealthMonitor>,
+    database_every: Duration,
+    upstreams_every: Duration,
+) -> [JoinHandle<()>; 2] {
+    let database = Arc::clone(&monitor);
+    [
+        tokio::spawn(async move {
+            loop {
+                database.check_database().await;
+                tokio::time::sleep(database_every).await;
+            }
+        }),
+        tokio::spawn(async move {
+            loop {
+                monitor.check_upstreams().await;
+                tokio::time::sleep(upstreams_every).await;
+            }
+        }),
+    ]
 }

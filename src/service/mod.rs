@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod customer_cache;
 pub mod fx;
+pub mod health;
 pub mod ids;
 pub mod purchase;
 pub mod tokens;

@@ -14,6 +14,7 @@ use crate::providers::{latcom, smartcall};
 use crate::service::catalog::CatalogHandle;
 use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
+use crate::service::health::HealthMonitor;
 use crate::service::purchase::{PurchaseConfig, PurchaseService};
 use crate::service::tokens::TokenService;
 use crate::store::customer_reads::CustomerReads;
@@ -70,20 +71,42 @@ fn toml_from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Box<fi
     figment::Figment::from(Toml::string(text)).extract().map_err(Box::new)
 }
 
-/// Connect (creating the database if missing) and migrate.
+/// Connect (creating the database if missing) and migrate. A database that cannot be
+/// reached yet (still starting, or the network not up) is waited for, with backoff, for
+/// `database.start_wait_secs`, each failure logged with its cause.
 pub async fn database(settings: &Settings) -> anyhow::Result<PgPool> {
-    store::ensure_database(&settings.database_url)
-        .await
-        .context("creating the database")?;
-    let pool = store::connect(
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(settings.database.start_wait_secs);
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match connect_and_create(settings).await {
+            Ok(pool) => {
+                store::migrate(&pool).await.context("running migrations")?;
+                return Ok(pool);
+            }
+            Err(e) if not_up_yet(&e) && tokio::time::Instant::now() + backoff < deadline => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64,
+                    "the database cannot be reached yet; waiting for it");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("connecting to the database")),
+        }
+    }
+}
+
+async fn connect_and_create(settings: &Settings) -> Result<PgPool, sqlx::Error> {
+    store::ensure_database(&settings.database_url).await?;
+    store::connect(
         &settings.database_url,
         settings.database.max_connections,
         Duration::from_secs(settings.database.acquire_timeout_secs),
     )
     .await
-    .context("connecting to the database")?;
-    store::migrate(&pool).await.context("running migrations")?;
-    Ok(pool)
+}
+
+/// Unreachable, or up but not accepting connections yet (57P03: starting up).
+fn not_up_yet(e: &sqlx::Error) -> bool {
+    store::is_unavailable(e) || matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57P03"))
 }
 
 impl Application {
@@ -167,6 +190,12 @@ impl Application {
             ),
             jobs::spawn_fx_refresh(Arc::clone(&fx), Duration::from_secs(settings.fx.refresh_interval_secs)),
         ];
+        let health = Arc::new(HealthMonitor::new(pool.clone(), Arc::clone(&purchases)));
+        workers.extend(jobs::spawn_health(
+            Arc::clone(&health),
+            Duration::from_millis(settings.health.database_interval_ms),
+            Duration::from_secs(settings.health.upstream_interval_secs),
+        ));
         if let Some(sync) = smartcall_sync {
             let interval = Duration::from_secs(settings.providers.smartcall.catalog_sync_interval_secs);
             workers.push(sync.spawn(interval));
@@ -204,6 +233,7 @@ impl Application {
             login_guard,
             settings: Arc::new(settings),
             sandbox,
+            health,
         };
         if sandbox {
             tracing::warn!("SANDBOX MODE: every upstream is simulated; no real top-ups are made");

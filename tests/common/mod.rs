@@ -229,6 +229,8 @@ pub async fn test_settings() -> Settings {
     s.purchase.resolver_min_age_secs = 1;
     s.purchase.queue_poll_interval_ms = 50;
     s.providers.latcom.timeout_secs = 2;
+    s.health.database_interval_ms = 200;
+    s.health.upstream_interval_secs = 1;
     s
 }
 
