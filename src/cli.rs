@@ -50,6 +50,8 @@ pub enum Command {
     /// Bearer tokens for the admin API.
     #[command(subcommand)]
     OpsToken(OpsTokenCommand),
+    /// Print the OpenAPI document (as served at /openapi.json); needs no database.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -133,6 +135,9 @@ pub struct SettleArgs {
 }
 
 pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<serde_json::Value> {
+    if let Command::Openapi = command {
+        return Ok(serde_json::to_value(<crate::api::ApiDoc as utoipa::OpenApi>::openapi())?);
+    }
     let pool = startup::database(&settings).await?;
     match command {
         Command::Migrate => Ok(json!({"migrated": true})),
@@ -208,7 +213,7 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             }
             Ok(json!({"name": name, "revoked": true}))
         }
-        Command::Serve { .. } => unreachable!("serve is not an ops command"),
+        Command::Serve { .. } | Command::Openapi => unreachable!("handled above, or not an ops command"),
     }
 }
 

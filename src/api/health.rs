@@ -14,8 +14,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 #[utoipa::path(get, path = "/health", tag = "ops", operation_id = "health",
-    responses((status = 200, description = "Database reachable (status ok, or degraded: an upstream down, its float low, or a rate stale)"),
-              (status = 503, description = "Database unreachable")))]
+    responses((status = 200, description = "Database reachable (status ok, or degraded: an upstream down, its float low, or a rate stale)", body = serde_json::Value),
+              (status = 503, description = "Database unreachable", body = serde_json::Value)))]
 pub async fn health(State(state): State<AppState>) -> Response {
     let snapshot = state.health.snapshot();
     let database_ok = snapshot.database_ok();

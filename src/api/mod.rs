@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod distributor;
+pub mod doc_errors;
 pub mod fallback;
 pub mod health;
 pub mod json;
@@ -12,6 +13,7 @@ pub mod rate_limit;
 pub mod relier;
 pub mod responses;
 
+use crate::api::doc_errors::CommonErrors;
 use crate::api::login_guard::LoginGuard;
 use crate::api::rate_limit::RateLimits;
 use crate::config::Settings;
@@ -90,9 +92,12 @@ pub struct AppState {
         offers::WouldSucceed,
         offers::WouldReplay,
         admin::handlers::ReverseBody,
+        relier::errors::RelierErrorBody,
+        distributor::errors::DistributorErrorBody,
+        admin::errors::AdminErrorBody,
         admin::handlers::Reversed
     )),
-    modifiers(&SecurityAddon)
+    modifiers(&SecurityAddon, &CommonErrors)
 )]
 pub struct ApiDoc;
 

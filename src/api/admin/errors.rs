@@ -70,3 +70,12 @@ impl IntoResponse for AdminError {
         (status, Json(json!({"success": false, "error": self.to_string()}))).into_response()
     }
 }
+
+/// The body of every admin API error.
+#[derive(utoipa::ToSchema)]
+pub struct AdminErrorBody {
+    pub success: bool,
+    pub error: String,
+    /// 429 (also in `Retry-After`).
+    pub retry_after_seconds: Option<u64>,
+}

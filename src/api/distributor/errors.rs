@@ -213,3 +213,20 @@ impl IntoResponse for DistributorError {
         }
     }
 }
+
+/// The body of every distributor error: `success` false, `error`, and for coded
+/// refusals `response_code`/`response_message` (the table in docs/decisions.md).
+#[derive(utoipa::ToSchema)]
+pub struct DistributorErrorBody {
+    pub success: bool,
+    pub error: String,
+    #[schema(example = "13")]
+    pub response_code: Option<String>,
+    pub response_message: Option<String>,
+    pub distributor_transaction_id: Option<String>,
+    /// 503 when whether the debit committed could not be confirmed.
+    pub transaction_id: Option<String>,
+    pub check_status_url: Option<String>,
+    /// 429 (also in `Retry-After`).
+    pub retry_after_seconds: Option<u64>,
+}

@@ -1,8 +1,8 @@
 //! Relier endpoints.
 
 use super::auth::RelierCustomer;
-use super::errors::RelierError;
-use super::types::{Balance, Queued, QuoteBody, Status, SyncSuccess, TopupBody};
+use super::errors::{RelierError, RelierErrorBody};
+use super::types::{Balance, Queued, QueuedAnswer, QuoteBody, Status, SyncSuccess, TopupAnswer, TopupBody};
 use crate::api::json::{decimal, parse_body, BodyError, JsonBody};
 use crate::api::offers::{CountryQuery, LookupView, ProductList, ProductQuery, QuoteView, WouldReplay, WouldSucceed};
 use crate::api::rate_limit::LimitKind;
@@ -17,10 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rust_decimal::Decimal;
 
-#[utoipa::path(get, path = "/api/balance", tag = "relier",
+#[utoipa::path(get, path = "/api/balance", operation_id = "relier_balance", tag = "relier",
     security(("api_key" = [], "customer_id" = [])),
-    responses((status = 200, description = "Current USD balance"), (status = 401, description = "Invalid API credentials"),
-              (status = 429, description = "Too many requests")))]
+    responses((status = 200, description = "Current USD balance", body = Balance), (status = 401, description = "Invalid API credentials", body = RelierErrorBody),
+              (status = 429, description = "Too many requests", body = RelierErrorBody)))]
 pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Api)?;
     let c = state
@@ -39,16 +39,16 @@ pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) ->
     .into_response())
 }
 
-#[utoipa::path(post, path = "/api/enviadespensa/topup", tag = "relier", request_body = TopupBody,
+#[utoipa::path(post, path = "/api/enviadespensa/topup", operation_id = "relier_topup", tag = "relier", request_body = TopupBody,
     security(("api_key" = [], "customer_id" = [])),
     responses(
-        (status = 200, description = "Top-up delivered; balance debited. With validate_only: every check passed (or the reference would replay its original); nothing charged"),
-        (status = 202, description = "Outcome not known by the deadline: funds held, poll check_status_url"),
-        (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
-        (status = 403, description = "Insufficient balance"), (status = 409, description = "Reference reused with a different request"),
-        (status = 429, description = "Too many requests, or daily limit exceeded"),
-        (status = 500, description = "Transaction processing failed; nothing stays debited"),
-        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)")))]
+        (status = 200, description = "Top-up delivered; balance debited. With validate_only: every check passed (or the reference would replay its original); nothing charged", body = TopupAnswer),
+        (status = 202, description = "Outcome not known by the deadline: funds held, poll check_status_url", body = Queued),
+        (status = 400, description = "Validation failed", body = RelierErrorBody), (status = 401, description = "Invalid API credentials", body = RelierErrorBody),
+        (status = 403, description = "Insufficient balance", body = RelierErrorBody), (status = 409, description = "Reference reused with a different request", body = RelierErrorBody),
+        (status = 429, description = "Too many requests, or daily limit exceeded", body = RelierErrorBody),
+        (status = 500, description = "Transaction processing failed; nothing stays debited", body = RelierErrorBody),
+        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)", body = RelierErrorBody)))]
 pub async fn topup(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -63,14 +63,14 @@ pub async fn topup(
     Ok(sync_response(accepted))
 }
 
-#[utoipa::path(post, path = "/api/enviadespensa/topup-async", tag = "relier", request_body = TopupBody,
+#[utoipa::path(post, path = "/api/enviadespensa/topup-async", operation_id = "relier_topup_async", tag = "relier", request_body = TopupBody,
     security(("api_key" = [], "customer_id" = [])),
     responses(
-        (status = 200, description = "Queued (PENDING); poll check_status_url. With validate_only: every check passed (or the reference would replay its original); nothing charged"),
-        (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
-        (status = 403, description = "Insufficient balance"), (status = 409, description = "Reference reused with a different request"),
-        (status = 429, description = "Too many requests, or daily limit exceeded"),
-        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)")))]
+        (status = 200, description = "Queued (PENDING); poll check_status_url. With validate_only: every check passed (or the reference would replay its original); nothing charged", body = QueuedAnswer),
+        (status = 400, description = "Validation failed", body = RelierErrorBody), (status = 401, description = "Invalid API credentials", body = RelierErrorBody),
+        (status = 403, description = "Insufficient balance", body = RelierErrorBody), (status = 409, description = "Reference reused with a different request", body = RelierErrorBody),
+        (status = 429, description = "Too many requests, or daily limit exceeded", body = RelierErrorBody),
+        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)", body = RelierErrorBody)))]
 pub async fn topup_async(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -85,10 +85,10 @@ pub async fn topup_async(
     Ok(Json(Queued::new(&accepted.txn, "Transaction queued for processing")).into_response())
 }
 
-#[utoipa::path(get, path = "/api/transaction/{id}", tag = "relier",
+#[utoipa::path(get, path = "/api/transaction/{id}", operation_id = "relier_transaction", tag = "relier",
     params(("id" = String, Path, description = "Transaction id")),
     security(("api_key" = [], "customer_id" = [])),
-    responses((status = 200, description = "The transaction"), (status = 404, description = "Not found (or not yours)")))]
+    responses((status = 200, description = "The transaction", body = Status), (status = 404, description = "Not found (or not yours)", body = RelierErrorBody)))]
 pub async fn transaction(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -114,13 +114,13 @@ async fn dry_run(state: &AppState, request: PurchaseRequest) -> Result<Response,
     })
 }
 
-#[utoipa::path(post, path = "/api/quote", tag = "relier", request_body = QuoteBody,
+#[utoipa::path(post, path = "/api/quote", operation_id = "relier_quote", tag = "relier", request_body = QuoteBody,
     security(("api_key" = [], "customer_id" = [])),
     responses(
         (status = 200, description = "The price a purchase would be charged while the rate is unchanged", body = QuoteView),
-        (status = 400, description = "Validation failed (amount, product, phone, operator)"),
-        (status = 401, description = "Invalid API credentials"), (status = 429, description = "Too many requests"),
-        (status = 503, description = "Exchange rate unavailable")))]
+        (status = 400, description = "Validation failed (amount, product, phone, operator)", body = RelierErrorBody),
+        (status = 401, description = "Invalid API credentials", body = RelierErrorBody), (status = 429, description = "Too many requests", body = RelierErrorBody),
+        (status = 503, description = "Exchange rate unavailable", body = RelierErrorBody)))]
 pub async fn quote(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -151,11 +151,11 @@ pub async fn quote(
     Ok(Json(QuoteView::from(&quote)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/products", tag = "relier", params(ProductQuery),
+#[utoipa::path(get, path = "/api/products", operation_id = "relier_products", tag = "relier", params(ProductQuery),
     security(("api_key" = [], "customer_id" = [])),
     responses((status = 200, description = "Products offered, fixed ones priced for the caller", body = ProductList),
-              (status = 400, description = "Unknown filter value"), (status = 401, description = "Invalid API credentials"),
-              (status = 429, description = "Too many requests")))]
+              (status = 400, description = "Unknown filter value", body = RelierErrorBody), (status = 401, description = "Invalid API credentials", body = RelierErrorBody),
+              (status = 429, description = "Too many requests", body = RelierErrorBody)))]
 pub async fn products(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -167,12 +167,12 @@ pub async fn products(
     Ok(Json(ProductList::new(&products)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/lookup/{phone}", tag = "relier",
+#[utoipa::path(get, path = "/api/lookup/{phone}", operation_id = "relier_lookup", tag = "relier",
     params(("phone" = String, Path, description = "The number, international form preferred"), CountryQuery),
     security(("api_key" = [], "customer_id" = [])),
     responses((status = 200, description = "Country, operator where known, and the products for the number", body = LookupView),
-              (status = 400, description = "Not a number of a country served, or valid in several"),
-              (status = 401, description = "Invalid API credentials"), (status = 429, description = "Too many requests")))]
+              (status = 400, description = "Not a number of a country served, or valid in several", body = RelierErrorBody),
+              (status = 401, description = "Invalid API credentials", body = RelierErrorBody), (status = 429, description = "Too many requests", body = RelierErrorBody)))]
 pub async fn lookup(
     State(state): State<AppState>,
     customer: RelierCustomer,
