@@ -121,3 +121,44 @@ async fn unknown_routes_and_wrong_methods_answer_json_in_the_dialect_of_the_path
         .unwrap();
     assert_eq!(r.headers().get("allow").map(|v| v.to_str().unwrap()), Some("POST"));
 }
+
+#[tokio::test]
+async fn docs_serve_a_browsable_reference_with_every_asset_from_here() {
+    use sha2::{Digest, Sha256};
+    let app = TestApp::spawn().await;
+    let page = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(
+        policy.contains("default-src 'self'") && policy.contains("img-src 'self' data:"),
+        "{policy}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"spec-url="/openapi.json""#), "{html}");
+    assert!(html.contains(r#"src="/docs/redoc.standalone.js""#), "{html}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page loads from elsewhere: {html}"
+    );
+    let script = app
+        .client
+        .get(app.url("/docs/redoc.standalone.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/javascript"));
+    let bytes = script.bytes().await.unwrap();
+    // The pinned Redoc 2.1.5 bundle (assets/redoc/README.md).
+    assert_eq!(
+        hex::encode(Sha256::digest(&bytes)),
+        "be5c3330c8c35b8fceb29a5b7552ad45bffc2fd9494fe2e1a82fa94179eb5f8f"
+    );
+}

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod distributor;
 pub mod doc_errors;
+pub mod docs;
 pub mod fallback;
 pub mod health;
 pub mod json;
@@ -135,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/docs", get(docs::page))
+        .route("/docs/redoc.standalone.js", get(docs::script))
         .merge(relier::routes())
         .merge(distributor::routes())
         .merge(admin::routes())
