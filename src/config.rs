@@ -63,6 +63,8 @@ pub struct LimitSettings {
     /// How long a customer's authentication data is cached (a suspension or key change
     /// takes effect within this).
     pub auth_cache_ttl_ms: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (exact addresses).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,7 +108,8 @@ pub struct DistributorSettings {
     pub jwt_secret: Option<SecretString>,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
-    /// Failed logins allowed per 15 minutes before further attempts are refused.
+    /// Failed logins allowed per 15 minutes, per customer from one client address and
+    /// per client address, before further attempts from there are refused.
     pub login_failures_per_customer: u32,
     pub login_failures_per_address: u32,
 }
@@ -314,6 +317,7 @@ impl Default for LimitSettings {
             api_requests_per_15_minutes: 300,
             max_body_bytes: 16 * 1024,
             auth_cache_ttl_ms: 2000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
