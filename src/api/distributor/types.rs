@@ -59,6 +59,7 @@ pub struct ProductQuoteBody {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DistributorBalance)]
 pub struct Balance {
     pub success: bool,
     #[serde(serialize_with = "money")]

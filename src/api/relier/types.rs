@@ -42,6 +42,7 @@ pub struct QuoteBody {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = RelierBalance)]
 pub struct Balance {
     pub success: bool,
     pub customer_id: String,
