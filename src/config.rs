@@ -87,6 +87,10 @@ pub struct PurchaseSettings {
     /// The same for successful settlements, sharded by transaction.
     pub settle_shards: usize,
     pub settle_batch_max: usize,
+    /// An upstream's circuit opens after this many consecutive failures of its own
+    /// (no answer, a 5xx, unreachable), and stays open this long before one probe.
+    pub breaker_failures: u32,
+    pub breaker_open_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -335,6 +339,8 @@ impl Default for PurchaseSettings {
             debit_batch_max: 64,
             settle_shards: 1,
             settle_batch_max: 64,
+            breaker_failures: 5,
+            breaker_open_secs: 30,
         }
     }
 }

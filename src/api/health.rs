@@ -30,6 +30,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         })
         .collect();
     let healthy = snapshot.not_ready_because().is_empty()
+        && snapshot.circuits_open.is_empty()
         && upstreams.iter().all(|u| u.up && !u.float_low)
         && fx.iter().all(|r| r["fresh"] == true);
     let body = json!({
@@ -38,6 +39,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "database": if database_ok { "ok" } else { "unreachable" },
         "upstreams": upstreams,
         "upstreams_checked_at": snapshot.upstreams.as_ref().map(|u| timestamp(u.at)),
+        "circuits_open": snapshot.circuits_open,
         "fx": fx,
         "timestamp": timestamp(chrono::Utc::now()),
     });

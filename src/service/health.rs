@@ -14,6 +14,8 @@ use std::sync::{Arc, RwLock};
 pub struct HealthSnapshot {
     pub database: Option<Checked<bool>>,
     pub upstreams: Option<Checked<Vec<ProviderHealth>>>,
+    /// Upstreams purchases are skipping now (their circuit breaker is open).
+    pub circuits_open: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -27,12 +29,12 @@ impl HealthSnapshot {
         self.database.as_ref().is_some_and(|d| d.value)
     }
 
-    /// The upstreams that answered their last check.
+    /// The upstreams that answered their last check and whose circuit is not open.
     pub fn usable_upstreams(&self) -> Vec<&str> {
         self.upstreams
             .iter()
             .flat_map(|u| u.value.iter())
-            .filter(|u| u.up)
+            .filter(|u| u.up && !self.circuits_open.contains(&u.upstream))
             .map(|u| u.upstream.as_str())
             .collect()
     }
@@ -70,7 +72,15 @@ impl HealthMonitor {
     }
 
     pub fn snapshot(&self) -> HealthSnapshot {
-        self.snapshot.read().expect("health snapshot lock").clone()
+        let mut snapshot = self.snapshot.read().expect("health snapshot lock").clone();
+        snapshot.circuits_open = snapshot
+            .upstreams
+            .iter()
+            .flat_map(|u| u.value.iter())
+            .filter(|u| self.purchases.circuit_open(&u.upstream))
+            .map(|u| u.upstream.clone())
+            .collect();
+        snapshot
     }
 
     pub async fn check_database(&self) {
@@ -123,9 +133,13 @@ mod tests {
         let mut s = HealthSnapshot {
             database: checked(true),
             upstreams: checked(vec![upstream("latcom", false), upstream("smartcall", true)]),
+            circuits_open: vec![],
         };
         assert!(s.not_ready_because().is_empty());
         assert_eq!(s.usable_upstreams(), ["smartcall"]);
+        s.circuits_open = vec!["smartcall".into()];
+        assert_eq!(s.not_ready_because(), ["no upstream usable"]);
+        s.circuits_open.clear();
         s.upstreams = checked(vec![upstream("latcom", false), upstream("smartcall", false)]);
         assert_eq!(s.not_ready_because(), ["no upstream usable"]);
         s.database = checked(false);

@@ -1,5 +1,6 @@
 //! Application services: they orchestrate domain rules, storage and providers.
 
+pub mod breaker;
 pub mod catalog;
 pub mod customer_cache;
 pub mod fx;

@@ -11,6 +11,7 @@ use crate::jobs::catalog_sync::SmartcallSync;
 use crate::providers::executor::Executor;
 use crate::providers::smartcall::adapter::SmartcallAdapter;
 use crate::providers::{latcom, smartcall};
+use crate::service::breaker::Breakers;
 use crate::service::catalog::CatalogHandle;
 use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
@@ -171,6 +172,10 @@ impl Application {
                 sync_deadline: Duration::from_secs(settings.purchase.sync_deadline_secs),
                 review_after: chrono::Duration::hours(settings.purchase.review_after_hours),
                 instance_tag,
+                breakers: Breakers::new(
+                    settings.purchase.breaker_failures,
+                    Duration::from_secs(settings.purchase.breaker_open_secs),
+                ),
             },
             Arc::clone(&queue),
         ));

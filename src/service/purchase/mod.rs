@@ -12,6 +12,7 @@ use crate::domain::provider::{Enquiry, Outcome, ProviderHealth, UpstreamTopup};
 use crate::domain::refusal::Refusal;
 use crate::domain::status::{AttemptStatus, TxnStatus};
 use crate::providers::Providers;
+use crate::service::breaker::Breakers;
 use crate::service::catalog::CatalogHandle;
 use crate::service::fx::{FxError, FxService};
 use crate::service::ids::TransactionIds;
@@ -138,6 +139,7 @@ pub struct PurchaseService {
     review_after: chrono::Duration,
     queue: Arc<Notify>,
     ids: TransactionIds,
+    breakers: Breakers,
 }
 
 pub struct PurchaseConfig {
@@ -149,6 +151,7 @@ pub struct PurchaseConfig {
     pub review_after: chrono::Duration,
     /// This process's tag for transaction ids (from the database: `store::instance_tag`).
     pub instance_tag: u64,
+    pub breakers: Breakers,
 }
 
 impl PurchaseService {
@@ -174,6 +177,7 @@ impl PurchaseService {
             review_after: config.review_after,
             queue,
             ids: TransactionIds::new(config.instance_tag, Arc::clone(&clock)),
+            breakers: config.breakers,
             clock,
         }
     }
@@ -190,6 +194,11 @@ impl PurchaseService {
     /// Whether any of the product's upstreams is enabled here (it can be offered).
     pub fn offers(&self, product: &Product) -> bool {
         self.providers.offers(product)
+    }
+
+    /// Whether purchases are skipping this upstream (its circuit is open).
+    pub fn circuit_open(&self, upstream: &str) -> bool {
+        self.breakers.is_open(upstream)
     }
 
     /// Each enabled upstream's health, asked now.
