@@ -65,6 +65,8 @@ pub struct LimitSettings {
     pub auth_cache_ttl_ms: u64,
     /// Reverse proxies whose `X-Forwarded-For` names the client (exact addresses).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A request still unanswered after this gets 503; above `purchase.sync_deadline_secs`.
+    pub request_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -322,6 +324,7 @@ impl Default for LimitSettings {
             max_body_bytes: 16 * 1024,
             auth_cache_ttl_ms: 2000,
             trusted_proxies: Vec::new(),
+            request_timeout_secs: 60,
         }
     }
 }
@@ -467,10 +470,16 @@ impl Settings {
             ("purchase.settle_shards", self.purchase.settle_shards),
             ("purchase.settle_batch_max", self.purchase.settle_batch_max),
         ];
-        match positive.into_iter().find(|(_, value)| *value == 0) {
-            Some((key, _)) => invalid(key, "must be at least 1"),
-            None => Ok(()),
+        if let Some((key, _)) = positive.into_iter().find(|(_, value)| *value == 0) {
+            return invalid(key, "must be at least 1");
         }
+        if self.limits.request_timeout_secs <= self.purchase.sync_deadline_secs {
+            return invalid(
+                "limits.request_timeout_secs",
+                "must be longer than purchase.sync_deadline_secs (a sync top-up answers by then)",
+            );
+        }
+        Ok(())
     }
 
     /// Sandbox is all or nothing: either every upstream is simulated, or none is.

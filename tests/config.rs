@@ -10,12 +10,17 @@ use std::io::Write;
 /// an optional config file; (succeeded, stderr).
 fn migrate(env: &[(&str, &str)], config: Option<&str>) -> (bool, String) {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_recarga"));
+    // Only the environment given here: another test in this binary sets its own.
+    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("RECARGA")) {
+        command.env_remove(name);
+    }
     command
         .arg("migrate")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         // Never reached when the configuration is refused; a closed port otherwise.
         .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nothing")
         .env("RUST_LOG", "warn")
+        .env("RECARGA__DATABASE__START_WAIT_SECS", "0")
         .envs(env.iter().copied());
     let _file;
     if let Some(text) = config {
@@ -53,6 +58,10 @@ fn unusable_values_are_refused_naming_the_key() {
         (("DATABASE_URL", "mysql://root@localhost/recarga"), "database_url"),
         (("RECARGA__DATABASE__MAX_CONNECTIONS", "0"), "database.max_connections"),
         (("RECARGA__PURCHASE__DEBIT_SHARDS", "0"), "purchase.debit_shards"),
+        (
+            ("RECARGA__LIMITS__REQUEST_TIMEOUT_SECS", "25"),
+            "limits.request_timeout_secs",
+        ),
     ] {
         let (ok, err) = migrate(&[env], None);
         assert!(!ok, "{env:?}");

@@ -188,3 +188,28 @@ async fn at_start_the_gateway_waits_for_the_database_saying_why() {
     );
     assert!(stderr.contains("retry_in_ms"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_request_that_outlives_the_timeout_answers_503_json() {
+    let proxy = DbProxy::start(&server_url()).await;
+    let app = TestApp::spawn_with(
+        |s| {
+            s.database_url = proxy.url(&s.database_url);
+            s.purchase.sync_deadline_secs = 1;
+            s.limits.request_timeout_secs = 2;
+        },
+        None,
+    )
+    .await;
+    let c = app.customer("SLOW_1", "10").await;
+    proxy.set_delay(Duration::from_secs(4));
+    let started = Instant::now();
+    let (status, body) = send(app.get("/api/balance", &c)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["success"], false);
+    assert!(body["error"].as_str().unwrap().contains("timed out"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(4), "answered at the timeout");
+    proxy.set_delay(Duration::ZERO);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(send(app.get("/api/balance", &c)).await.0, 200);
+}

@@ -143,6 +143,10 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .fallback(fallback::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            fallback::request_timeout,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -34,11 +34,12 @@ pub fn unsupported_media_type() -> Response {
 
 pub const UNSUPPORTED_MEDIA_TYPE: &str = "Unsupported Media Type: send Content-Type: application/json";
 
-/// What an unknown route (404) or a known route asked with another method (405) is told.
+/// What an unknown route (404), a known route asked with another method (405) or a
+/// request that timed out (503) is told.
 pub fn no_route_message(status: StatusCode) -> &'static str {
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        "Method not allowed for this route; see /openapi.json"
-    } else {
-        "No such route; see /openapi.json"
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed for this route; see /openapi.json",
+        StatusCode::SERVICE_UNAVAILABLE => "Request timed out; retry later (a purchase is never charged twice)",
+        _ => "No such route; see /openapi.json",
     }
 }
