@@ -75,8 +75,8 @@ pub fn spawn_fx_refresh(fx: Arc<FxService>, interval: Duration) -> JoinHandle<()
     })
 }
 
-/// Check the database every `database_every` and the upstreams every `upstreams_every`,
-/// each at once on start, into the monitor the health endpoints read.
+/// Check the database every `database_every` and the upstreams every `upstreams_every`
+/// (start-up ran the first checks), into the monitor the health endpoints read.
 pub fn spawn_health(
     monitor: Arc<HealthMonitor>,
     database_every: Duration,
@@ -86,14 +86,14 @@ pub fn spawn_health(
     [
         tokio::spawn(async move {
             loop {
-                database.check_database().await;
                 tokio::time::sleep(database_every).await;
+                database.check_database().await;
             }
         }),
         tokio::spawn(async move {
             loop {
-                monitor.check_upstreams().await;
                 tokio::time::sleep(upstreams_every).await;
+                monitor.check_upstreams().await;
             }
         }),
     ]

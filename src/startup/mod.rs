@@ -196,6 +196,15 @@ impl Application {
             jobs::spawn_fx_refresh(Arc::clone(&fx), Duration::from_secs(settings.fx.refresh_interval_secs)),
         ];
         let health = Arc::new(HealthMonitor::new(pool.clone(), Arc::clone(&purchases)));
+        // The first checks before serving, so health is known from the first request; an
+        // upstream slow to answer is left to the background checks.
+        health.check_database().await;
+        if tokio::time::timeout(Duration::from_secs(5), health.check_upstreams())
+            .await
+            .is_err()
+        {
+            tracing::warn!("upstream health not known yet at start; checking in the background");
+        }
         workers.extend(jobs::spawn_health(
             Arc::clone(&health),
             Duration::from_millis(settings.health.database_interval_ms),
