@@ -49,14 +49,7 @@ async fn a_body_not_declared_as_json_is_refused_with_415_and_nothing_is_charged(
         let (status, _) = send(with_type(app.client.post(app.url("/api/distributor/login"))).body(login)).await;
         assert_eq!(status, 415);
     }
-    assert_eq!(app.balance(&c).await, common::dec("100"));
-    assert_eq!(app.ledger_entry_count().await, before);
-    assert_eq!(app.latcom.topup_calls(), 0);
-    let txns: i64 = sqlx::query_scalar("SELECT count(*) FROM transactions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(txns, 0);
+    app.assert_nothing_moved(&c, "100", before).await;
     // Authentication still comes first: no credentials, 401 whatever the body.
     let (status, _) = send(
         app.client

@@ -228,14 +228,7 @@ async fn bad_input_is_a_clear_4xx_and_moves_no_money() {
     assert_eq!(status, 413, "{answer}");
     assert_eq!(answer["success"], false);
 
-    assert_eq!(app.balance(&c).await, dec("100"));
-    assert_eq!(app.ledger_entry_count().await, before);
-    assert_eq!(app.latcom.topup_calls(), 0);
-    let txns: i64 = sqlx::query_scalar("SELECT count(*) FROM transactions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(txns, 0);
+    app.assert_nothing_moved(&c, "100", before).await;
 }
 
 #[tokio::test]
