@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// Send queued async top-ups, at most `workers` at a time. Woken at once by `notify`
 /// for work queued here, and by polling for work queued elsewhere. A top-up that fails
@@ -40,12 +41,17 @@ pub fn spawn_queue(
             for (txn, attempt) in ready {
                 let permit = Arc::clone(&permits).acquire_owned().await.expect("semaphore open");
                 let service = Arc::clone(&service);
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    if let Err(e) = service.send_queued(&txn, attempt).await {
-                        tracing::warn!(txn = %txn.id, error = %e, "queued top-up left for the resolver");
+                // Every line the send logs, the upstream adapter's included, names the transaction.
+                let span = tracing::info_span!("queued_purchase", txn = %txn.id);
+                tokio::spawn(
+                    async move {
+                        let _permit = permit;
+                        if let Err(e) = service.send_queued(&txn, attempt).await {
+                            tracing::warn!(error = %e, "queued top-up left for the resolver");
+                        }
                     }
-                });
+                    .instrument(span),
+                );
             }
         }
     })
