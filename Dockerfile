@@ -11,6 +11,7 @@ COPY bench bench
 COPY migrations migrations
 COPY sql sql
 COPY config config
+COPY assets assets
 RUN cargo build --release --locked --bin recarga
 
 FROM debian:bookworm-slim

@@ -68,6 +68,8 @@ pub enum Command {
     /// Monthly invoices (the scheduled run issues the previous month by itself).
     #[command(subcommand)]
     Invoices(InvoicesCommand),
+    /// Print the OpenAPI document (as served at /openapi.json); needs no database.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -202,6 +204,9 @@ pub struct SettleArgs {
 }
 
 pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<serde_json::Value> {
+    if let Command::Openapi = command {
+        return Ok(serde_json::to_value(<crate::api::ApiDoc as utoipa::OpenApi>::openapi())?);
+    }
     let pool = startup::database(&settings).await?;
     match command {
         Command::Migrate => Ok(json!({"migrated": true})),
@@ -336,7 +341,7 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             let service = InvoiceService::new(pool, Arc::new(SystemClock), timezone);
             Ok(json!({"month": month, "issued": service.issue_month(first_day).await?}))
         }
-        Command::Serve { .. } => unreachable!("serve is not an ops command"),
+        Command::Serve { .. } | Command::Openapi => unreachable!("handled above, or not an ops command"),
     }
 }
 

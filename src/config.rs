@@ -1,6 +1,7 @@
 //! One layered loader: built-in defaults → `config/recarga.toml` (or `RECARGA_CONFIG`) →
 //! environment (`RECARGA__SECTION__KEY`, plus `DATABASE_URL` and `RECARGA_LISTEN`).
-//! Every setting is documented in `config/recarga.toml`.
+//! Every setting is documented in `config/recarga.toml`. Strict: an unknown key (a typo)
+//! or an unusable value refuses the start, naming the key.
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub listen: String,
     pub database_url: String,
@@ -31,6 +32,7 @@ pub struct Settings {
     pub notifications: NotificationSettings,
     pub webhooks: WebhookSettings,
     pub invoices: InvoiceSettings,
+    pub health: HealthSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -42,17 +44,19 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
     /// Concurrent customer reads (balances) share queries: at most this many run at
     /// once, each for every read that arrived while the previous one ran.
     pub read_shards: usize,
+    /// At start, an unreachable database is retried with backoff for this long.
+    pub start_wait_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LimitSettings {
     /// Per (customer, end-user phone) per business day, in the product's currency.
     pub daily_limit_local: Decimal,
@@ -62,10 +66,14 @@ pub struct LimitSettings {
     /// How long a customer's authentication data is cached (a suspension or key change
     /// takes effect within this).
     pub auth_cache_ttl_ms: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (exact addresses).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A request still unanswered after this gets 503; above `purchase.sync_deadline_secs`.
+    pub request_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PurchaseSettings {
     /// A synchronous topup whose outcome is still unknown by then answers 202 PENDING.
     pub sync_deadline_secs: u64,
@@ -89,10 +97,14 @@ pub struct PurchaseSettings {
     /// The same for successful settlements, sharded by transaction.
     pub settle_shards: usize,
     pub settle_batch_max: usize,
+    /// An upstream's circuit opens after this many consecutive failures of its own
+    /// (no answer, a 5xx, unreachable), and stays open this long before one probe.
+    pub breaker_failures: u32,
+    pub breaker_open_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RelierSettings {
     pub min_amount: Decimal,
     pub max_amount: Decimal,
@@ -103,14 +115,15 @@ pub struct RelierSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DistributorSettings {
     /// HS256 signing key for access tokens. Outside sandbox mode it must be set and at
     /// least 32 bytes; the built-in sandbox key is refused there.
     pub jwt_secret: Option<SecretString>,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
-    /// Failed logins allowed per 15 minutes before further attempts are refused.
+    /// Failed logins allowed per 15 minutes, per customer from one client address and
+    /// per client address, before further attempts from there are refused.
     pub login_failures_per_customer: u32,
     pub login_failures_per_address: u32,
 }
@@ -149,7 +162,7 @@ impl Default for DistributorSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FxSettings {
     /// The default source for every currency: `fixed` or `banxico` (MXN only).
     pub source: String,
@@ -166,7 +179,7 @@ pub struct FxSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BanxicoSettings {
     pub base_url: String,
     /// SIE series of the FIX rate.
@@ -175,7 +188,7 @@ pub struct BanxicoSettings {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProviderSettings {
     pub latcom: LatcomSettings,
     pub smartcall: SmartcallSettings,
@@ -183,7 +196,7 @@ pub struct ProviderSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatamartSettings {
     /// The reseller API's base, up to and including `/api`.
     pub base_url: String,
@@ -223,7 +236,7 @@ impl Default for DatamartSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SmartcallSettings {
     /// Live-live pair: api1 is used; api2 only when api1 provably did not take a request.
     pub api1: String,
@@ -261,7 +274,7 @@ impl Default for SmartcallSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LatcomSettings {
     pub base_url: String,
     pub username: Option<String>,
@@ -284,7 +297,7 @@ impl LatcomSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SandboxSettings {
     /// Simulated upstream latency.
     pub latency_ms: u64,
@@ -294,7 +307,7 @@ pub struct SandboxSettings {
 
 /// WhatsApp billing notifications (seed 002), sent through an Evolution API server.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct NotificationSettings {
     /// The same invoice_id and message_type through one instance within this many
     /// seconds is sent once (the repeat answers the first message's id).
@@ -315,7 +328,7 @@ pub struct NotificationSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EvolutionSettings {
     /// The Evolution API server (live mode); without it and `api_key`, sending is
     /// disabled. Sandbox mode uses its simulator.
@@ -351,7 +364,7 @@ impl Default for EvolutionSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct WebhookSettings {
     /// Attempts per delivery (webhook or callback) before it is marked failed.
     pub max_attempts: i32,
@@ -379,7 +392,7 @@ impl Default for WebhookSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct InvoiceSettings {
     /// How often the invoice run checks that the previous month is invoiced.
     pub check_interval_secs: u64,
@@ -389,6 +402,23 @@ impl Default for InvoiceSettings {
     fn default() -> Self {
         Self {
             check_interval_secs: 3600,
+        }
+    }
+}
+
+/// The background checks the health endpoints answer from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthSettings {
+    pub database_interval_ms: u64,
+    pub upstream_interval_secs: u64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self {
+            database_interval_ms: 2000,
+            upstream_interval_secs: 30,
         }
     }
 }
@@ -427,6 +457,7 @@ impl Default for Settings {
             notifications: NotificationSettings::default(),
             webhooks: WebhookSettings::default(),
             invoices: InvoiceSettings::default(),
+            health: HealthSettings::default(),
         }
     }
 }
@@ -446,6 +477,7 @@ impl Default for DatabaseSettings {
             max_connections: 20,
             acquire_timeout_secs: 5,
             read_shards: 2,
+            start_wait_secs: 120,
         }
     }
 }
@@ -458,6 +490,8 @@ impl Default for LimitSettings {
             api_requests_per_15_minutes: 300,
             max_body_bytes: 16 * 1024,
             auth_cache_ttl_ms: 2000,
+            trusted_proxies: Vec::new(),
+            request_timeout_secs: 60,
         }
     }
 }
@@ -477,6 +511,8 @@ impl Default for PurchaseSettings {
             debit_batch_max: 64,
             settle_shards: 1,
             settle_batch_max: 64,
+            breaker_failures: 5,
+            breaker_open_secs: 30,
         }
     }
 }
@@ -535,19 +571,89 @@ impl Default for LatcomSettings {
     }
 }
 
+/// Why the configuration cannot be used; each names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration key `{key}`: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+/// The settings that are maps: the keys under them are names (currencies, operators)
+/// whose case is kept when they come from the environment. A new map setting goes here.
+const MAP_SETTINGS: &[&str] = &["fx.fixed_rates", "fx.source_by_currency", "relier.operator_products"];
+
+/// An environment key (`FX.FIXED_RATES.MXN` once split) as a settings path: field names
+/// lower-cased, a map's key as written.
+fn settings_path(env_key: &str) -> String {
+    let lower = env_key.to_ascii_lowercase();
+    match MAP_SETTINGS.iter().find(|m| lower.starts_with(&format!("{m}."))) {
+        Some(map) => format!("{map}{}", &env_key[map.len()..]),
+        None => lower,
+    }
+}
+
 impl Settings {
-    /// Load the layers. A missing config file is fine (defaults apply); a malformed one is not.
-    pub fn load(config_file: Option<PathBuf>) -> Result<Self, Box<figment::Error>> {
+    /// Load the layers and check them. A missing config file is fine (defaults apply); a
+    /// malformed one, an unknown key or an unusable value is not.
+    pub fn load(config_file: Option<PathBuf>) -> Result<Self, ConfigError> {
         let file = config_file
             .or_else(|| std::env::var_os("RECARGA_CONFIG").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("config/recarga.toml"));
-        Figment::new()
+        let settings: Self = Figment::new()
             .merge(Toml::file(file))
-            .merge(Env::prefixed("RECARGA__").split("__"))
+            .merge(
+                // `lowercase(false)` last: figment's `split` and `map` turn it back on.
+                Env::prefixed("RECARGA__")
+                    .split("__")
+                    .map(|key| settings_path(key.as_str()).into())
+                    .lowercase(false),
+            )
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
             .merge(Env::raw().only(&["RECARGA_LISTEN"]).map(|_| "listen".into()))
             .extract()
-            .map_err(Box::new)
+            .map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Values the types accept but the gateway cannot run with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.into(),
+            })
+        };
+        if !["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| self.database_url.starts_with(scheme))
+        {
+            return invalid(
+                "database_url",
+                "must be a PostgreSQL URL (postgres://user@host:port/database)",
+            );
+        }
+        let positive: [(&'static str, usize); 7] = [
+            ("database.max_connections", self.database.max_connections as usize),
+            ("database.read_shards", self.database.read_shards),
+            ("purchase.queue_workers", self.purchase.queue_workers),
+            ("purchase.debit_shards", self.purchase.debit_shards),
+            ("purchase.debit_batch_max", self.purchase.debit_batch_max),
+            ("purchase.settle_shards", self.purchase.settle_shards),
+            ("purchase.settle_batch_max", self.purchase.settle_batch_max),
+        ];
+        if let Some((key, _)) = positive.into_iter().find(|(_, value)| *value == 0) {
+            return invalid(key, "must be at least 1");
+        }
+        if self.limits.request_timeout_secs <= self.purchase.sync_deadline_secs {
+            return invalid(
+                "limits.request_timeout_secs",
+                "must be longer than purchase.sync_deadline_secs (a sync top-up answers by then)",
+            );
+        }
+        Ok(())
     }
 
     /// Sandbox is all or nothing: either every upstream is simulated, or none is.
@@ -561,5 +667,24 @@ impl Settings {
                     && !self.providers.datamart.has_credentials()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_map_keys_keep_their_case_and_fields_do_not_need_it() {
+        assert_eq!(settings_path("FX.FIXED_RATES.MXN"), "fx.fixed_rates.MXN");
+        assert_eq!(
+            settings_path("relier.OPERATOR_PRODUCTS.Telcel"),
+            "relier.operator_products.Telcel"
+        );
+        assert_eq!(
+            settings_path("PURCHASE.SYNC_DEADLINE_SECS"),
+            "purchase.sync_deadline_secs"
+        );
+        assert_eq!(settings_path("FX.FIXED_RATES_X"), "fx.fixed_rates_x");
     }
 }

@@ -137,6 +137,7 @@ async fn every_response_code_is_reachable_with_its_http_status() {
         app.client
             .post(app.url("/api/distributor/product_purchase"))
             .bearer_auth(&token)
+            .header("content-type", "application/json")
             .body("{"),
     )
     .await;

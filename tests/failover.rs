@@ -26,6 +26,10 @@ routes = [
 
 /// The shipped catalog plus the two-route product, in a file of this test's own.
 async fn app(name: &str) -> TestApp {
+    app_with(name, |_| {}).await
+}
+
+async fn app_with(name: &str, adjust: impl FnOnce(&mut recarga::config::Settings)) -> TestApp {
     let manifest = env!("CARGO_MANIFEST_DIR");
     let shipped = std::fs::read_to_string(format!("{manifest}/config/products.toml")).unwrap();
     let file = std::env::temp_dir().join(format!("recarga-{name}-{}.toml", std::process::id()));
@@ -36,6 +40,7 @@ async fn app(name: &str) -> TestApp {
             s.purchase.sync_deadline_secs = 2;
             // The test runs the resolver itself.
             s.purchase.resolver_interval_secs = 3600;
+            adjust(s);
         },
         None,
     )
@@ -119,5 +124,54 @@ async fn an_unknown_outcome_never_moves_to_the_second_route() {
     assert_eq!(attempts(&app, &id).await.len(), 1);
     assert_eq!((sim.calls_for(&id), app.latcom.received()), (1, 0));
     assert_eq!(app.balance(&c).await, dec("100") - usd("20"));
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn an_upstream_that_keeps_failing_is_skipped_until_a_probe_finds_it_back() {
+    let app = app_with("failover-breaker", |s| {
+        s.purchase.breaker_failures = 2;
+        s.purchase.breaker_open_secs = 2;
+    })
+    .await;
+    let c = app.customer("FO_BREAKER", "100").await;
+    let (token, _) = app.login(&c).await;
+    let sim = &app.smartcall.state;
+    // Smartcall error 15 (our float there is empty) on every try: definite, retryable.
+    sim.set_balance(dec("1"));
+    for dtid in ["BR-1", "BR-2"] {
+        let (status, body) = app.purchase(&token, buy(dtid)).await;
+        assert_eq!((status, body["response_code"].as_str()), (200, Some("00")), "{body}");
+    }
+    let tried = sim.received();
+    // Open: the next purchases go straight to route 2, Smartcall is not asked at all.
+    let (status, body) = app.purchase(&token, buy("BR-3")).await;
+    assert_eq!((status, body["response_code"].as_str()), (200, Some("00")), "{body}");
+    let id = body["transaction_id"].as_str().unwrap().to_string();
+    assert_eq!(sim.received(), tried, "Smartcall was sent a recharge");
+    let steps = attempts(&app, &id).await;
+    assert_eq!(
+        steps[0].2, "FAILED",
+        "the route-1 attempt committed with the debit was never sent"
+    );
+    assert_eq!(steps[1], ("latcom".into(), format!("{id}-2"), "SUCCESS".into()));
+    let (_, health) = common::send(app.client.get(app.url("/health"))).await;
+    assert_eq!(health["circuits_open"], json!(["smartcall"]), "{health}");
+
+    // Back, and after the open period one probe finds it: closed again.
+    sim.set_balance(dec("100000"));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let before = sim.recharge_calls();
+    let (status, body) = app.purchase(&token, buy("BR-4")).await;
+    assert_eq!((status, body["response_code"].as_str()), (200, Some("00")), "{body}");
+    let id = body["transaction_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        attempts(&app, &id).await,
+        [("smartcall".into(), id.clone(), "SUCCESS".into())]
+    );
+    assert_eq!(sim.recharge_calls(), before + 1);
+    let (_, health) = common::send(app.client.get(app.url("/health"))).await;
+    assert_eq!(health["circuits_open"], json!([]), "{health}");
+    assert_eq!(app.latcom.topup_calls(), 3);
     app.assert_ledger_invariants().await;
 }

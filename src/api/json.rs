@@ -1,10 +1,14 @@
 //! JSON helpers shared by the dialects: exact money numbers and strict body parsing.
 
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serializer;
+use std::convert::Infallible;
 
 /// Money goes out as a JSON number written from the decimal's digits (never via f64),
 /// without trailing zeros, as the seeds show it (200, 197.06, 17.0068).
@@ -26,16 +30,43 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 /// Why a body could not be read.
 pub enum BodyError {
     TooLarge,
+    /// Not declared as JSON (`Content-Type` missing or another type): refused unread.
+    NotJson,
     Invalid(String),
 }
 
-pub fn parse_body<T: DeserializeOwned>(bytes: Result<bytes::Bytes, BytesRejection>) -> Result<T, BodyError> {
-    let bytes = bytes.map_err(|r| match r {
-        BytesRejection::FailedToBufferBody(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            BodyError::TooLarge
+/// A JSON endpoint's body, read only when it is declared as JSON. Extraction never
+/// fails: the handler authenticates first, then maps the error to its dialect's shape.
+pub struct JsonBody(Result<bytes::Bytes, BodyError>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = Infallible;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !declares_json(req.headers()) {
+            return Ok(Self(Err(BodyError::NotJson)));
         }
-        other => BodyError::Invalid(other.body_text()),
-    })?;
+        let bytes = bytes::Bytes::from_request(req, state).await;
+        Ok(Self(bytes.map_err(|r| match r {
+            BytesRejection::FailedToBufferBody(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                BodyError::TooLarge
+            }
+            other => BodyError::Invalid(other.body_text()),
+        })))
+    }
+}
+
+/// `application/json` or a `+json` type, any parameters (charset) allowed.
+fn declares_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+pub fn parse_body<T: DeserializeOwned>(body: JsonBody) -> Result<T, BodyError> {
+    let bytes = body.0?;
     if bytes.is_empty() {
         return Err(BodyError::Invalid("request body is empty; send a JSON object".into()));
     }
@@ -52,6 +83,27 @@ mod tests {
         assert_eq!(serde_json::to_string(&number(dec!(197.060))).unwrap(), "197.06");
         assert_eq!(serde_json::to_string(&number(dec!(200.00))).unwrap(), "200");
         assert_eq!(serde_json::to_string(&number(dec!(17.0068))).unwrap(), "17.0068");
+    }
+
+    #[test]
+    fn only_json_content_types_are_json() {
+        let with = |v: &str| HeaderMap::from_iter([(CONTENT_TYPE, v.parse().unwrap())]);
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+        ] {
+            assert!(declares_json(&with(ok)), "{ok}");
+        }
+        for refused in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "text/json",
+            "application/jsonx",
+        ] {
+            assert!(!declares_json(&with(refused)), "{refused}");
+        }
+        assert!(!declares_json(&HeaderMap::new()));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Failed distributor logins are limited per customer and per client address: each
-//! failure spends from a governor bucket; an empty bucket blocks further attempts
-//! (successful ones included) until it refills.
+//! Failed distributor logins are limited per (customer, client address) and per client
+//! address: each failure spends from a governor bucket; an empty bucket blocks further
+//! attempts from that address (successful ones included) until it refills. Never per
+//! customer alone: whoever knows a customer id could then keep its logins blocked.
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -11,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub struct LoginGuard {
-    per_customer: DefaultKeyedRateLimiter<String>,
+    per_customer: DefaultKeyedRateLimiter<(String, IpAddr)>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     blocked: Mutex<HashMap<String, Instant>>,
 }
@@ -32,11 +33,11 @@ impl LoginGuard {
         }
     }
 
-    /// Ok, or how long until this customer/address may try again.
+    /// Ok, or how long until this customer may try again from this address.
     pub fn check(&self, customer: &str, addr: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
         let blocked = self.blocked.lock().expect("login guard");
-        let wait = [format!("c:{customer}"), format!("a:{addr}")]
+        let wait = [format!("c:{customer}@{addr}"), format!("a:{addr}")]
             .iter()
             .filter_map(|k| blocked.get(k))
             .filter(|until| **until > now)
@@ -48,8 +49,11 @@ impl LoginGuard {
     pub fn record_failure(&self, customer: &str, addr: IpAddr) {
         let now = DefaultClock::default().now();
         let mut blocked = self.blocked.lock().expect("login guard");
-        if let Err(not_until) = self.per_customer.check_key(&customer.to_string()) {
-            blocked.insert(format!("c:{customer}"), Instant::now() + not_until.wait_time_from(now));
+        if let Err(not_until) = self.per_customer.check_key(&(customer.to_string(), addr)) {
+            blocked.insert(
+                format!("c:{customer}@{addr}"),
+                Instant::now() + not_until.wait_time_from(now),
+            );
         }
         if let Err(not_until) = self.per_address.check_key(&addr) {
             blocked.insert(format!("a:{addr}"), Instant::now() + not_until.wait_time_from(now));
@@ -74,5 +78,10 @@ mod tests {
         guard.record_failure("A", addr);
         assert!(guard.check("A", addr).is_err());
         assert!(guard.check("B", addr).is_ok(), "other customers are unaffected");
+        let elsewhere: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(
+            guard.check("A", elsewhere).is_ok(),
+            "the customer elsewhere is unaffected"
+        );
     }
 }

@@ -3,6 +3,9 @@
 
 pub mod admin;
 pub mod distributor;
+pub mod doc_errors;
+pub mod docs;
+pub mod fallback;
 pub mod health;
 pub mod json;
 pub mod login_guard;
@@ -15,11 +18,13 @@ pub mod responses;
 pub mod webhooks;
 pub mod search;
 
+use crate::api::doc_errors::CommonErrors;
 use crate::api::login_guard::LoginGuard;
 use crate::api::rate_limit::RateLimits;
 use crate::config::Settings;
 use crate::service::customer_cache::CustomerCache;
 use crate::service::notifications::NotificationService;
+use crate::service::health::HealthMonitor;
 use crate::service::purchase::PurchaseService;
 use crate::service::tokens::TokenService;
 use crate::store::customer_reads::CustomerReads;
@@ -31,7 +36,7 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -50,6 +55,7 @@ pub struct AppState {
     pub login_guard: Arc<LoginGuard>,
     pub settings: Arc<Settings>,
     pub sandbox: bool,
+    pub health: Arc<HealthMonitor>,
 }
 
 #[derive(OpenApi)]
@@ -57,6 +63,8 @@ pub struct AppState {
     info(title = "recarga", description = "Airtime and data top-up gateway"),
     paths(
         health::health,
+        health::live,
+        health::ready,
         relier::handlers::balance,
         relier::handlers::topup,
         relier::handlers::topup_async,
@@ -89,6 +97,8 @@ pub struct AppState {
         reconcile::handlers::summary,
     ),
     components(schemas(
+        health::Liveness,
+        health::Readiness,
         relier::types::TopupBody,
         distributor::types::LoginBody,
         distributor::types::RefreshBody,
@@ -111,9 +121,12 @@ pub struct AppState {
         notifications::types::InstanceView,
         distributor::types::BulkBody,
         distributor::types::BulkItemResult,
-        distributor::types::BulkResult
+        distributor::types::BulkResult,
+        relier::errors::RelierErrorBody,
+        distributor::errors::DistributorErrorBody,
+        admin::errors::AdminErrorBody,
     )),
-    modifiers(&SecurityAddon)
+    modifiers(&SecurityAddon, &CommonErrors)
 )]
 pub struct ApiDoc;
 
@@ -148,23 +161,38 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID);
     let mut app = Router::new()
         .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/docs", get(docs::page))
+        .route("/docs/redoc.standalone.js", get(docs::script))
         .merge(relier::routes())
         .merge(distributor::routes())
         .merge(admin::routes())
         .merge(notifications::routes())
         .merge(webhooks::routes())
         .merge(reconcile::routes())
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .fallback(fallback::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            fallback::request_timeout,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req
-                .headers()
-                .get(REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                // One access-log line per request, at info (status and latency; in the request's span).
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
     if sandbox {

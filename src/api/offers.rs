@@ -4,6 +4,7 @@
 
 use crate::api::json::{money, number, timestamp};
 use crate::domain::catalog::{Product, ProductKind};
+use crate::domain::money::DecimalNumber;
 use crate::service::purchase::{Lookup, PricedProduct, ProductFilter, Quote};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -71,13 +72,13 @@ pub struct ProductView {
     pub kind: ProductKind,
     pub currency: String,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_money")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<DecimalNumber>)]
     pub amount: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_money")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<DecimalNumber>)]
     pub min_amount: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_money")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<DecimalNumber>)]
     pub max_amount: Option<Decimal>,
     /// What a ranged product really delivers within min..max (the union of its routes):
     /// fixed denominations and open ranges. Any other amount is refused.
@@ -86,17 +87,17 @@ pub struct ProductView {
     /// A fixed product's price for the caller in USD, commission included, at the
     /// current rate (absent while its currency has no fresh rate).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_money")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<DecimalNumber>)]
     pub price_usd: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_money")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<DecimalNumber>)]
     pub exchange_rate: Option<Decimal>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Deliverable {
     #[serde(serialize_with = "money_list")]
-    #[schema(value_type = Vec<f64>)]
+    #[schema(value_type = Vec<DecimalNumber>)]
     pub denominations: Vec<Decimal>,
     pub ranges: Vec<AmountRange>,
 }
@@ -104,10 +105,10 @@ pub struct Deliverable {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AmountRange {
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub min_amount: Decimal,
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub max_amount: Decimal,
 }
 
@@ -186,26 +187,26 @@ pub struct QuoteView {
     pub phone: Option<String>,
     /// Face value, in `currency`.
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub amount: Decimal,
     pub currency: String,
     /// Units of `currency` per USD.
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub exchange_rate: Decimal,
     pub rate_source: String,
     pub rate_as_of: String,
     pub rate_age_seconds: i64,
     /// face ÷ rate, to the cent.
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub cost_usd: Decimal,
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub commission_usd: Decimal,
     /// What the purchase would deduct from the balance.
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub charged_usd: Decimal,
 }
 
@@ -236,10 +237,10 @@ pub struct WouldSucceed {
     pub message: &'static str,
     pub quote: QuoteView,
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub balance_before_usd: Decimal,
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub balance_after_usd: Decimal,
 }
 

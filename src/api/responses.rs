@@ -22,3 +22,24 @@ pub fn payload_too_large() -> Response {
     )
         .into_response()
 }
+
+/// 415 for a body not declared as JSON (it is not read, nothing is charged).
+pub fn unsupported_media_type() -> Response {
+    (
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Json(json!({"success": false, "error": UNSUPPORTED_MEDIA_TYPE})),
+    )
+        .into_response()
+}
+
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "Unsupported Media Type: send Content-Type: application/json";
+
+/// What an unknown route (404), a known route asked with another method (405) or a
+/// request that timed out (503) is told.
+pub fn no_route_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed for this route; see /openapi.json",
+        StatusCode::SERVICE_UNAVAILABLE => "Request timed out; retry later (a purchase is never charged twice)",
+        _ => "No such route; see /openapi.json",
+    }
+}

@@ -53,6 +53,26 @@ pub fn has_at_most_dp(value: Decimal, dp: u32) -> bool {
     value.normalize().scale() <= dp
 }
 
+/// Money and rates in the API description: a JSON number written from an exact decimal
+/// (never through a binary float, so not `format: double`). `value_type = DecimalNumber`.
+pub struct DecimalNumber;
+
+impl utoipa::PartialSchema for DecimalNumber {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .description(Some(
+                "An exact decimal number, written with its digits (e.g. 197.06, 17.0068); \
+                 amounts of money have at most two decimals.",
+            ))
+            .examples([serde_json::json!(197.06)])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DecimalNumber {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

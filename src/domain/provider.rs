@@ -1,6 +1,7 @@
 //! The contract every upstream adapter fulfils. Adapters speak their own wire format
 //! and report one of these outcomes; they know nothing of resellers or the ledger.
 
+use crate::domain::money::DecimalNumber;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -65,7 +66,7 @@ pub struct ProviderHealth {
     pub up: bool,
     pub detail: Option<String>,
     /// Our prepaid float with the upstream, where it reports one.
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<DecimalNumber>)]
     #[serde(serialize_with = "crate::domain::provider::float_json")]
     pub float: Option<Decimal>,
     /// Set when the float is under its alert threshold.

@@ -1,6 +1,6 @@
 //! Background workers: the async top-up queue, the resolver, FX refresh, the upstream
-//! catalogue sync, the WhatsApp notification sender, and the money-out workers (events,
-//! webhook and callback deliveries, invoices).
+//! catalogue sync, the health checks, the WhatsApp notification sender, and the
+//! money-out workers (events, webhook and callback deliveries, invoices).
 
 pub mod catalog_sync;
 pub mod invoices;
@@ -9,11 +9,13 @@ pub mod resolver;
 pub mod webhooks;
 
 use crate::service::fx::FxService;
+use crate::service::health::HealthMonitor;
 use crate::service::purchase::PurchaseService;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// Send queued async top-ups, at most `workers` at a time. Woken at once by `notify`
 /// for work queued here, and by polling for work queued elsewhere. A top-up that fails
@@ -36,11 +38,14 @@ pub fn spawn_queue(
         },
         move |(txn, attempt)| {
             let service = Arc::clone(&service);
+            // Every line the send logs, the upstream adapter's included, names the transaction.
+            let span = tracing::info_span!("queued_purchase", txn = %txn.id);
             async move {
                 if let Err(e) = service.send_queued(&txn, attempt).await {
-                    tracing::warn!(txn = %txn.id, error = %e, "queued top-up left for the resolver");
+                    tracing::warn!(error = %e, "queued top-up left for the resolver");
                 }
             }
+            .instrument(span)
         },
     )
 }
@@ -115,4 +120,28 @@ pub fn spawn_fx_refresh(fx: Arc<FxService>, reload: Duration, refresh: Duration)
             fx.sync(refresh).await;
         }
     })
+}
+
+/// Check the database every `database_every` and the upstreams every `upstreams_every`
+/// (start-up ran the first checks), into the monitor the health endpoints read.
+pub fn spawn_health(
+    monitor: Arc<HealthMonitor>,
+    database_every: Duration,
+    upstreams_every: Duration,
+) -> [JoinHandle<()>; 2] {
+    let database = Arc::clone(&monitor);
+    [
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(database_every).await;
+                database.check_database().await;
+            }
+        }),
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(upstreams_every).await;
+                monitor.check_upstreams().await;
+            }
+        }),
+    ]
 }

@@ -1,8 +1,10 @@
 //! Application services: they orchestrate domain rules, storage and providers.
 
+pub mod breaker;
 pub mod catalog;
 pub mod customer_cache;
 pub mod fx;
+pub mod health;
 pub mod ids;
 pub mod notifications;
 pub mod invoices;

@@ -11,9 +11,11 @@ use crate::jobs::catalog_sync::{CatalogSync, DatamartSync, SmartcallSync};
 use crate::providers::executor::Executor;
 use crate::providers::smartcall::adapter::SmartcallAdapter;
 use crate::providers::{datamart, latcom, smartcall};
+use crate::service::breaker::Breakers;
 use crate::service::catalog::CatalogHandle;
 use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
+use crate::service::health::HealthMonitor;
 use crate::service::invoices::InvoiceService;
 use crate::service::notifications::{NotificationConfig, NotificationService};
 use crate::service::purchase::{PendingBackoff, PurchaseConfig, PurchaseService};
@@ -74,20 +76,42 @@ fn toml_from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Box<fi
     figment::Figment::from(Toml::string(text)).extract().map_err(Box::new)
 }
 
-/// Connect (creating the database if missing) and migrate.
+/// Connect (creating the database if missing) and migrate. A database that cannot be
+/// reached yet (still starting, or the network not up) is waited for, with backoff, for
+/// `database.start_wait_secs`, each failure logged with its cause.
 pub async fn database(settings: &Settings) -> anyhow::Result<PgPool> {
-    store::ensure_database(&settings.database_url)
-        .await
-        .context("creating the database")?;
-    let pool = store::connect(
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(settings.database.start_wait_secs);
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match connect_and_create(settings).await {
+            Ok(pool) => {
+                store::migrate(&pool).await.context("running migrations")?;
+                return Ok(pool);
+            }
+            Err(e) if not_up_yet(&e) && tokio::time::Instant::now() + backoff < deadline => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64,
+                    "the database cannot be reached yet; waiting for it");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("connecting to the database")),
+        }
+    }
+}
+
+async fn connect_and_create(settings: &Settings) -> Result<PgPool, sqlx::Error> {
+    store::ensure_database(&settings.database_url).await?;
+    store::connect(
         &settings.database_url,
         settings.database.max_connections,
         Duration::from_secs(settings.database.acquire_timeout_secs),
     )
     .await
-    .context("connecting to the database")?;
-    store::migrate(&pool).await.context("running migrations")?;
-    Ok(pool)
+}
+
+/// Unreachable, or up but not accepting connections yet (57P03: starting up).
+fn not_up_yet(e: &sqlx::Error) -> bool {
+    store::is_unavailable(e) || matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57P03"))
 }
 
 /// The notification service's settings, as the server and the CLI use them.
@@ -105,6 +129,7 @@ pub fn notification_config(settings: &Settings) -> NotificationConfig {
 
 impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        settings.validate()?;
         let pool = database(&settings).await?;
         let catalog = load_catalog(&settings)?;
         let timezone: Tz = settings
@@ -184,6 +209,10 @@ impl Application {
                     max: Duration::from_secs(settings.purchase.pending_enquiry_max_backoff_secs),
                 },
                 instance_tag,
+                breakers: Breakers::new(
+                    settings.purchase.breaker_failures,
+                    Duration::from_secs(settings.purchase.breaker_open_secs),
+                ),
             },
             Arc::clone(&queue),
         ));
@@ -244,6 +273,21 @@ impl Application {
         if w.delivery_workers > 0 {
             workers.push(jobs::webhooks::spawn_sender(webhooks, w.delivery_workers, poll));
         }
+        let health = Arc::new(HealthMonitor::new(pool.clone(), Arc::clone(&purchases)));
+        // The first checks before serving, so health is known from the first request; an
+        // upstream slow to answer is left to the background checks.
+        health.check_database().await;
+        if tokio::time::timeout(Duration::from_secs(5), health.check_upstreams())
+            .await
+            .is_err()
+        {
+            tracing::warn!("upstream health not known yet at start; checking in the background");
+        }
+        workers.extend(jobs::spawn_health(
+            Arc::clone(&health),
+            Duration::from_millis(settings.health.database_interval_ms),
+            Duration::from_secs(settings.health.upstream_interval_secs),
+        ));
         for (sync, every) in syncs {
             workers.push(jobs::catalog_sync::spawn(sync, Duration::from_secs(every)));
         }
@@ -277,6 +321,7 @@ impl Application {
             login_guard,
             settings: Arc::new(settings),
             sandbox,
+            health,
         };
         if sandbox {
             tracing::warn!("SANDBOX MODE: every upstream is simulated; no real top-ups are made");

@@ -136,6 +136,11 @@ pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration)
         .await
 }
 
+/// Whether the database answers (the health checks).
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(drop)
+}
+
 /// A tag for this process's transaction ids, distinct from every other instance's
 /// started since (a sequence: see migration 0007).
 pub async fn instance_tag(pool: &PgPool) -> Result<u64, sqlx::Error> {

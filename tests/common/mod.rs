@@ -233,6 +233,8 @@ pub async fn test_settings() -> Settings {
     s.purchase.resolver_min_age_secs = 1;
     s.purchase.queue_poll_interval_ms = 50;
     s.providers.latcom.timeout_secs = 2;
+    s.health.database_interval_ms = 200;
+    s.health.upstream_interval_secs = 1;
     s
 }
 
@@ -377,6 +379,19 @@ impl TestApp {
 
     pub async fn assert_ledger_invariants(&self) {
         assert_ledger_invariants(&self.pool).await;
+    }
+
+    /// Refused requests moved nothing: the balance as it was, no new ledger entry, no
+    /// transaction recorded, nothing sent to LATCOM.
+    pub async fn assert_nothing_moved(&self, c: &Creds, balance: &str, entries_before: i64) {
+        assert_eq!(self.balance(c).await, dec(balance));
+        assert_eq!(self.ledger_entry_count().await, entries_before);
+        assert_eq!(self.latcom.topup_calls(), 0);
+        let txns: i64 = sqlx::query_scalar("SELECT count(*) FROM transactions")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        assert_eq!(txns, 0);
     }
 }
 

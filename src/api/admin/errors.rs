@@ -1,7 +1,7 @@
 //! Every admin API error, with its status and JSON body, in one place.
 
 use crate::api::json::BodyError;
-use crate::api::responses::payload_too_large;
+use crate::api::responses::{no_route_message, payload_too_large, UNSUPPORTED_MEDIA_TYPE};
 use crate::store::is_unavailable;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,10 @@ pub enum AdminError {
     Invalid(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("{UNSUPPORTED_MEDIA_TYPE}")]
+    NotJson,
+    #[error("{}", no_route_message(*.0))]
+    NoRoute(StatusCode),
     #[error("transaction not found")]
     NotFound,
     /// The action does not apply to the thing in its current state.
@@ -41,6 +45,7 @@ impl From<BodyError> for AdminError {
     fn from(e: BodyError) -> Self {
         match e {
             BodyError::TooLarge => Self::PayloadTooLarge,
+            BodyError::NotJson => Self::NotJson,
             BodyError::Invalid(m) => Self::Invalid(m),
         }
     }
@@ -52,6 +57,8 @@ impl IntoResponse for AdminError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => return payload_too_large(),
+            Self::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NoRoute(status) => *status,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -62,4 +69,13 @@ impl IntoResponse for AdminError {
         };
         (status, Json(json!({"success": false, "error": self.to_string()}))).into_response()
     }
+}
+
+/// The body of every admin API error.
+#[derive(utoipa::ToSchema)]
+pub struct AdminErrorBody {
+    pub success: bool,
+    pub error: String,
+    /// 429 (also in `Retry-After`).
+    pub retry_after_seconds: Option<u64>,
 }

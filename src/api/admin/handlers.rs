@@ -1,17 +1,16 @@
 //! Admin endpoints.
 
 use super::auth::Ops;
-use super::errors::AdminError;
-use crate::api::json::{money, parse_body};
+use super::errors::{AdminError, AdminErrorBody};
+use crate::api::json::{money, parse_body, JsonBody};
 use crate::api::AppState;
+use crate::domain::money::DecimalNumber;
 use crate::domain::status::TxnStatus;
 use crate::store::ledger::Settlement;
 use crate::store::transactions;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -30,22 +29,22 @@ pub struct Reversed {
     pub status: TxnStatus,
     /// Given back to the reseller's balance (the whole charge, commission included).
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub refunded_usd: Decimal,
 }
 
-#[utoipa::path(post, path = "/api/admin/transactions/{id}/reverse", tag = "admin", request_body = ReverseBody,
+#[utoipa::path(post, path = "/api/admin/transactions/{id}/reverse", operation_id = "admin_reverse_transaction", tag = "admin", request_body = ReverseBody,
     params(("id" = String, Path, description = "Transaction id")), security(("ops_bearer" = [])),
     responses(
         (status = 200, description = "SUCCESS → REVERSED: the reseller refunded through the ledger, the daily limit released", body = Reversed),
-        (status = 400, description = "Evidence missing or body invalid"), (status = 401, description = "Missing, unknown or revoked ops token"),
-        (status = 404, description = "No such transaction"), (status = 409, description = "Not a SUCCESS transaction (already reversed, failed or open)"),
-        (status = 503, description = "Database unavailable; nothing changed")))]
+        (status = 400, description = "Evidence missing or body invalid", body = AdminErrorBody), (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
+        (status = 404, description = "No such transaction", body = AdminErrorBody), (status = 409, description = "Not a SUCCESS transaction (already reversed, failed or open)", body = AdminErrorBody),
+        (status = 503, description = "Database unavailable; nothing changed", body = AdminErrorBody)))]
 pub async fn reverse(
     State(state): State<AppState>,
     Ops(actor): Ops,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, AdminError> {
     let body: ReverseBody = parse_body(body)?;
     match transactions::reverse(&state.pool, &id, &body.evidence, &actor).await? {

@@ -10,14 +10,13 @@ use super::codes::Code;
 use super::errors::DistributorError;
 use super::handlers::{body, purchase_request, purchased};
 use super::types::{BulkBody, BulkItemResult, BulkResult};
+use crate::api::json::JsonBody;
 use crate::api::rate_limit::LimitKind;
 use crate::api::AppState;
 use crate::service::purchase::PurchaseRequest;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use serde_json::Value;
 
 /// At most this many items per request.
@@ -35,7 +34,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub async fn bulk_purchase(
     State(state): State<AppState>,
     caller: Distributor,
-    raw: Result<Bytes, BytesRejection>,
+    raw: JsonBody,
 ) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Api)?;
     let bulk: BulkBody = body(raw, None)?;

@@ -2,7 +2,7 @@
 
 use super::codes::Code;
 use crate::api::json::number;
-use crate::api::responses::{payload_too_large, too_many_requests};
+use crate::api::responses::{no_route_message, payload_too_large, too_many_requests, UNSUPPORTED_MEDIA_TYPE};
 use crate::domain::refusal::Refusal;
 use crate::service::purchase::PurchaseError;
 use crate::service::tokens::TokenError;
@@ -28,6 +28,10 @@ pub enum DistributorError {
     Unauthorized(String),
     TooManyRequests(Duration),
     PayloadTooLarge,
+    /// The body is not declared as JSON.
+    NotJson,
+    /// No such route, or not with this method.
+    NoRoute(StatusCode),
     NotFound,
     /// The database could not be reached: nothing was debited, or (with a transaction
     /// id) whether the debit committed could not be confirmed.
@@ -171,6 +175,16 @@ impl IntoResponse for DistributorError {
             }
             Self::TooManyRequests(wait) => too_many_requests(wait),
             Self::PayloadTooLarge => payload_too_large(),
+            Self::NotJson => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Json(coded_body(Code::InvalidTransaction, UNSUPPORTED_MEDIA_TYPE, None)),
+            )
+                .into_response(),
+            Self::NoRoute(status) => (
+                status,
+                Json(coded_body(Code::InvalidTransaction, no_route_message(status), None)),
+            )
+                .into_response(),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 Json(json!({"success": false, "error": "Transaction not found", "response_code": Code::InvalidTransaction.code()})),
@@ -199,4 +213,21 @@ impl IntoResponse for DistributorError {
             }
         }
     }
+}
+
+/// The body of every distributor error: `success` false, `error`, and for coded
+/// refusals `response_code`/`response_message` (the table in docs/decisions.md).
+#[derive(utoipa::ToSchema)]
+pub struct DistributorErrorBody {
+    pub success: bool,
+    pub error: String,
+    #[schema(example = "13")]
+    pub response_code: Option<String>,
+    pub response_message: Option<String>,
+    pub distributor_transaction_id: Option<String>,
+    /// 503 when whether the debit committed could not be confirmed.
+    pub transaction_id: Option<String>,
+    pub check_status_url: Option<String>,
+    /// 429 (also in `Retry-After`).
+    pub retry_after_seconds: Option<u64>,
 }

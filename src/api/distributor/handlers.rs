@@ -2,11 +2,12 @@
 
 use super::auth::{ClientAddr, Distributor};
 use super::codes::Code;
-use super::errors::DistributorError;
+use super::errors::{DistributorError, DistributorErrorBody};
 use super::types::{
-    Approved, Balance, LoginBody, Pending, ProductQuoteBody, PurchaseBody, RefreshBody, TokenPair, TransactionView,
+    Approved, Balance, LoggedOut, LoginBody, Pending, ProductQuoteBody, PurchaseAnswer, PurchaseBody, RefreshBody,
+    TokenPair, TransactionView,
 };
-use crate::api::json::{decimal, parse_body, timestamp, BodyError};
+use crate::api::json::{decimal, parse_body, timestamp, BodyError, JsonBody};
 use crate::api::offers::{CountryQuery, LookupView, ProductList, ProductQuery, QuoteView, WouldReplay, WouldSucceed};
 use crate::api::rate_limit::LimitKind;
 use crate::api::search::SearchQuery;
@@ -18,23 +19,20 @@ use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, DryRun, PurchaseError, PurchaseRequest, QuoteRequest};
 use crate::service::tokens::Issued;
 use crate::store::{customers, transactions};
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-pub(super) fn body<T: DeserializeOwned>(
-    raw: Result<Bytes, BytesRejection>,
-    dtid: Option<&str>,
-) -> Result<T, DistributorError> {
+pub(super) fn body<T: DeserializeOwned>(raw: JsonBody, dtid: Option<&str>) -> Result<T, DistributorError> {
     parse_body(raw).map_err(|e| match e {
         BodyError::TooLarge => DistributorError::PayloadTooLarge,
+        BodyError::NotJson => DistributorError::NotJson,
         BodyError::Invalid(m) => DistributorError::coded(Code::InvalidTransaction, m, dtid),
     })
 }
@@ -50,13 +48,13 @@ fn tokens(issued: Issued) -> Response {
     .into_response()
 }
 
-#[utoipa::path(post, path = "/api/distributor/login", tag = "distributor", request_body = LoginBody,
+#[utoipa::path(post, path = "/api/distributor/login", operation_id = "distributor_login", tag = "distributor", request_body = LoginBody,
     responses((status = 200, description = "Access and refresh tokens", body = TokenPair),
-              (status = 401, description = "Invalid credentials"), (status = 429, description = "Too many failed logins")))]
+              (status = 401, description = "Invalid credentials", body = DistributorErrorBody), (status = 429, description = "Too many failed logins", body = DistributorErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    raw: Result<Bytes, BytesRejection>,
+    raw: JsonBody,
 ) -> Result<Response, DistributorError> {
     let creds: LoginBody = body(raw, None)?;
     state
@@ -77,26 +75,27 @@ pub async fn login(
     Ok(tokens(state.tokens.login(&customer.id).await?))
 }
 
-#[utoipa::path(post, path = "/api/distributor/refresh", tag = "distributor", request_body = RefreshBody,
+#[utoipa::path(post, path = "/api/distributor/refresh", operation_id = "distributor_refresh", tag = "distributor", request_body = RefreshBody,
     responses((status = 200, description = "A new pair; the old refresh token is spent", body = TokenPair),
-              (status = 401, description = "Invalid, expired or reused refresh token (reuse revokes the session)")))]
-pub async fn refresh(
-    State(state): State<AppState>,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, DistributorError> {
+              (status = 401, description = "Invalid, expired or reused refresh token (reuse revokes the session)", body = DistributorErrorBody)))]
+pub async fn refresh(State(state): State<AppState>, raw: JsonBody) -> Result<Response, DistributorError> {
     let req: RefreshBody = body(raw, None)?;
     Ok(tokens(state.tokens.refresh(&req.refresh_token).await?))
 }
 
-#[utoipa::path(post, path = "/api/distributor/logout", tag = "distributor", security(("bearer" = [])),
-    responses((status = 200, description = "Session revoked: its access and refresh tokens stop working")))]
+#[utoipa::path(post, path = "/api/distributor/logout", operation_id = "distributor_logout", tag = "distributor", security(("bearer" = [])),
+    responses((status = 200, description = "Session revoked: its access and refresh tokens stop working", body = LoggedOut)))]
 pub async fn logout(State(state): State<AppState>, caller: Distributor) -> Result<Response, DistributorError> {
     state.tokens.logout(&caller.claims).await?;
-    Ok(Json(json!({"success": true, "message": "Logged out"})).into_response())
+    Ok(Json(LoggedOut {
+        success: true,
+        message: "Logged out",
+    })
+    .into_response())
 }
 
-#[utoipa::path(get, path = "/api/distributor/get_balance", tag = "distributor", security(("bearer" = [])),
-    responses((status = 200, description = "USD balance"), (status = 401, description = "Invalid or missing token")))]
+#[utoipa::path(get, path = "/api/distributor/get_balance", operation_id = "distributor_get_balance", tag = "distributor", security(("bearer" = [])),
+    responses((status = 200, description = "USD balance", body = Balance), (status = 401, description = "Invalid or missing token", body = DistributorErrorBody)))]
 pub async fn get_balance(State(state): State<AppState>, caller: Distributor) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Api)?;
     let c = state
@@ -115,10 +114,10 @@ pub async fn get_balance(State(state): State<AppState>, caller: Distributor) -> 
     .into_response())
 }
 
-#[utoipa::path(get, path = "/api/distributor/products", tag = "distributor", params(ProductQuery),
+#[utoipa::path(get, path = "/api/distributor/products", operation_id = "distributor_products", tag = "distributor", params(ProductQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "Products the caller can buy, fixed ones priced for the caller", body = ProductList),
-              (status = 400, description = "Unknown filter value"), (status = 401, description = "Invalid or missing token")))]
+              (status = 400, description = "Unknown filter value", body = DistributorErrorBody), (status = 401, description = "Invalid or missing token", body = DistributorErrorBody)))]
 pub async fn products(
     State(state): State<AppState>,
     caller: Distributor,
@@ -132,17 +131,16 @@ pub async fn products(
     Ok(Json(ProductList::new(&products)).into_response())
 }
 
-#[utoipa::path(post, path = "/api/distributor/quote", tag = "distributor", request_body = ProductQuoteBody,
-    operation_id = "distributor_quote",
+#[utoipa::path(post, path = "/api/distributor/quote", operation_id = "distributor_quote", tag = "distributor", request_body = ProductQuoteBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The price a purchase would be charged while the rate is unchanged", body = QuoteView),
-        (status = 400, description = "12/13/14/83: invalid request, amount, product or number"),
-        (status = 401, description = "Invalid or missing token"), (status = 500, description = "96: exchange rate unavailable")))]
+        (status = 400, description = "12/13/14/83: invalid request, amount, product or number", body = DistributorErrorBody),
+        (status = 401, description = "Invalid or missing token", body = DistributorErrorBody), (status = 500, description = "96: exchange rate unavailable", body = DistributorErrorBody)))]
 pub async fn quote(
     State(state): State<AppState>,
     caller: Distributor,
-    raw: Result<Bytes, BytesRejection>,
+    raw: JsonBody,
 ) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Api)?;
     let req: ProductQuoteBody = body(raw, None)?;
@@ -159,13 +157,12 @@ pub async fn quote(
     Ok(Json(QuoteView::from(&quote)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/distributor/lookup/{phone}", tag = "distributor",
-    operation_id = "distributor_lookup",
+#[utoipa::path(get, path = "/api/distributor/lookup/{phone}", operation_id = "distributor_lookup", tag = "distributor",
     params(("phone" = String, Path, description = "The number, international form preferred"), CountryQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "Country, operator where known, and the products for the number", body = LookupView),
-              (status = 400, description = "83: not a number of a country served, or valid in several"),
-              (status = 401, description = "Invalid or missing token")))]
+              (status = 400, description = "83: not a number of a country served, or valid in several", body = DistributorErrorBody),
+              (status = 401, description = "Invalid or missing token", body = DistributorErrorBody)))]
 pub async fn lookup(
     State(state): State<AppState>,
     caller: Distributor,
@@ -201,10 +198,9 @@ fn operator_of(operator: Option<String>) -> Option<String> {
         .filter(|o| !o.is_empty())
 }
 
-#[utoipa::path(get, path = "/api/distributor/transaction/{distributor_transaction_id}", tag = "distributor",
-    operation_id = "distributor_transaction",
+#[utoipa::path(get, path = "/api/distributor/transaction/{distributor_transaction_id}", operation_id = "distributor_transaction", tag = "distributor",
     params(("distributor_transaction_id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "Current state and response code"), (status = 404, description = "Not found (or not yours)")))]
+    responses((status = 200, description = "Current state and response code", body = TransactionView), (status = 404, description = "Not found (or not yours)", body = DistributorErrorBody)))]
 pub async fn transaction(
     State(state): State<AppState>,
     caller: Distributor,
@@ -251,18 +247,18 @@ pub async fn search(
     Ok(Json(json!({"success": true, "transactions": views, "next_cursor": next_cursor})).into_response())
 }
 
-#[utoipa::path(post, path = "/api/distributor/product_purchase", tag = "distributor", request_body = PurchaseBody,
+#[utoipa::path(post, path = "/api/distributor/product_purchase", operation_id = "distributor_product_purchase", tag = "distributor", request_body = PurchaseBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "00 approved"), (status = 202, description = "Outcome not final yet: PENDING"),
-        (status = 400, description = "05/12/13/14/83, nothing debited"), (status = 401, description = "Invalid or missing token"),
-        (status = 402, description = "51 insufficient funds"), (status = 409, description = "12: id reused with another payload"),
-        (status = 429, description = "Too many requests"), (status = 500, description = "91 refunded / 96 system error"),
-        (status = 503, description = "96: database unavailable, nothing debited (with transaction_id when the debit could not be confirmed)")))]
+        (status = 200, description = "00 approved; with validate_only, what a purchase would do", body = PurchaseAnswer), (status = 202, description = "Outcome not final yet: PENDING", body = Pending),
+        (status = 400, description = "05/12/13/14/83, nothing debited", body = DistributorErrorBody), (status = 401, description = "Invalid or missing token", body = DistributorErrorBody),
+        (status = 402, description = "51 insufficient funds", body = DistributorErrorBody), (status = 409, description = "12: id reused with another payload", body = DistributorErrorBody),
+        (status = 429, description = "Too many requests", body = DistributorErrorBody), (status = 500, description = "91 refunded / 96 system error", body = DistributorErrorBody),
+        (status = 503, description = "96: database unavailable, nothing debited (with transaction_id when the debit could not be confirmed)", body = DistributorErrorBody)))]
 pub async fn product_purchase(
     State(state): State<AppState>,
     caller: Distributor,
-    raw: Result<Bytes, BytesRejection>,
+    raw: JsonBody,
 ) -> Result<Response, DistributorError> {
     caller.rate_limit(&state, LimitKind::Topup)?;
     let value: Value = body(raw, None)?;

@@ -1,6 +1,8 @@
 //! Distributor request and response bodies (seed 001).
 
 use crate::api::json::{money, timestamp};
+use crate::api::offers::{WouldReplay, WouldSucceed};
+use crate::domain::money::DecimalNumber;
 use crate::domain::status::TxnStatus;
 use crate::store::transactions::Transaction;
 use rust_decimal::Decimal;
@@ -34,7 +36,7 @@ pub struct PurchaseBody {
     /// From `GET /api/distributor/products`.
     pub product_id: String,
     /// In the product's currency.
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub amount: serde_json::Number,
     /// Carrier name, informational (the product decides the route).
     pub operator: Option<String>,
@@ -52,17 +54,19 @@ pub struct PurchaseBody {
 pub struct ProductQuoteBody {
     pub product_id: String,
     /// In the product's currency.
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub amount: serde_json::Number,
     /// Checked for the product's country when given.
     pub phone_number: Option<String>,
     pub operator: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DistributorBalance)]
 pub struct Balance {
     pub success: bool,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub balance: Decimal,
     pub currency: &'static str,
     pub last_updated: String,
@@ -74,7 +78,7 @@ pub struct Balance {
     pub held: Decimal,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Approved {
     pub success: bool,
     pub transaction_id: String,
@@ -85,10 +89,11 @@ pub struct Approved {
     pub reference: Option<String>,
     pub auth_code: String,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub balance_after: Decimal,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Pending {
     pub success: bool,
     pub status: String,
@@ -98,7 +103,7 @@ pub struct Pending {
     pub check_status_url: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TransactionView {
     pub success: bool,
     pub transaction_id: String,
@@ -110,11 +115,14 @@ pub struct TransactionView {
     pub product_id: String,
     pub phone_number: String,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub amount: Decimal,
     pub currency: String,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub amount_usd: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub exchange_rate: Decimal,
     pub reference: Option<String>,
     pub failure_reason: Option<String>,
@@ -189,4 +197,20 @@ impl BulkResult {
             results,
         }
     }
+}
+
+/// What `product_purchase` answers with 200: approved, or with `validate_only` what a
+/// purchase would do.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum PurchaseAnswer {
+    Approved(Approved),
+    WouldSucceed(WouldSucceed),
+    WouldReplay(WouldReplay),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoggedOut {
+    pub success: bool,
+    pub message: &'static str,
 }

@@ -3,16 +3,15 @@
 use super::auth::KeyHolder;
 use super::errors::NotificationsError;
 use super::types::{Detail, InstanceView, MessageEntry, MessageLog, NotificationAccepted, SendNotificationBody};
-use crate::api::json::{parse_body, BodyError};
+use crate::api::json::{parse_body, BodyError, JsonBody};
 use crate::api::{AppState, REQUEST_ID};
 use crate::domain::notification::request::BillingRequest;
 use crate::domain::notification::{MessageStatus, Permission};
 use crate::store::notifications::messages::LogFilter;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use bytes::Bytes;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -46,7 +45,7 @@ pub async fn send_notification(
     key: KeyHolder,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Json<NotificationAccepted>, NotificationsError> {
     key.require(Permission::SendMessage)?;
     let raw_id = params(query)?
@@ -56,6 +55,7 @@ pub async fn send_notification(
     let instance = instance_id(&raw_id)?;
     let value: serde_json::Value = parse_body(body).map_err(|e| match e {
         BodyError::TooLarge => NotificationsError::PayloadTooLarge,
+        BodyError::NotJson => NotificationsError::NotJson,
         BodyError::Invalid(m) => NotificationsError::BadRequest(m),
     })?;
     let request = BillingRequest::from_json(&value).map_err(NotificationsError::BadRequest)?;

@@ -1,7 +1,9 @@
 //! Every Relier error, and its status and body (seed 000's shapes), in one place.
 
 use crate::api::json::number;
-use crate::api::responses::{payload_too_large, too_many_requests};
+use crate::api::responses::no_route_message;
+use crate::api::responses::{payload_too_large, too_many_requests, unsupported_media_type};
+use crate::domain::money::DecimalNumber;
 use crate::domain::refusal::Refusal;
 use crate::service::fx::FxError;
 use crate::service::purchase::PurchaseError;
@@ -17,6 +19,10 @@ use std::time::Duration;
 pub enum RelierError {
     Validation(Vec<(&'static str, String)>),
     PayloadTooLarge,
+    /// The body is not declared as JSON.
+    NotJson,
+    /// No such route, or not with this method.
+    NoRoute(StatusCode),
     Unauthorized,
     Suspended,
     RateLimited(Duration),
@@ -76,6 +82,8 @@ impl IntoResponse for RelierError {
                 }),
             ),
             Self::PayloadTooLarge => payload_too_large(),
+            Self::NotJson => unsupported_media_type(),
+            Self::NoRoute(status) => body(status, json!({"success": false, "error": no_route_message(status)})),
             Self::Unauthorized => body(
                 StatusCode::UNAUTHORIZED,
                 json!({"success": false, "error": "Invalid API credentials"}),
@@ -212,4 +220,45 @@ fn purchase_error(e: PurchaseError) -> Response {
         PurchaseError::Store(e) => RelierError::Internal(format!("{e:?}")).into_response(),
         PurchaseError::Internal(e) => RelierError::Internal(e).into_response(),
     }
+}
+
+/// The body of every Relier error (the shapes of seed 000): `success` is false and
+/// `error` says what; the other fields come with the errors that have them.
+#[derive(utoipa::ToSchema)]
+pub struct RelierErrorBody {
+    pub success: bool,
+    pub error: String,
+    pub message: Option<String>,
+    /// 400: each field's problem.
+    pub details: Option<Vec<FieldProblem>>,
+    /// 500 (refunded) and 503 "Outcome unknown".
+    pub transaction_id: Option<String>,
+    pub check_status_url: Option<String>,
+    pub reason: Option<String>,
+    pub refunded: Option<bool>,
+    pub response_time_ms: Option<i64>,
+    /// 429 (also in `Retry-After`).
+    pub retry_after_seconds: Option<u64>,
+    /// 403 "Insufficient balance".
+    #[schema(value_type = Option<DecimalNumber>)]
+    pub current_balance_usd: Option<Decimal>,
+    #[schema(value_type = Option<DecimalNumber>)]
+    pub required_usd: Option<Decimal>,
+    #[schema(value_type = Option<DecimalNumber>)]
+    pub exchange_rate: Option<Decimal>,
+    /// 403 and 429 "Daily transaction limit exceeded".
+    #[schema(value_type = Option<DecimalNumber>)]
+    pub requested_mxn: Option<Decimal>,
+    #[schema(value_type = Option<DecimalNumber>)]
+    pub daily_limit_mxn: Option<Decimal>,
+    #[schema(value_type = Option<DecimalNumber>)]
+    pub used_today_mxn: Option<Decimal>,
+    #[schema(value_type = Option<DecimalNumber>)]
+    pub available_mxn: Option<Decimal>,
+}
+
+#[derive(utoipa::ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
 }

@@ -1,9 +1,9 @@
 //! Relier endpoints.
 
 use super::auth::RelierCustomer;
-use super::errors::RelierError;
-use super::types::{Balance, Page, Queued, QuoteBody, Status, SyncSuccess, TopupBody};
-use crate::api::json::{decimal, parse_body, BodyError};
+use super::errors::{RelierError, RelierErrorBody};
+use super::types::{Balance, Page, Queued, QueuedAnswer, QuoteBody, Status, SyncSuccess, TopupAnswer, TopupBody};
+use crate::api::json::{decimal, parse_body, BodyError, JsonBody};
 use crate::api::offers::{CountryQuery, LookupView, ProductList, ProductQuery, QuoteView, WouldReplay, WouldSucceed};
 use crate::api::rate_limit::LimitKind;
 use crate::api::search::SearchQuery;
@@ -13,20 +13,19 @@ use crate::domain::money::has_at_most_dp;
 use crate::domain::status::TxnStatus;
 use crate::service::purchase::{Accepted, DryRun, PurchaseRequest, QuoteRequest};
 use crate::store::transactions;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use rust_decimal::Decimal;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-#[utoipa::path(get, path = "/api/balance", tag = "relier",
+#[utoipa::path(get, path = "/api/balance", operation_id = "relier_balance", tag = "relier",
     security(("api_key" = [], "customer_id" = [])),
-    responses((status = 200, description = "Current USD balance"), (status = 401, description = "Invalid API credentials"),
-              (status = 429, description = "Too many requests")))]
+    responses((status = 200, description = "Current USD balance", body = Balance), (status = 401, description = "Invalid API credentials", body = RelierErrorBody),
+              (status = 429, description = "Too many requests", body = RelierErrorBody)))]
 pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Api)?;
     let c = state
@@ -47,22 +46,22 @@ pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) ->
     .into_response())
 }
 
-#[utoipa::path(post, path = "/api/enviadespensa/topup", tag = "relier", request_body = TopupBody,
+#[utoipa::path(post, path = "/api/enviadespensa/topup", operation_id = "relier_topup", tag = "relier", request_body = TopupBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Used as the reference when the body has none")),
     security(("api_key" = [], "customer_id" = [])),
     responses(
-        (status = 200, description = "Top-up delivered; balance debited. With validate_only: every check passed (or the reference would replay its original); nothing charged"),
-        (status = 202, description = "Outcome not known by the deadline: funds held, poll check_status_url"),
-        (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
-        (status = 403, description = "Insufficient balance"), (status = 409, description = "Reference reused with a different request"),
-        (status = 429, description = "Too many requests, or daily limit exceeded"),
-        (status = 500, description = "Transaction processing failed; nothing stays debited"),
-        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)")))]
+        (status = 200, description = "Top-up delivered; balance debited. With validate_only: every check passed (or the reference would replay its original); nothing charged", body = TopupAnswer),
+        (status = 202, description = "Outcome not known by the deadline: funds held, poll check_status_url", body = Queued),
+        (status = 400, description = "Validation failed", body = RelierErrorBody), (status = 401, description = "Invalid API credentials", body = RelierErrorBody),
+        (status = 403, description = "Insufficient balance", body = RelierErrorBody), (status = 409, description = "Reference reused with a different request", body = RelierErrorBody),
+        (status = 429, description = "Too many requests, or daily limit exceeded", body = RelierErrorBody),
+        (status = 500, description = "Transaction processing failed; nothing stays debited", body = RelierErrorBody),
+        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)", body = RelierErrorBody)))]
 pub async fn topup(
     State(state): State<AppState>,
     customer: RelierCustomer,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
     let (request, validate_only) = purchase_request(&state, &customer, &headers, body, false)?;
@@ -73,20 +72,20 @@ pub async fn topup(
     Ok(sync_response(accepted))
 }
 
-#[utoipa::path(post, path = "/api/enviadespensa/topup-async", tag = "relier", request_body = TopupBody,
+#[utoipa::path(post, path = "/api/enviadespensa/topup-async", operation_id = "relier_topup_async", tag = "relier", request_body = TopupBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Used as the reference when the body has none")),
     security(("api_key" = [], "customer_id" = [])),
     responses(
-        (status = 200, description = "Queued (PENDING); poll check_status_url. With validate_only: every check passed (or the reference would replay its original); nothing charged"),
-        (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
-        (status = 403, description = "Insufficient balance"), (status = 409, description = "Reference reused with a different request"),
-        (status = 429, description = "Too many requests, or daily limit exceeded"),
-        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)")))]
+        (status = 200, description = "Queued (PENDING); poll check_status_url. With validate_only: every check passed (or the reference would replay its original); nothing charged", body = QueuedAnswer),
+        (status = 400, description = "Validation failed", body = RelierErrorBody), (status = 401, description = "Invalid API credentials", body = RelierErrorBody),
+        (status = 403, description = "Insufficient balance", body = RelierErrorBody), (status = 409, description = "Reference reused with a different request", body = RelierErrorBody),
+        (status = 429, description = "Too many requests, or daily limit exceeded", body = RelierErrorBody),
+        (status = 503, description = "Exchange rate or database unavailable; nothing debited (with transaction_id when the debit could not be confirmed)", body = RelierErrorBody)))]
 pub async fn topup_async(
     State(state): State<AppState>,
     customer: RelierCustomer,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Topup)?;
     let (request, validate_only) = purchase_request(&state, &customer, &headers, body, true)?;
@@ -97,10 +96,10 @@ pub async fn topup_async(
     Ok(Json(Queued::new(&accepted.txn, "Transaction queued for processing")).into_response())
 }
 
-#[utoipa::path(get, path = "/api/transaction/{id}", tag = "relier",
+#[utoipa::path(get, path = "/api/transaction/{id}", operation_id = "relier_transaction", tag = "relier",
     params(("id" = String, Path, description = "Our transaction id, or your own reference")),
     security(("api_key" = [], "customer_id" = [])),
-    responses((status = 200, description = "The transaction"), (status = 404, description = "Not found (or not yours)")))]
+    responses((status = 200, description = "The transaction", body = Status), (status = 404, description = "Not found (or not yours)", body = RelierErrorBody)))]
 pub async fn transaction(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -126,17 +125,17 @@ async fn dry_run(state: &AppState, request: PurchaseRequest) -> Result<Response,
     })
 }
 
-#[utoipa::path(post, path = "/api/quote", tag = "relier", request_body = QuoteBody, operation_id = "relier_quote",
+#[utoipa::path(post, path = "/api/quote", operation_id = "relier_quote", tag = "relier", request_body = QuoteBody,
     security(("api_key" = [], "customer_id" = [])),
     responses(
         (status = 200, description = "The price a purchase would be charged while the rate is unchanged", body = QuoteView),
-        (status = 400, description = "Validation failed (amount, product, phone, operator)"),
-        (status = 401, description = "Invalid API credentials"), (status = 429, description = "Too many requests"),
-        (status = 503, description = "Exchange rate unavailable")))]
+        (status = 400, description = "Validation failed (amount, product, phone, operator)", body = RelierErrorBody),
+        (status = 401, description = "Invalid API credentials", body = RelierErrorBody), (status = 429, description = "Too many requests", body = RelierErrorBody),
+        (status = 503, description = "Exchange rate unavailable", body = RelierErrorBody)))]
 pub async fn quote(
     State(state): State<AppState>,
     customer: RelierCustomer,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
 ) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Api)?;
     let body: QuoteBody = parse(body)?;
@@ -163,11 +162,11 @@ pub async fn quote(
     Ok(Json(QuoteView::from(&quote)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/products", tag = "relier", params(ProductQuery), operation_id = "relier_products",
+#[utoipa::path(get, path = "/api/products", operation_id = "relier_products", tag = "relier", params(ProductQuery),
     security(("api_key" = [], "customer_id" = [])),
     responses((status = 200, description = "Products offered, fixed ones priced for the caller", body = ProductList),
-              (status = 400, description = "Unknown filter value"), (status = 401, description = "Invalid API credentials"),
-              (status = 429, description = "Too many requests")))]
+              (status = 400, description = "Unknown filter value", body = RelierErrorBody), (status = 401, description = "Invalid API credentials", body = RelierErrorBody),
+              (status = 429, description = "Too many requests", body = RelierErrorBody)))]
 pub async fn products(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -179,12 +178,12 @@ pub async fn products(
     Ok(Json(ProductList::new(&products)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/lookup/{phone}", tag = "relier", operation_id = "relier_lookup",
+#[utoipa::path(get, path = "/api/lookup/{phone}", operation_id = "relier_lookup", tag = "relier",
     params(("phone" = String, Path, description = "The number, international form preferred"), CountryQuery),
     security(("api_key" = [], "customer_id" = [])),
     responses((status = 200, description = "Country, operator where known, and the products for the number", body = LookupView),
-              (status = 400, description = "Not a number of a country served, or valid in several"),
-              (status = 401, description = "Invalid API credentials"), (status = 429, description = "Too many requests")))]
+              (status = 400, description = "Not a number of a country served, or valid in several", body = RelierErrorBody),
+              (status = 401, description = "Invalid API credentials", body = RelierErrorBody), (status = 429, description = "Too many requests", body = RelierErrorBody)))]
 pub async fn lookup(
     State(state): State<AppState>,
     customer: RelierCustomer,
@@ -265,7 +264,7 @@ fn purchase_request(
     state: &AppState,
     customer: &RelierCustomer,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: JsonBody,
     is_async: bool,
 ) -> Result<(PurchaseRequest, bool), RelierError> {
     let body: TopupBody = parse(body)?;
@@ -324,9 +323,10 @@ fn purchase_request(
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, RelierError> {
+fn parse<T: serde::de::DeserializeOwned>(body: JsonBody) -> Result<T, RelierError> {
     parse_body(body).map_err(|e| match e {
         BodyError::TooLarge => RelierError::PayloadTooLarge,
+        BodyError::NotJson => RelierError::NotJson,
         BodyError::Invalid(m) => RelierError::Validation(vec![("body", m)]),
     })
 }

@@ -1,6 +1,8 @@
 //! Relier request and response bodies, as seed 000 shows them.
 
 use crate::api::json::{money, timestamp};
+use crate::api::offers::{WouldReplay, WouldSucceed};
+use crate::domain::money::DecimalNumber;
 use crate::domain::status::TxnStatus;
 use crate::store::transactions::Transaction;
 use rust_decimal::Decimal;
@@ -13,7 +15,7 @@ pub struct TopupBody {
     #[schema(example = "5512345678")]
     pub phone: String,
     /// Amount in MXN, 10–500, at most two decimals.
-    #[schema(value_type = f64, example = 50)]
+    #[schema(value_type = DecimalNumber, example = 50)]
     pub amount: serde_json::Number,
     /// Your order reference: an idempotency key (a repeat returns the original, charges nothing).
     #[schema(example = "ORDER-12345")]
@@ -34,7 +36,7 @@ pub struct TopupBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct QuoteBody {
     /// In the product's currency.
-    #[schema(value_type = f64, example = 50)]
+    #[schema(value_type = DecimalNumber, example = 50)]
     pub amount: serde_json::Number,
     pub product_id: Option<String>,
     pub operator: Option<String>,
@@ -42,14 +44,17 @@ pub struct QuoteBody {
     pub phone: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = RelierBalance)]
 pub struct Balance {
     pub success: bool,
     pub customer_id: String,
     pub company_name: String,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub current_balance: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub credit_limit: Decimal,
     pub currency: &'static str,
     /// What can be spent now: the balance (held funds are already out of it).
@@ -60,15 +65,18 @@ pub struct Balance {
     pub held: Decimal,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SyncTransaction {
     pub id: String,
     pub status: TxnStatus,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub amount_mxn: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub amount_usd: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub exchange_rate: Decimal,
     pub phone: String,
     pub reference: Option<String>,
@@ -79,25 +87,30 @@ pub struct SyncTransaction {
     pub currency: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Billing {
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub deducted_usd: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub balance_before_usd: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub balance_after_usd: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub exchange_rate: Decimal,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SyncSuccess {
     pub success: bool,
     pub transaction: SyncTransaction,
     pub billing: Billing,
     pub message: String,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub remaining_balance: Decimal,
 }
 
@@ -134,11 +147,12 @@ impl SyncSuccess {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct QueuedTransaction {
     pub id: String,
     pub status: TxnStatus,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub amount: Decimal,
     pub phone: String,
     pub reference: Option<String>,
@@ -147,7 +161,7 @@ pub struct QueuedTransaction {
     pub currency: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Queued {
     pub success: bool,
     pub transaction: QueuedTransaction,
@@ -174,19 +188,23 @@ impl Queued {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct StatusTransaction {
     pub id: String,
     pub transaction_id: String,
     pub customer_id: String,
     pub phone: String,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub amount: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub amount_mxn: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub amount_usd: Decimal,
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub exchange_rate: Decimal,
     pub status: TxnStatus,
     pub reference: Option<String>,
@@ -197,7 +215,7 @@ pub struct StatusTransaction {
     pub failure_reason: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Status {
     pub success: bool,
     pub transaction: StatusTransaction,
@@ -235,4 +253,24 @@ pub struct Page {
     pub transactions: Vec<StatusTransaction>,
     /// Pass back as `cursor` for the next (older) page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// What `POST /api/enviadespensa/topup` answers with 200: the delivered top-up, or with
+/// `validate_only` what a purchase would do.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum TopupAnswer {
+    Delivered(SyncSuccess),
+    WouldSucceed(WouldSucceed),
+    WouldReplay(WouldReplay),
+}
+
+/// What `POST /api/enviadespensa/topup-async` answers with 200: the queued top-up, or
+/// with `validate_only` what a purchase would do.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum QueuedAnswer {
+    Queued(Queued),
+    WouldSucceed(WouldSucceed),
+    WouldReplay(WouldReplay),
 }

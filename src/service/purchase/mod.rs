@@ -12,6 +12,7 @@ use crate::domain::provider::{Enquiry, Outcome, ProviderHealth, UpstreamTopup};
 use crate::domain::refusal::Refusal;
 use crate::domain::status::{AttemptStatus, TxnStatus};
 use crate::providers::Providers;
+use crate::service::breaker::Breakers;
 use crate::service::catalog::CatalogHandle;
 use crate::service::fx::{FxError, FxService};
 use crate::service::ids::TransactionIds;
@@ -148,6 +149,7 @@ pub struct PurchaseService {
     pending_backoff: PendingBackoff,
     queue: Arc<Notify>,
     ids: TransactionIds,
+    breakers: Breakers,
 }
 
 /// How often an upstream is asked again about a request it holds as pending: after
@@ -171,6 +173,7 @@ pub struct PurchaseConfig {
     pub pending_backoff: PendingBackoff,
     /// This process's tag for transaction ids (from the database: `store::instance_tag`).
     pub instance_tag: u64,
+    pub breakers: Breakers,
 }
 
 impl PurchaseService {
@@ -198,6 +201,7 @@ impl PurchaseService {
             pending_backoff: config.pending_backoff,
             queue,
             ids: TransactionIds::new(config.instance_tag, Arc::clone(&clock)),
+            breakers: config.breakers,
             clock,
         }
     }
@@ -214,6 +218,11 @@ impl PurchaseService {
     /// Whether any of the product's upstreams is enabled here (it can be offered).
     pub fn offers(&self, product: &Product) -> bool {
         self.providers.offers(product)
+    }
+
+    /// Whether purchases are skipping this upstream (its circuit is open).
+    pub fn circuit_open(&self, upstream: &str) -> bool {
+        self.breakers.is_open(upstream)
     }
 
     /// Each enabled upstream's health, asked now.

@@ -74,6 +74,15 @@ impl PurchaseService {
         let mut last_failure = "no upstream is enabled for this product".to_string();
         for (route, provider) in self.providers.routes_for(&product, txn.amount_local) {
             attempt_no += 1;
+            if !self.breakers.admit(provider.id()) {
+                last_failure = format!("{} unavailable (circuit open); not sent", provider.id());
+                tracing::info!(txn = %txn.id, upstream = provider.id(), "circuit open: route skipped");
+                // An attempt committed with the debit for this route was never sent.
+                if let Some(unsent) = begun.take() {
+                    txns::mark_attempt(&self.pool, unsent.id, AttemptStatus::Failed, None, Some(&last_failure)).await?;
+                }
+                continue;
+            }
             let request = upstream_request(txn, route, upstream_reference(&txn.id, attempt_no));
             let attempt = match begun.take() {
                 Some(attempt) => attempt,
@@ -89,6 +98,12 @@ impl PurchaseService {
                 None => provider.topup(&request).await,
             };
             let elapsed = Some(started.elapsed().as_millis() as i64);
+            match &outcome {
+                Outcome::Failed { retryable: true, .. } | Outcome::Unknown { .. } => {
+                    self.breakers.failed(provider.id())
+                }
+                _ => self.breakers.answered(provider.id()),
+            }
             match outcome {
                 Outcome::Failed {
                     retryable: true,
