@@ -338,7 +338,8 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
                 .business_timezone
                 .parse()
                 .map_err(|e| anyhow::anyhow!("business_timezone: {e}"))?;
-            let service = InvoiceService::new(pool, Arc::new(SystemClock), timezone);
+            let notices = notifications::queue_only(&pool, &settings);
+            let service = InvoiceService::new(pool, Arc::new(SystemClock), timezone).with_notices(notices);
             Ok(json!({"month": month, "issued": service.issue_month(first_day).await?}))
         }
         Command::Serve { .. } | Command::Openapi => unreachable!("handled above, or not an ops command"),

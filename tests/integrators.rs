@@ -438,6 +438,17 @@ async fn a_reversed_delivery_is_refunded_once_and_shows_everywhere() {
         })
         .await;
     let ops = ops_token(&app, "ops-alice").await;
+    // A webhook (its secret only: no URL needed to record events).
+    cli::run_ops(
+        app.settings.clone(),
+        Command::Webhook(cli::WebhookCommand::Set {
+            id: c.id.clone(),
+            url: None,
+            low_balance_usd: None,
+        }),
+    )
+    .await
+    .unwrap();
     let id = delivered(&app, &c, "5512345678", 100, "R-1").await;
     assert_eq!(app.balance(&c).await, dec("94.00"));
     // The daily limit is used up.
@@ -469,6 +480,15 @@ async fn a_reversed_delivery_is_refunded_once_and_shows_everywhere() {
         (Some("REVERSED"), dec("6.00"))
     );
     assert_eq!(app.balance(&c).await, dec("100.00"));
+
+    // Webhooks hear of it, once.
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE transaction_id = $1 AND kind = 'transaction.reversed'")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 1);
 
     // Every read shows it.
     let (_, v) = app.transaction(&c, &id).await;

@@ -795,3 +795,52 @@ async fn an_instance_may_have_its_own_templates() {
         "others keep the default"
     );
 }
+
+/// The wiring to money out: a balance that falls below the reseller's alert level
+/// (its `balance.low` event) and an issued invoice reach the reseller's WhatsApp.
+#[tokio::test]
+async fn a_low_balance_event_and_an_issued_invoice_reach_the_resellers_whatsapp() {
+    let app = app().await;
+    let reseller = app.customer("RESELLER_LOW", "50").await;
+    instance(&app, None, "recarga").await;
+    ops(
+        &app,
+        Command::Customer(CustomerCommand::Whatsapp {
+            id: reseller.id.clone(),
+            number: Some("+27 82 555 0101".into()),
+            clear: false,
+        }),
+    )
+    .await;
+    ops(
+        &app,
+        Command::Webhook(recarga::cli::WebhookCommand::Set {
+            id: reseller.id.clone(),
+            url: None,
+            low_balance_usd: Some(dec!(48)),
+        }),
+    )
+    .await;
+    // 50 MXN costs 2.94: the balance falls from 50 to 47.06, under 48.
+    let (status, body) = app.topup(&reseller, json!({"phone": "5512345678", "amount": 50})).await;
+    assert_eq!(status, 200, "{body}");
+    let sent = delivered(&app, 1).await;
+    let alert = sent.iter().find(|m| m.text.starts_with("Low Balance Alert")).unwrap();
+    assert_eq!(alert.number, "27825550101");
+    assert!(
+        alert.text.contains("USD 47.06") && alert.text.contains("USD 48.00"),
+        "{}",
+        alert.text
+    );
+
+    // The invoice of the month just billed: the CLI's run announces it too.
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let out = ops(&app, Command::Invoices(recarga::cli::InvoicesCommand::Issue { month })).await;
+    assert_eq!(out["issued"].as_array().map(Vec::len), Some(1), "{out}");
+    let sent = delivered(&app, 2).await;
+    assert!(
+        sent.iter()
+            .any(|m| m.text.starts_with("New Invoice Generated") && m.text.contains("USD 2.94")),
+        "{sent:?}"
+    );
+}

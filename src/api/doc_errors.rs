@@ -58,6 +58,9 @@ impl Modify for CommonErrors {
 fn error_body(path: &str) -> Option<&'static str> {
     if path.starts_with("/api/distributor/") {
         Some("DistributorErrorBody")
+    } else if path.starts_with("/api/v1/") {
+        // The notification service (seed 002) answers errors as {"detail": ...}.
+        Some("Detail")
     } else if path.starts_with("/api/admin/") {
         Some("AdminErrorBody")
     } else if path.starts_with("/api/") {
@@ -68,6 +71,15 @@ fn error_body(path: &str) -> Option<&'static str> {
 }
 
 fn add_common(op: &mut Operation, body: &str) {
+    // An error status an operation lists without a body has the dialect's error body.
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let (false, utoipa::openapi::RefOr::T(response)) = (status.starts_with('2'), response) {
+            if response.content.is_empty() {
+                let content = ContentBuilder::new().schema(Some(Ref::from_schema_name(body))).build();
+                response.content.insert("application/json".into(), content);
+            }
+        }
+    }
     let has_body = op.request_body.is_some();
     let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
     for (status, description, when) in COMMON {

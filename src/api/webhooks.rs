@@ -23,7 +23,7 @@ pub fn routes() -> Router<AppState> {
     params(("upstream" = String, Path, description = "The upstream that sends it, e.g. `datamart`")),
     request_body(content = String, description = "The upstream's own notification body (DataMart: `{event, data{reference, …}}` or `{reference, status, …}`)", content_type = "application/json"),
     responses(
-        (status = 200, description = "Received; the request it names was looked up upstream (nothing is settled on the notification's word)"),
+        (status = 200, description = "Received; the request it names was looked up upstream (nothing is settled on the notification's word): {success, received}", body = Object),
         (status = 400, description = "The body names no reference"),
         (status = 404, description = "No such upstream is enabled"),
         (status = 503, description = "Could not be handled now (e.g. database unavailable): send it again")))]

@@ -167,15 +167,21 @@ pub async fn set_contact(pool: &PgPool, id: &str, number: Option<&str>) -> anyho
     Ok(json!({"customer_id": id, "whatsapp_contact": number}))
 }
 
-/// After a credit has committed: queue its WhatsApp confirmation (sent by the server's
-/// sender). The credit stands whatever happens here; the outcome is reported.
-pub async fn confirm_credit(pool: &PgPool, settings: &Settings, id: &str, usd: Decimal, balance: Decimal) -> Value {
-    let service = NotificationService::new(
+/// A notification service that stores and queues messages for a running server's
+/// sender to send (the CLI has no Evolution connection of its own).
+pub fn queue_only(pool: &PgPool, settings: &Settings) -> Arc<NotificationService> {
+    Arc::new(NotificationService::new(
         pool.clone(),
         None,
         startup::notification_config(settings),
         Arc::new(tokio::sync::Notify::new()),
-    );
+    ))
+}
+
+/// After a credit has committed: queue its WhatsApp confirmation (sent by the server's
+/// sender). The credit stands whatever happens here; the outcome is reported.
+pub async fn confirm_credit(pool: &PgPool, settings: &Settings, id: &str, usd: Decimal, balance: Decimal) -> Value {
+    let service = queue_only(pool, settings);
     let reference = format!("CREDIT-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
     let notice = ResellerNotice::Credit {
         amount_usd: usd,

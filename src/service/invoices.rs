@@ -1,10 +1,11 @@
 //! Issuing monthly invoices: for the previous month (business time zone) by the
 //! scheduled job, or for a given month by ops. Each reseller's invoice is written in
 //! one transaction and never changes; issuing twice writes nothing the second time.
-//! A notice of a new invoice (WhatsApp, e-mail) belongs where `issue_month` logs it.
+//! An issued invoice is announced to its reseller on WhatsApp where one is configured.
 
 use crate::domain::clock::Clock;
 use crate::domain::invoice;
+use crate::service::notifications::{NotificationService, ResellerNotice};
 use crate::store::invoices::{self, Period};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -15,11 +16,24 @@ pub struct InvoiceService {
     pool: PgPool,
     clock: Arc<dyn Clock>,
     timezone: Tz,
+    /// Where an issued invoice is announced to its reseller (WhatsApp), if anywhere.
+    notices: Option<Arc<NotificationService>>,
 }
 
 impl InvoiceService {
     pub fn new(pool: PgPool, clock: Arc<dyn Clock>, timezone: Tz) -> Self {
-        Self { pool, clock, timezone }
+        Self {
+            pool,
+            clock,
+            timezone,
+            notices: None,
+        }
+    }
+
+    /// Announce every invoice issued from now on to its reseller's WhatsApp contact.
+    pub fn with_notices(mut self, notices: Arc<NotificationService>) -> Self {
+        self.notices = Some(notices);
+        self
     }
 
     /// Invoice the month before today's (business time zone); the numbers issued now.
@@ -43,9 +57,36 @@ impl InvoiceService {
             let number = invoice::number(first_day, &customer);
             if invoices::issue(&self.pool, &number, &customer, &period).await? {
                 tracing::info!(invoice = %number, customer = %customer, "invoice issued");
+                self.announce(&customer, &number).await;
                 issued.push(number);
             }
         }
         Ok(issued)
+    }
+
+    /// The issued invoice, to its reseller's WhatsApp; a failure to announce it is
+    /// logged, and the invoice stands.
+    async fn announce(&self, customer: &str, number: &str) {
+        let Some(notices) = &self.notices else {
+            return;
+        };
+        let invoice = match invoices::get(&self.pool, customer, number).await {
+            Ok(Some(invoice)) => invoice,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(invoice = number, error = %e, "issued invoice not announced");
+                return;
+            }
+        };
+        let notice = ResellerNotice::Invoice {
+            number: invoice.number,
+            period_start: invoice.period_start,
+            period_end: invoice.period_end,
+            total_usd: invoice.total_usd,
+            due_date: None,
+        };
+        if let Err(e) = notices.notify_reseller(customer, notice).await {
+            tracing::warn!(invoice = number, error = %e, "issued invoice not announced");
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
 use crate::service::health::HealthMonitor;
 use crate::service::invoices::InvoiceService;
-use crate::service::notifications::{NotificationConfig, NotificationService};
+use crate::service::notifications::{LowBalanceNotices, NotificationConfig, NotificationService};
 use crate::service::purchase::{PendingBackoff, PurchaseConfig, PurchaseService};
 use crate::service::tokens::TokenService;
 use crate::service::webhooks::{DeliveryPolicy, WebhookService};
@@ -252,13 +252,15 @@ impl Application {
                 Duration::from_millis(n.poll_interval_ms),
             ));
         }
-        let invoices = Arc::new(InvoiceService::new(pool.clone(), Arc::clone(&clock), timezone));
+        let invoices = Arc::new(
+            InvoiceService::new(pool.clone(), Arc::clone(&clock), timezone).with_notices(Arc::clone(&notifications)),
+        );
         workers.push(jobs::invoices::spawn(
             invoices,
             Duration::from_secs(settings.invoices.check_interval_secs.max(1)),
         ));
         let w = &settings.webhooks;
-        let webhooks = Arc::new(WebhookService::new(
+        let mut webhooks = WebhookService::new(
             pool.clone(),
             DeliveryPolicy {
                 max_attempts: w.max_attempts.max(1),
@@ -267,7 +269,10 @@ impl Application {
                 timeout: Duration::from_secs(w.timeout_secs),
                 lease: Duration::from_secs(w.timeout_secs + 30),
             },
-        ));
+        );
+        // A low balance goes to the reseller's WhatsApp as well as to its webhook.
+        webhooks.add_consumer(Arc::new(LowBalanceNotices(Arc::clone(&notifications))));
+        let webhooks = Arc::new(webhooks);
         let poll = Duration::from_millis(w.poll_interval_ms);
         workers.push(jobs::webhooks::spawn_dispatcher(Arc::clone(&webhooks), poll));
         if w.delivery_workers > 0 {

@@ -4,8 +4,8 @@
 
 use crate::config::Settings;
 use crate::domain::notification::whatsapp::WhatsApp;
-use crate::providers::evolution::adapter::EvolutionAdapter;
 use crate::providers::datamart::adapter::{self as datamart, DatamartAdapter, FloatPolicy};
+use crate::providers::evolution::adapter::EvolutionAdapter;
 use crate::providers::executor::Executor;
 use crate::providers::latcom::adapter::{Credentials, LatcomAdapter};
 use crate::providers::smartcall::adapter::SmartcallAdapter;

@@ -225,7 +225,7 @@ fn final_code(status: TxnStatus) -> Option<Code> {
 
 #[utoipa::path(get, path = "/api/distributor/transactions", tag = "distributor",
     operation_id = "distributor_search_transactions", params(SearchQuery), security(("bearer" = [])),
-    responses((status = 200, description = "Your transactions, newest first, and next_cursor while more remain"),
+    responses((status = 200, description = "Your transactions, newest first, and next_cursor while more remain: {success, transactions: [as GET transaction], next_cursor}", body = Object),
               (status = 400, description = "12: invalid search parameters"), (status = 401, description = "Invalid or missing token"),
               (status = 429, description = "Too many requests")))]
 pub async fn search(

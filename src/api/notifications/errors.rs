@@ -17,8 +17,6 @@ pub enum NotificationsError {
     Forbidden(Permission),
     InstanceNotFound,
     PayloadTooLarge,
-    /// The body is not declared as JSON (`Content-Type`): refused unread.
-    NotJson,
     Service(NotifyError),
 }
 
@@ -40,10 +38,6 @@ impl IntoResponse for NotificationsError {
     fn into_response(self) -> Response {
         match self {
             Self::BadRequest(message) => detail(StatusCode::BAD_REQUEST, message),
-            Self::NotJson => detail(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Send the body as JSON with Content-Type: application/json",
-            ),
             Self::Unauthorized => {
                 let mut r = detail(StatusCode::UNAUTHORIZED, "Invalid or missing API key");
                 r.headers_mut()

@@ -55,7 +55,10 @@ pub async fn send_notification(
     let instance = instance_id(&raw_id)?;
     let value: serde_json::Value = parse_body(body).map_err(|e| match e {
         BodyError::TooLarge => NotificationsError::PayloadTooLarge,
-        BodyError::NotJson => NotificationsError::NotJson,
+        // Seed 002 lists 400 for a request it cannot read (it knows no 415).
+        BodyError::NotJson => {
+            NotificationsError::BadRequest("invalid JSON body: send it with Content-Type: application/json".into())
+        }
         BodyError::Invalid(m) => NotificationsError::BadRequest(m),
     })?;
     let request = BillingRequest::from_json(&value).map_err(NotificationsError::BadRequest)?;

@@ -1,6 +1,7 @@
 //! Bodies of the notification API, as seed 002 shows them.
 
 use crate::api::json::{money, timestamp};
+use crate::domain::money::DecimalNumber;
 use crate::service::notifications::InstanceStatus;
 use crate::store::notifications::messages::LoggedMessage;
 use rust_decimal::Decimal;
@@ -17,7 +18,7 @@ pub struct SendNotificationBody {
     #[schema(example = "John Doe")]
     customer_name: String,
     /// Bill amount, greater than zero.
-    #[schema(value_type = f64, example = 1500.00)]
+    #[schema(value_type = DecimalNumber, example = 1500.00)]
     amount: Decimal,
     /// ISO 4217 code.
     #[schema(example = "KES")]
@@ -65,7 +66,7 @@ pub struct MessageEntry {
     pub message_type: String,
     pub invoice_id: String,
     #[serde(serialize_with = "money")]
-    #[schema(value_type = f64)]
+    #[schema(value_type = DecimalNumber)]
     pub amount: Decimal,
     pub currency: String,
     pub due_date: Option<String>,

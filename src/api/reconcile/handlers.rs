@@ -91,7 +91,7 @@ fn range(
 #[utoipa::path(get, path = "/api/admin/reconcile/export", tag = "reconcile", operation_id = "reconcile_export",
     params(DateRange, ("x-reconcile-key" = String, Header, description = "Your reconcile key (an ops key sees every reseller)")),
     responses(
-        (status = 200, description = "text/csv, one row per transaction created in the range, oldest first", content_type = "text/csv"),
+        (status = 200, description = "text/csv, one row per transaction created in the range, oldest first", body = String, content_type = "text/csv"),
         (status = 400, description = "Validation failed"), (status = 401, description = "Invalid reconcile key"),
         (status = 503, description = "Service temporarily unavailable")))]
 pub async fn export(
@@ -168,7 +168,7 @@ impl From<DaySummary> for SummaryRow {
 #[utoipa::path(get, path = "/api/admin/reconcile/summary", tag = "reconcile", operation_id = "reconcile_summary",
     params(DateRange, ("x-reconcile-key" = String, Header, description = "Your reconcile key (an ops key sees every reseller)")),
     responses(
-        (status = 200, description = "Totals per business day, status and currency"),
+        (status = 200, description = "Totals per business day, status and currency: {success, days: [{day, status, currency, transactions, amount_local, cost_usd, commission_usd, charged_usd}]}", body = Object),
         (status = 400, description = "Validation failed"), (status = 401, description = "Invalid reconcile key"),
         (status = 503, description = "Service temporarily unavailable")))]
 pub async fn summary(

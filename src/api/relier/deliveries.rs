@@ -65,7 +65,7 @@ impl From<Delivery> for DeliveryView {
 
 #[utoipa::path(get, path = "/api/webhooks/deliveries", tag = "relier", operation_id = "relier_webhook_deliveries",
     params(LogQuery), security(("api_key" = [], "customer_id" = [])),
-    responses((status = 200, description = "Your deliveries, newest first, and next_cursor while more remain"),
+    responses((status = 200, description = "Your deliveries, newest first, and next_cursor while more remain: {success, deliveries: [...], next_cursor}", body = Object),
               (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials")))]
 pub async fn log(
     State(state): State<AppState>,
@@ -100,7 +100,7 @@ pub async fn log(
 
 #[utoipa::path(post, path = "/api/webhooks/deliveries/{id}/resend", tag = "relier", operation_id = "relier_webhook_resend",
     params(("id" = i64, Path, description = "Delivery id")), security(("api_key" = [], "customer_id" = [])),
-    responses((status = 200, description = "Queued to be sent again now, with the same body"),
+    responses((status = 200, description = "Queued to be sent again now, with the same body: {success, delivery_id, status}", body = Object),
               (status = 401, description = "Invalid API credentials"), (status = 404, description = "Not found (or not yours)")))]
 pub async fn resend(
     State(state): State<AppState>,

@@ -200,7 +200,7 @@ pub async fn lookup(
 
 #[utoipa::path(get, path = "/api/transactions", tag = "relier", operation_id = "relier_search_transactions",
     params(SearchQuery), security(("api_key" = [], "customer_id" = [])),
-    responses((status = 200, description = "Your transactions, newest first, and next_cursor while more remain"),
+    responses((status = 200, description = "Your transactions, newest first, and next_cursor while more remain: {success, transactions: [as GET /api/transaction], next_cursor}", body = Object),
               (status = 400, description = "Validation failed"), (status = 401, description = "Invalid API credentials"),
               (status = 429, description = "Too many requests")))]
 pub async fn search(

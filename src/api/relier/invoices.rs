@@ -58,7 +58,7 @@ fn total_json(t: &InvoiceTotal) -> serde_json::Value {
 
 #[utoipa::path(get, path = "/api/invoices", tag = "relier", operation_id = "relier_invoices",
     security(("api_key" = [], "customer_id" = [])),
-    responses((status = 200, description = "Your invoices, newest month first"), (status = 401, description = "Invalid API credentials")))]
+    responses((status = 200, description = "Your invoices, newest month first: {success, invoices: [...]}", body = Object), (status = 401, description = "Invalid API credentials")))]
 pub async fn list(State(state): State<AppState>, customer: RelierCustomer) -> Result<Response, RelierError> {
     customer.rate_limit(&state, LimitKind::Api)?;
     let list: Vec<InvoiceView> = invoices::list(&state.pool, &customer.0.id)
@@ -79,7 +79,7 @@ pub struct Format {
 #[utoipa::path(get, path = "/api/invoices/{number}", tag = "relier", operation_id = "relier_invoice",
     params(("number" = String, Path, description = "Invoice number"), Format),
     security(("api_key" = [], "customer_id" = [])),
-    responses((status = 200, description = "The invoice: JSON, text/csv or text/html"),
+    responses((status = 200, description = "The invoice: JSON, text/csv or text/html (by format)", content((Object = "application/json"), (String = "text/csv"), (String = "text/html"))),
               (status = 400, description = "Unknown format"), (status = 401, description = "Invalid API credentials"),
               (status = 404, description = "Not found (or not yours)")))]
 pub async fn get(

@@ -9,7 +9,7 @@ mod submit;
 mod templates;
 
 pub use link::{InstanceStatus, Link};
-pub use reseller::ResellerNotice;
+pub use reseller::{LowBalanceNotices, ResellerNotice};
 
 use crate::domain::keys;
 use crate::domain::notification::whatsapp::{WhatsApp, WhatsAppError};

@@ -6,10 +6,14 @@ use super::submit::Outgoing;
 use super::{NotificationService, NotifyError};
 use crate::domain::notification::request::format_amount;
 use crate::domain::notification::MessageType;
+use crate::service::webhooks::{EventConsumer, WebhookError};
+use crate::store::customers;
 use crate::store::notifications::messages::Stored;
 use crate::store::notifications::{contacts, instances};
+use crate::store::webhooks::Event;
 use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
+use std::sync::Arc;
 use uuid::Uuid;
 
 const USD: &str = "USD";
@@ -111,5 +115,43 @@ impl NotificationService {
         Ok(Some(match self.queue(o).await? {
             Stored::Queued(id) | Stored::Duplicate(id) => id,
         }))
+    }
+}
+
+/// The WhatsApp side of the reseller events (`service::webhooks`): a `balance.low`
+/// event becomes a low-balance notice to the reseller's contact. Any other event is
+/// for webhooks only. A repeat (events are handed over at least once) is absorbed by
+/// the notices' de-duplication window.
+pub struct LowBalanceNotices(pub Arc<NotificationService>);
+
+#[async_trait::async_trait]
+impl EventConsumer for LowBalanceNotices {
+    fn name(&self) -> &'static str {
+        "whatsapp"
+    }
+
+    async fn consume(&self, event: &Event) -> Result<(), WebhookError> {
+        if event.kind != "balance.low" {
+            return Ok(());
+        }
+        let failed = |message: String| WebhookError::Consumer {
+            consumer: "whatsapp",
+            message,
+        };
+        let Some(customer) = customers::get(&self.0.pool, &event.customer_id).await? else {
+            return Ok(());
+        };
+        let Some(threshold_usd) = customer.low_balance_usd else {
+            return Ok(());
+        };
+        let notice = ResellerNotice::LowBalance {
+            balance_usd: customer.balance_usd,
+            threshold_usd,
+        };
+        self.0
+            .notify_reseller(&customer.id, notice)
+            .await
+            .map(|_| ())
+            .map_err(|e| failed(e.to_string()))
     }
 }
