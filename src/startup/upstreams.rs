@@ -27,6 +27,7 @@ pub struct Simulators {
     pub smartcall: Option<SmartcallSim>,
     #[cfg(feature = "sandbox")]
     pub evolution: Option<sandbox::evolution::SimState>,
+    #[cfg(feature = "sandbox")]
     pub datamart: Option<sandbox::datamart::SimState>,
 }
 
