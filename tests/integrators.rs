@@ -15,8 +15,17 @@ fn money(v: &Value) -> Decimal {
     Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("not a number: {v}"))
 }
 
-fn za(dtid: &str, product: &str, amount: Value, phone: &str) -> Value {
+fn distributor_purchase(dtid: &str, product: &str, amount: Value, phone: &str) -> Value {
     json!({"distributor_transaction_id": dtid, "phone_number": phone, "product_id": product, "amount": amount})
+}
+
+fn product_ids(listing: &Value) -> Vec<&str> {
+    listing["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["product_id"].as_str().unwrap())
+        .collect()
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -199,7 +208,10 @@ async fn a_quote_and_the_purchase_that_follows_agree_to_the_cent() {
         (Some("ZAR"), Some("27821234567"))
     );
     let (status, v) = app
-        .purchase(&token, za("Q-ZA", "ZA_VODACOM_AIRTIME", json!(25), "0821234567"))
+        .purchase(
+            &token,
+            distributor_purchase("Q-ZA", "ZA_VODACOM_AIRTIME", json!(25), "0821234567"),
+        )
         .await;
     assert_eq!(status, 200, "{v}");
     let (_, t) = app.bearer_get(&token, "/api/distributor/transaction/Q-ZA").await;
@@ -233,12 +245,7 @@ async fn lookup_tells_country_operator_where_known_and_what_to_buy() {
     );
     assert_eq!(v["operator"], "VODACOM");
     assert_eq!(v["operator_source"], "smartcall");
-    let ids: Vec<&str> = v["products"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["product_id"].as_str().unwrap())
-        .collect();
+    let ids = product_ids(&v);
     assert!(
         ids.contains(&"ZA_VODACOM_AIRTIME") && ids.contains(&"ZA_AIRTIME"),
         "{ids:?}"
@@ -298,12 +305,7 @@ async fn product_listings_filter_and_price_for_the_caller() {
         .bearer_get(&token, "/api/distributor/products?country=ZA&operator=mtn&kind=airtime")
         .await;
     assert_eq!(status, 200, "{v}");
-    let ids: Vec<&str> = v["products"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["product_id"].as_str().unwrap())
-        .collect();
+    let ids = product_ids(&v);
     assert!(
         ids.contains(&"ZA_MTN_AIRTIME") && ids.contains(&"ZA_AIRTIME"),
         "{ids:?}"
@@ -316,14 +318,15 @@ async fn product_listings_filter_and_price_for_the_caller() {
     assert_eq!(status, 400, "{v}");
 }
 
-/// Each documented scenario suffix (`77OD`), through LATCOM (Relier) and Smartcall
-/// (distributor): the outcome it names, settled by the gateway's own machinery.
+/// Each documented scenario suffix (`77OD`), through LATCOM (Relier), Smartcall and
+/// DataMart (distributor): the outcome it names, settled by the gateway's own machinery.
 #[tokio::test]
 async fn sandbox_scenario_numbers_choose_the_outcome() {
     let app = TestApp::spawn_with(
         |s| {
             s.providers.latcom.enquire_by_dist_transid = true;
             s.providers.smartcall.timeout_secs = 2;
+            s.providers.datamart.timeout_secs = 2;
         },
         None,
     )
@@ -360,7 +363,7 @@ async fn sandbox_scenario_numbers_choose_the_outcome() {
         let (status, v) = app
             .purchase(
                 &token,
-                za(
+                distributor_purchase(
                     &dtid,
                     "ZA_VODACOM_AIRTIME",
                     json!(30),
@@ -374,6 +377,25 @@ async fn sandbox_scenario_numbers_choose_the_outcome() {
             _ => {}
         }
         waits.push((None, Some(dtid), expected, format!("ZA …77{digit}{delay}")));
+        // DataMart (Ghana, MTN's 024 range): a data bundle.
+        let dtid = format!("SCN-GH-{digit}");
+        let (status, v) = app
+            .purchase(
+                &token,
+                distributor_purchase(
+                    &dtid,
+                    "GH_MTN_DATA_1GB_90D",
+                    json!(5.5),
+                    &format!("02412377{digit}{delay}"),
+                ),
+            )
+            .await;
+        match digit {
+            "0" => assert_eq!(status, 200, "{v}"),
+            "1" => assert_eq!((status, v["response_code"].as_str()), (500, Some("91")), "{v}"),
+            _ => {}
+        }
+        waits.push((None, Some(dtid), expected, format!("GH …77{digit}{delay}")));
     }
     for (id, dtid, expected, what) in waits {
         let status = match (id, dtid) {
