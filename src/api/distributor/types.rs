@@ -72,9 +72,11 @@ pub struct Balance {
     pub last_updated: String,
     /// What can be spent now: the balance (held funds are already out of it).
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub available: Decimal,
     /// Charged for purchases not final yet: spent or refunded when they settle.
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub held: Decimal,
 }
 

@@ -59,9 +59,11 @@ pub struct Balance {
     pub currency: &'static str,
     /// What can be spent now: the balance (held funds are already out of it).
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub available: Decimal,
     /// Charged for purchases not final yet: spent or refunded when they settle.
     #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
     pub held: Decimal,
 }
 
