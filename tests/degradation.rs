@@ -31,7 +31,7 @@ async fn health_answers_from_cached_checks_never_a_live_upstream_call() {
     let ready = until(&app, "/health/ready", 200, 10).await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["database"], true);
-    assert_eq!(ready["usable_upstreams"], json!(["latcom", "smartcall"]));
+    assert_eq!(ready["usable_upstreams"], json!(["datamart", "latcom", "smartcall"]));
     assert_eq!(ready["reasons"], json!([]));
 
     let upstream_requests = || app.smartcall.api1.requests() + app.smartcall.api2.requests();
@@ -46,7 +46,7 @@ async fn health_answers_from_cached_checks_never_a_live_upstream_call() {
     let (_, health) = send(app.client.get(app.url("/health"))).await;
     assert_eq!(health["database"], "ok");
     assert!(health["upstreams_checked_at"].is_string(), "{health}");
-    assert_eq!(health["upstreams"].as_array().unwrap().len(), 2, "{health}");
+    assert_eq!(health["upstreams"].as_array().unwrap().len(), 3, "{health}");
 }
 
 #[tokio::test]
