@@ -295,8 +295,12 @@ fn build(
     let (method, body) = match scenario {
         Scenario::Get | Scenario::Balance => ("GET", Bytes::new()),
         Scenario::Topup | Scenario::TopupAsync => {
-            // 55 + 8 digits, never the simulator's special numbers 5500000000..03.
-            let suffix = 10_000_000 + (phone_offset + n) % 90_000_000;
+            // 55 + 8 digits, never the simulator's special numbers 5500000000..03, nor a
+            // sandbox scenario number (last four digits 77OD: failures, timeouts, …).
+            let mut suffix = 10_000_000 + (phone_offset + n) % 90_000_000;
+            if (suffix / 100) % 100 == 77 {
+                suffix += 100;
+            }
             let body = json!({
                 "phone": format!("55{suffix:08}"),
                 "amount": amount,
