@@ -73,11 +73,11 @@ impl FxService {
         if !store::fx::fetch_due(&self.pool, &self.currencies, refresh_interval.as_secs() as i64).await? {
             return Ok(());
         }
-        let Some(lock) = store::fx::try_fetch_lock(&self.pool).await? else {
+        let Some(_lock) = store::fx::try_fetch_lock(&self.pool).await? else {
             return Ok(()); // another instance is fetching
         };
         self.refresh().await;
-        lock.release().await
+        Ok(()) // dropping the lock ends its session, and with it the lock
     }
 
     /// Fetch every currency; a failure keeps the last good rate and is logged.

@@ -29,8 +29,12 @@ pub async fn fetch_due(pool: &PgPool, currencies: &[String], interval_secs: i64)
 }
 
 /// The right to fetch rates, held by one instance at a time: a session advisory lock
-/// on a connection of its own, so it ends with the session if the instance dies.
-pub struct FetchLock(sqlx::pool::PoolConnection<sqlx::Postgres>);
+/// on a connection that is closed, not returned to the pool, when this is dropped. So
+/// the lock ends with the value, whatever happened meanwhile (an error, a panic, the
+/// instance dying), and never lingers on a pooled connection.
+pub struct FetchLock {
+    _session: sqlx::pool::PoolConnection<sqlx::Postgres>,
+}
 
 /// "fx fetch" in ASCII: any fixed key will do.
 const FETCH_LOCK_KEY: i64 = 0x6678_2066_6574_6368;
@@ -41,17 +45,11 @@ pub async fn try_fetch_lock(pool: &PgPool) -> Result<Option<FetchLock>, sqlx::Er
         .bind(FETCH_LOCK_KEY)
         .fetch_one(&mut *conn)
         .await?;
-    Ok(locked.then_some(FetchLock(conn)))
-}
-
-impl FetchLock {
-    pub async fn release(mut self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(FETCH_LOCK_KEY)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
+    if !locked {
+        return Ok(None);
     }
+    conn.close_on_drop();
+    Ok(Some(FetchLock { _session: conn }))
 }
 
 pub async fn latest(pool: &PgPool, currency: &str) -> Result<Option<Rate>, sqlx::Error> {

@@ -110,9 +110,8 @@ pub async fn move_to_review(pool: &PgPool, transaction_id: &str, reason: &str) -
 
 /// Claim up to `limit` open transactions untouched for `min_age_secs`, oldest first,
 /// not deferred (see `defer_enquiry`) and that no live claim holds, for `lease_secs`
-/// under `claim`: of several instances
-/// sweeping at once each gets different ones (SKIP LOCKED), and a claim whose holder
-/// died lapses with its lease.
+/// under `claim`: of several instances sweeping at once each gets different ones (SKIP
+/// LOCKED), and a claim whose holder died lapses with its lease.
 pub async fn claim_open(
     pool: &PgPool,
     claim: uuid::Uuid,
@@ -128,15 +127,12 @@ pub async fn claim_open(
                AND (next_enquiry_at IS NULL OR next_enquiry_at <= now())
                AND (claimed_until IS NULL OR claimed_until < now())
              ORDER BY updated_at LIMIT $2
-             FOR UPDATE SKIP LOCKED)
-         UPDATE transactions t SET claimed_by = $3, claimed_until = now() + make_interval(secs => $4)
-         FROM c WHERE t.id = c.id
-         RETURNING {}",
-        TXN_COLUMNS
-            .split(',')
-            .map(|c| format!("t.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
+             FOR UPDATE SKIP LOCKED),
+         claimed AS (
+             UPDATE transactions t SET claimed_by = $3, claimed_until = now() + make_interval(secs => $4)
+             FROM c WHERE t.id = c.id
+             RETURNING t.*)
+         SELECT {TXN_COLUMNS} FROM claimed"
     ))
     .bind(min_age_secs as f64)
     .bind(limit)
