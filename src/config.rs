@@ -164,7 +164,8 @@ impl Default for DistributorSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FxSettings {
-    /// The default source for every currency: `fixed` or `banxico` (MXN only).
+    /// The default source for every currency: `fixed`, `banxico` (MXN only) or
+    /// `openexchangerates`.
     pub source: String,
     /// Currency → source, overriding `source` (e.g. MXN = "banxico").
     pub source_by_currency: BTreeMap<String, String>,
@@ -176,6 +177,7 @@ pub struct FxSettings {
     /// Currency → units per USD, used by the `fixed` source.
     pub fixed_rates: BTreeMap<String, Decimal>,
     pub banxico: BanxicoSettings,
+    pub openexchangerates: OpenExchangeRatesSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +187,13 @@ pub struct BanxicoSettings {
     /// SIE series of the FIX rate.
     pub series: String,
     pub token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenExchangeRatesSettings {
+    pub base_url: String,
+    pub app_id: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -542,6 +551,16 @@ impl Default for FxSettings {
                 ("GHS".to_string(), dec!(15.5000)),
             ]),
             banxico: BanxicoSettings::default(),
+            openexchangerates: OpenExchangeRatesSettings::default(),
+        }
+    }
+}
+
+impl Default for OpenExchangeRatesSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://openexchangerates.org/api".into(),
+            app_id: None,
         }
     }
 }

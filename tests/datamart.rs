@@ -468,3 +468,90 @@ async fn a_bulk_whose_answers_are_lost_is_settled_by_enquiry_without_resending()
     assert_eq!(app.balance(&c).await, dec("100") - bundle_usd() * dec("3"));
     app.assert_ledger_invariants().await;
 }
+
+/// Serves Open Exchange Rates' `latest.json` (the recorded answer, published `age` ago)
+/// on loopback, keeping the query strings it was asked with.
+async fn open_exchange_rates(age: chrono::Duration) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::{extract::RawQuery, routing::get, Router};
+    let mut recorded: Value = serde_json::from_str(include_str!("fixtures/openexchangerates_latest.json")).unwrap();
+    recorded["timestamp"] = json!((chrono::Utc::now() - age).timestamp());
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&asked);
+    let router = Router::new().route(
+        "/api/latest.json",
+        get(move |RawQuery(q): RawQuery| {
+            log.lock().unwrap().push(q.unwrap_or_default());
+            let body = recorded.clone();
+            async move { axum::Json(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}/api"), asked)
+}
+
+async fn priced_by_open_exchange_rates(base_url: String) -> TestApp {
+    TestApp::spawn_with(
+        move |s: &mut Settings| {
+            s.fx.source_by_currency.insert("GHS".into(), "openexchangerates".into());
+            s.fx.openexchangerates.base_url = base_url;
+            s.fx.openexchangerates.app_id = Some("oxr-app-id-for-tests".to_string().into());
+        },
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn bundles_are_priced_at_the_ghs_rate_from_open_exchange_rates() {
+    let (base_url, asked) = open_exchange_rates(chrono::Duration::hours(1)).await;
+    let app = priced_by_open_exchange_rates(base_url).await;
+    let (c, token) = buyer(&app, "GH-OXR").await;
+
+    let (_, health) = send(app.client.get(app.url("/health"))).await;
+    let ghs = health["fx"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["currency"] == "GHS")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (ghs["source"].as_str(), ghs["fresh"].as_bool()),
+        (Some("openexchangerates"), Some(true)),
+        "{ghs}"
+    );
+    assert_eq!(ghs["rate"].to_string(), "4.4204");
+    let asked = asked.lock().unwrap().clone();
+    assert!(!asked.is_empty(), "the source was asked");
+    assert!(
+        asked
+            .iter()
+            .all(|q| q.contains("app_id=oxr-app-id-for-tests") && q.contains("symbols=GHS")),
+        "{asked:?}"
+    );
+
+    let (status, body) = app.purchase(&token, gh("GH-OXR-1", "+233 24 000 0000")).await;
+    assert_eq!(status, 200, "{body}");
+    // 5.50 GHS at 4.4204 per USD.
+    assert_eq!(app.balance(&c).await, dec("100") - dec("1.24"));
+    app.assert_ledger_invariants().await;
+}
+
+/// A rate published a year ago (far older than the maximum age): Ghana is refused with
+/// nothing debited.
+#[tokio::test]
+async fn a_stale_ghs_rate_refuses_bundles_and_moves_no_money() {
+    let (base_url, _) = open_exchange_rates(chrono::Duration::hours(24 * 365)).await;
+    let app = priced_by_open_exchange_rates(base_url).await;
+    let (c, token) = buyer(&app, "GH-STALE").await;
+    let (status, body) = app.purchase(&token, gh("GH-STALE-1", "+233 24 000 0000")).await;
+    // Seed 001's system error (96, HTTP 500): nothing debited.
+    assert_eq!((status, body["response_code"].as_str()), (500, Some("96")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("stale"), "{body}");
+    assert_eq!(app.balance(&c).await, dec("100"));
+    let (_, health) = send(app.client.get(app.url("/health"))).await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    app.assert_ledger_invariants().await;
+}

@@ -61,7 +61,10 @@ impl Executor {
                 .get(reqwest::header::ETAG)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let body = response.bytes().await.map_err(|e| CallError::Unknown(e.to_string()))?;
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| CallError::Unknown(e.without_url().to_string()))?;
             Ok(CallResponse {
                 status,
                 body,
@@ -85,7 +88,10 @@ impl Default for Executor {
     }
 }
 
+/// The URL is dropped from the message: a query string may carry a credential (an
+/// App ID), and these messages reach the logs.
 fn classify(e: reqwest::Error) -> CallError {
+    let e = e.without_url();
     if e.is_connect() || e.is_builder() {
         CallError::NotSent(e.to_string())
     } else {

@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::domain::clock::Clock;
 use crate::domain::fx::{Rate, RateSource, RateSourceError};
 use crate::providers::executor::Executor;
-use crate::providers::fx::{banxico::Banxico, fixed::FixedRates};
+use crate::providers::fx::{banxico::Banxico, fixed::FixedRates, openexchangerates::OpenExchangeRates};
 use anyhow::bail;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -43,7 +43,14 @@ pub fn rate_source(settings: &Settings, executor: &Executor, clock: &Arc<dyn Clo
                 let b = &settings.fx.banxico;
                 Arc::new(Banxico::new(executor.clone(), &b.base_url, &b.series, token))
             }
-            other => bail!("unknown rate source {other:?} (use \"fixed\" or \"banxico\")"),
+            "openexchangerates" => {
+                let o = &settings.fx.openexchangerates;
+                let Some(app_id) = o.app_id.clone() else {
+                    bail!("the openexchangerates rate source needs fx.openexchangerates.app_id");
+                };
+                Arc::new(OpenExchangeRates::new(executor.clone(), &o.base_url, app_id))
+            }
+            other => bail!("unknown rate source {other:?} (use \"fixed\", \"banxico\" or \"openexchangerates\")"),
         })
     };
     let mut by_currency = BTreeMap::new();

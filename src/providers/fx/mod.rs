@@ -2,3 +2,4 @@
 
 pub mod banxico;
 pub mod fixed;
+pub mod openexchangerates;
