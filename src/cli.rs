@@ -4,8 +4,9 @@
 use crate::api::json::number;
 use crate::config::Settings;
 use crate::domain::clock::SystemClock;
-use crate::domain::{callback, keys};
+use crate::domain::keys;
 use crate::service::invoices::InvoiceService;
+use crate::service::webhook_endpoints::{self, EndpointError};
 use crate::startup;
 use crate::store::ledger::{ReviewVerdict, Settlement};
 use crate::store::{self, customers, webhooks, StoreError};
@@ -15,6 +16,9 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Who the audit log names for actions taken with this command line.
+const CLI_ACTOR: &str = "cli";
 
 mod notifications;
 pub use notifications::{InstanceCommand, KeyCommand, NotificationsCommand};
@@ -261,7 +265,7 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             Ok(json!({"transaction_id": args.id, "status": args.outcome.to_uppercase(), "note": args.note}))
         }
         Command::Reverse { id, evidence } => {
-            match store::transactions::reverse(&pool, &id, &evidence, "cli").await? {
+            match store::transactions::reverse(&pool, &id, &evidence, CLI_ACTOR).await? {
                 Settlement::Settled => {}
                 Settlement::NotFound => bail!("transaction {id} not found"),
                 Settlement::WrongStatus => {
@@ -307,26 +311,28 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             url,
             low_balance_usd,
         }) => {
-            let url = url
-                .as_deref()
-                .map(|u| callback::validate(u, settings.is_sandbox()))
-                .transpose()
-                .map_err(|m| anyhow::anyhow!("--url: {}", m.replace("callback_url", "the URL")))?;
-            if low_balance_usd.is_some_and(|t| t <= Decimal::ZERO) {
-                bail!("--low-balance-usd must be positive");
-            }
-            let secret = keys::generate("whsec_");
-            if !webhooks::set_endpoint(&pool, &id, url.as_deref(), &secret, low_balance_usd).await? {
-                bail!("customer {id} not found");
-            }
+            let set = webhook_endpoints::configure(
+                &pool,
+                &id,
+                url.as_deref(),
+                low_balance_usd,
+                settings.is_sandbox(),
+                CLI_ACTOR,
+            )
+            .await
+            .map_err(|e| match e {
+                EndpointError::Invalid(m) => anyhow::anyhow!("--{}", m.replace('_', "-")),
+                EndpointError::NoCustomer => anyhow::anyhow!("customer {id} not found"),
+                EndpointError::Db(e) => e.into(),
+            })?;
             Ok(
-                json!({"customer_id": id, "url": url, "low_balance_usd": low_balance_usd.map(number),
-                      "signing_secret": secret,
+                json!({"customer_id": id, "url": set.url, "low_balance_usd": set.low_balance_usd.map(number),
+                      "signing_secret": set.signing_secret,
                       "note": "the secret is shown once; verify the Recarga-Signature header with it (docs/webhooks.md)"}),
             )
         }
         Command::Webhook(WebhookCommand::Remove { id }) => {
-            if !webhooks::remove_endpoint(&pool, &id).await? {
+            if !webhooks::remove_endpoint(&pool, &id, CLI_ACTOR).await? {
                 bail!("customer {id} has no webhook");
             }
             Ok(json!({"customer_id": id, "removed": true}))

@@ -422,16 +422,6 @@ async fn wait_distributor_final(app: &TestApp, token: &str, dtid: &str) -> Value
     }
 }
 
-async fn ops_token(app: &TestApp, name: &str) -> String {
-    let out = cli::run_ops(
-        app.settings.clone(),
-        Command::OpsToken(OpsTokenCommand::Create { name: name.into() }),
-    )
-    .await
-    .expect("ops-token create");
-    out["token"].as_str().unwrap().to_string()
-}
-
 async fn reverse(app: &TestApp, token: &str, id: &str, evidence: &str) -> (u16, Value) {
     send(
         app.client
@@ -459,7 +449,7 @@ async fn a_reversed_delivery_is_refunded_once_and_shows_everywhere() {
             a.daily_limit_mxn = Some(dec("100"));
         })
         .await;
-    let ops = ops_token(&app, "ops-alice").await;
+    let ops = app.ops_token("ops-alice").await;
     // A webhook (its secret only: no URL needed to record events).
     cli::run_ops(
         app.settings.clone(),

@@ -301,3 +301,98 @@ async fn a_purchase_callback_is_validated_and_survives_a_restart() {
     );
     first.assert_ledger_invariants().await;
 }
+
+async fn admin(app: &TestApp, method: reqwest::Method, token: &str, id: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = app
+        .client
+        .request(method, app.url(&format!("/api/admin/customers/{id}/webhook")))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    send(request).await
+}
+
+/// Ops scripts set, read and remove a reseller's webhook through the admin API, with
+/// the CLI's checks; each change is in the audit log under the token's name, and the
+/// secret it prints signs the deliveries.
+#[tokio::test]
+async fn ops_set_read_and_remove_a_webhook_through_the_admin_api() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    let a = app.customer("A", "100").await;
+    let ops = app.ops_token("ops-bob").await;
+
+    // Refused: no token, a reseller's API key as the token, bad URL or threshold, no customer.
+    let (status, _) = send(
+        app.client
+            .put(app.url("/api/admin/customers/A/webhook"))
+            .json(&json!({"url": receiver.url})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = admin(&app, Method::PUT, &a.api_key, "A", Some(json!({"url": receiver.url}))).await;
+    assert_eq!(status, 401);
+    for bad in [
+        json!({"url": "ftp://example.com/hook"}),
+        json!({"url": receiver.url, "low_balance_usd": 0}),
+        json!({"url": receiver.url, "extra": 1}),
+    ] {
+        let (status, body) = admin(&app, Method::PUT, &ops, "A", Some(bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, body) = admin(&app, Method::PUT, &ops, "NOBODY", Some(json!({"url": receiver.url}))).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("customer not found")));
+    let (status, _) = admin(&app, Method::GET, &ops, "A", None).await;
+    assert_eq!(status, 404, "no webhook yet");
+
+    let (status, set) = admin(
+        &app,
+        Method::PUT,
+        &ops,
+        "A",
+        Some(json!({"url": receiver.url, "low_balance_usd": 98.5})),
+    )
+    .await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(set["low_balance_usd"], json!(98.5));
+    let secret = set["signing_secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"));
+    let (status, read) = admin(&app, Method::GET, &ops, "A", None).await;
+    assert_eq!(
+        (status, read["url"].as_str()),
+        (200, Some(receiver.url.as_str())),
+        "{read}"
+    );
+    assert!(!read.to_string().contains(secret), "the secret is shown once");
+
+    // The secret it printed signs A's deliveries.
+    assert_eq!(app.topup(&a, json!({"phone": "5512345678", "amount": 50})).await.0, 200);
+    let seen = receiver.wait_for(2, 10).await;
+    assert!(
+        seen.iter().all(|r| verify_as_documented(secret, &r.signature, &r.body)),
+        "{seen:?}"
+    );
+
+    let (status, removed) = admin(&app, Method::DELETE, &ops, "A", None).await;
+    assert_eq!((status, removed["removed"].as_bool()), (200, Some(true)));
+    let (status, _) = admin(&app, Method::DELETE, &ops, "A", None).await;
+    assert_eq!(status, 404, "nothing left to remove");
+
+    let audit: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT action, actor FROM audit_notes WHERE customer_id = 'A' AND action LIKE 'webhook%' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let by_ops = Some("ops:ops-bob".to_string());
+    assert_eq!(
+        audit,
+        [
+            ("webhook_set".to_string(), by_ops.clone()),
+            ("webhook_removed".to_string(), by_ops)
+        ]
+    );
+    app.assert_ledger_invariants().await;
+}

@@ -16,6 +16,14 @@ pub fn money<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
     serde::Serialize::serialize(&number(*value), s)
 }
 
+/// `money` for an optional amount (null when absent).
+pub fn opt_money<S: Serializer>(value: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(d) => money(d, s),
+        None => s.serialize_none(),
+    }
+}
+
 pub use crate::domain::money::json_number as number;
 
 /// A JSON number read exactly (serde_json keeps its digits), as a decimal.

@@ -2,7 +2,7 @@
 //! lookups, validate-only verdicts): extensions beyond the seeds, in one shape for both.
 //! Errors stay each dialect's own.
 
-use crate::api::json::{money, number, timestamp};
+use crate::api::json::{money, number, opt_money, timestamp};
 use crate::domain::catalog::{Product, ProductKind};
 use crate::domain::money::DecimalNumber;
 use crate::service::purchase::{Lookup, PricedProduct, ProductFilter, Quote};
@@ -114,13 +114,6 @@ pub struct AmountRange {
 
 fn money_list<S: serde::Serializer>(v: &[Decimal], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(v.iter().map(|d| number(*d)))
-}
-
-fn opt_money<S: serde::Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(d) => money(d, s),
-        None => s.serialize_none(),
-    }
 }
 
 impl From<&Product> for ProductView {

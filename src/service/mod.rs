@@ -10,4 +10,5 @@ pub mod invoices;
 pub mod notifications;
 pub mod purchase;
 pub mod tokens;
+pub mod webhook_endpoints;
 pub mod webhooks;

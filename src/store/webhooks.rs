@@ -15,14 +15,15 @@ pub struct Endpoint {
     pub secret: String,
 }
 
-/// Set (or replace) a reseller's endpoint and low-balance threshold, in one transaction.
-/// False when the reseller does not exist.
+/// Set (or replace) a reseller's endpoint and low-balance threshold, with an audit note
+/// naming `actor`, in one transaction. False when the reseller does not exist.
 pub async fn set_endpoint(
     pool: &PgPool,
     customer_id: &str,
     url: Option<&str>,
     secret: &str,
     low_balance_usd: Option<Decimal>,
+    actor: &str,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let found = sqlx::query("UPDATE customers SET low_balance_usd = $2, updated_at = now() WHERE id = $1")
@@ -44,18 +45,74 @@ pub async fn set_endpoint(
     .bind(secret)
     .execute(&mut *tx)
     .await?;
+    let note = format!(
+        "url {}, low balance {} (new signing secret)",
+        url.unwrap_or("none: callbacks only"),
+        low_balance_usd.map_or("off".into(), |t| format!("{t} USD"))
+    );
+    audit(&mut tx, customer_id, "webhook_set", &note, actor).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// Stop sending webhooks to a reseller (its queued deliveries still go out).
-pub async fn remove_endpoint(pool: &PgPool, customer_id: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM webhook_endpoints WHERE customer_id = $1")
+/// Stop sending webhooks to a reseller (its queued deliveries still go out), with an
+/// audit note naming `actor`. False when it had no endpoint.
+pub async fn remove_endpoint(pool: &PgPool, customer_id: &str, actor: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let removed = sqlx::query("DELETE FROM webhook_endpoints WHERE customer_id = $1")
         .bind(customer_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected()
-        == 1)
+        == 1;
+    if removed {
+        audit(
+            &mut tx,
+            customer_id,
+            "webhook_removed",
+            "webhooks and callbacks stopped",
+            actor,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(removed)
+}
+
+async fn audit(
+    tx: &mut sqlx::PgConnection,
+    customer_id: &str,
+    action: &str,
+    note: &str,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO audit_notes (customer_id, action, note, actor) VALUES ($1, $2, $3, $4)")
+        .bind(customer_id)
+        .bind(action)
+        .bind(note)
+        .bind(actor)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// A reseller's webhook settings as ops may read them (never the secret).
+#[derive(sqlx::FromRow)]
+pub struct Settings {
+    pub url: Option<String>,
+    pub low_balance_usd: Option<Decimal>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// None when the reseller has no endpoint.
+pub async fn settings(pool: &PgPool, customer_id: &str) -> Result<Option<Settings>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT w.url, c.low_balance_usd, w.updated_at FROM webhook_endpoints w
+         JOIN customers c ON c.id = w.customer_id WHERE w.customer_id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn endpoint(pool: &PgPool, customer_id: &str) -> Result<Option<Endpoint>, sqlx::Error> {

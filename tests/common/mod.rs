@@ -5,7 +5,7 @@
 
 pub mod db_proxy;
 
-use recarga::cli::{self, Command, CreateArgs, CustomerCommand};
+use recarga::cli::{self, Command, CreateArgs, CustomerCommand, OpsTokenCommand};
 use recarga::config::{Mode, Settings};
 use recarga::domain::clock::{Clock, ManualClock, SystemClock};
 use recarga::sandbox::latcom::SimState;
@@ -293,6 +293,17 @@ impl TestApp {
             evolution,
             notifications,
         }
+    }
+
+    /// An ops bearer token for the admin API, created as `recarga ops-token create` does.
+    pub async fn ops_token(&self, name: &str) -> String {
+        let out = cli::run_ops(
+            self.settings.clone(),
+            Command::OpsToken(OpsTokenCommand::Create { name: name.into() }),
+        )
+        .await
+        .expect("ops-token create");
+        out["token"].as_str().unwrap().to_string()
     }
 
     /// Create a reseller through the CLI's own code path.

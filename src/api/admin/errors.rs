@@ -20,8 +20,9 @@ pub enum AdminError {
     NotJson,
     #[error("{}", no_route_message(*.0))]
     NoRoute(StatusCode),
-    #[error("transaction not found")]
-    NotFound,
+    /// What was not found (a transaction, a customer, a webhook).
+    #[error("{0} not found")]
+    NotFound(&'static str),
     /// The action does not apply to the thing in its current state.
     #[error("{0}")]
     Conflict(String),
@@ -59,7 +60,7 @@ impl IntoResponse for AdminError {
             Self::PayloadTooLarge => return payload_too_large(),
             Self::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NoRoute(status) => *status,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(cause) => {

@@ -49,7 +49,7 @@ pub async fn reverse(
     let body: ReverseBody = parse_body(body)?;
     match transactions::reverse(&state.pool, &id, &body.evidence, &actor).await? {
         Settlement::Settled => {}
-        Settlement::NotFound => return Err(AdminError::NotFound),
+        Settlement::NotFound => return Err(AdminError::NotFound("transaction")),
         Settlement::WrongStatus => {
             return Err(AdminError::Conflict(format!(
                 "transaction {id} is not SUCCESS: only a delivered top-up can be reversed"
@@ -61,7 +61,9 @@ pub async fn reverse(
             ))
         }
     }
-    let t = transactions::get(&state.pool, &id).await?.ok_or(AdminError::NotFound)?;
+    let t = transactions::get(&state.pool, &id)
+        .await?
+        .ok_or(AdminError::NotFound("transaction"))?;
     tracing::info!(txn = %t.id, customer = %t.customer_id, actor, "transaction reversed");
     Ok(Json(Reversed {
         success: true,

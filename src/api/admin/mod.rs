@@ -5,11 +5,17 @@
 pub mod auth;
 pub mod errors;
 pub mod handlers;
+pub mod webhooks;
 
 use super::AppState;
-use axum::routing::post;
+use axum::routing::{post, put};
 use axum::Router;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/admin/transactions/{id}/reverse", post(handlers::reverse))
+    Router::new()
+        .route("/api/admin/transactions/{id}/reverse", post(handlers::reverse))
+        .route(
+            "/api/admin/customers/{id}/webhook",
+            put(webhooks::set).get(webhooks::get).delete(webhooks::remove),
+        )
 }
