@@ -73,9 +73,13 @@ async fn tls_follows_the_urls_sslmode() {
 /// one of them (claims), and a later sweep takes them up again (claims are released).
 #[tokio::test]
 async fn concurrent_sweeps_of_two_instances_enquire_each_stuck_transaction_once() {
+    // No background sweep of either instance may take these up (the second instance's
+    // start-up sweep would otherwise race the two under test): only this test's sweeps,
+    // with a minimum age of 0, see transactions a few seconds old.
     let quiet = |s: &mut recarga::config::Settings| {
         s.purchase.sync_deadline_secs = 1;
         s.purchase.resolver_interval_secs = 3600;
+        s.purchase.resolver_min_age_secs = 3600;
     };
     let app = common::TestApp::spawn_with(quiet, None).await;
     app.smartcall.state.set_network_pending(
