@@ -70,6 +70,17 @@ pub struct LimitSettings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A request still unanswered after this gets 503; above `purchase.sync_deadline_secs`.
     pub request_timeout_secs: u64,
+    /// Where rate limits and login throttles are counted.
+    pub store: LimitStoreKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitStoreKind {
+    /// In Postgres: one allowance across every instance.
+    Postgres,
+    /// In each process: for a single instance only (several would each allow the whole).
+    Memory,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -501,6 +512,7 @@ impl Default for LimitSettings {
             auth_cache_ttl_ms: 2000,
             trusted_proxies: Vec::new(),
             request_timeout_secs: 60,
+            store: LimitStoreKind::Postgres,
         }
     }
 }

@@ -117,6 +117,52 @@ async fn concurrent_sweeps_of_two_instances_enquire_each_stuck_transaction_once(
     app.assert_ledger_invariants().await;
 }
 
+/// Rate limits and the login throttle hold across instances: requests alternating
+/// between two instances on one database spend from one allowance (in process, each
+/// would have allowed the whole limit).
+#[tokio::test]
+async fn rate_limits_and_the_login_throttle_are_one_across_instances() {
+    let app = common::TestApp::spawn_with(|s| s.distributor.login_failures_per_customer = 3, None).await;
+    let other = Application::build(app.settings.clone(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let bases = [app.base.clone(), format!("http://{}", other.addr)];
+    tokio::spawn(other.run_until_stopped(std::future::pending()));
+    let c = app
+        .customer_with("LIMITED", "100", |a| a.topup_rate_per_min = Some(2))
+        .await;
+
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let request = app
+            .client
+            .post(format!("{}/api/enviadespensa/topup", bases[i % 2]))
+            .header("x-customer-id", &c.id)
+            .header("x-api-key", &c.api_key)
+            .json(&serde_json::json!({"phone": "5512345678", "amount": 10, "reference": format!("L-{i}")}));
+        statuses.push(common::send(request).await.0);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s != 429).count(),
+        2,
+        "2 a minute in all: {statuses:?}"
+    );
+    assert_eq!(&statuses[2..], [429; 5]);
+
+    // Three wrong logins are allowed, whichever instance takes them; then 429 everywhere.
+    let mut logins = Vec::new();
+    for i in 0..6 {
+        let body = serde_json::json!({"customer_id": c.id, "secret_key": "sk_wrong"});
+        let request = app
+            .client
+            .post(format!("{}/api/distributor/login", bases[i % 2]))
+            .json(&body);
+        logins.push(common::send(request).await.0);
+    }
+    assert_eq!(logins, [401, 401, 401, 401, 429, 429]);
+    app.assert_ledger_invariants().await;
+}
+
 /// A rate source that counts its fetches and answers its own rate, slowly.
 struct Source {
     rate: rust_decimal::Decimal,

@@ -1,7 +1,10 @@
-//! Request rate limits (governor), per customer, with per-customer overrides.
+//! Request rate limits per customer, with per-customer overrides: in Postgres, shared by
+//! every instance (the default), or in this process (governor) for a single instance.
 
+use crate::store::limits::{self, Allowance};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use sqlx::PgPool;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -15,50 +18,88 @@ pub enum LimitKind {
     Api,
 }
 
-/// A customer's bucket, with the quota it was made for.
+/// Why a request may not go on.
+pub enum Limited {
+    /// Over the limit: try again after this long.
+    Wait(Duration),
+    /// The shared limits could not be read: nothing is let through unmetered.
+    Db(sqlx::Error),
+}
+
+/// A customer's in-process bucket, with the quota it was made for.
 type Bucket = (u32, Arc<DefaultDirectRateLimiter>);
+
+/// Where the allowances are kept.
+pub enum LimitStore {
+    Shared(PgPool),
+    /// One instance only: several would each allow the whole limit.
+    InProcess(Mutex<HashMap<(LimitKind, String), Bucket>>),
+}
+
+impl LimitStore {
+    pub fn in_process() -> Self {
+        Self::InProcess(Mutex::new(HashMap::new()))
+    }
+}
 
 pub struct RateLimits {
     topup_per_minute: u32,
     api_per_15_minutes: u32,
-    limiters: Mutex<HashMap<(LimitKind, String), Bucket>>,
+    store: LimitStore,
 }
 
 impl RateLimits {
-    pub fn new(topup_per_minute: u32, api_per_15_minutes: u32) -> Self {
+    pub fn new(topup_per_minute: u32, api_per_15_minutes: u32, store: LimitStore) -> Self {
         Self {
             topup_per_minute,
             api_per_15_minutes,
-            limiters: Mutex::new(HashMap::new()),
+            store,
         }
     }
 
-    /// Ok, or how long to wait. `override_per_period` is the customer's own setting.
-    pub fn check(&self, kind: LimitKind, customer: &str, override_per_period: Option<i32>) -> Result<(), Duration> {
-        let (default, period) = match kind {
-            LimitKind::Topup => (self.topup_per_minute, Duration::from_secs(60)),
-            LimitKind::Api => (self.api_per_15_minutes, Duration::from_secs(15 * 60)),
+    /// Ok, or why not. `override_per_period` is the customer's own setting.
+    pub async fn check(
+        &self,
+        kind: LimitKind,
+        customer: &str,
+        override_per_period: Option<i32>,
+    ) -> Result<(), Limited> {
+        let (default, period, name) = match kind {
+            LimitKind::Topup => (self.topup_per_minute, Duration::from_secs(60), "topup"),
+            LimitKind::Api => (self.api_per_15_minutes, Duration::from_secs(15 * 60), "api"),
         };
         let per_period = override_per_period
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(default);
         let Some(n) = NonZeroU32::new(per_period) else {
-            return Err(period);
+            return Err(Limited::Wait(period));
         };
-        let limiter = {
-            let mut map = self.limiters.lock().expect("rate limiters");
-            let entry = map
-                .entry((kind, customer.to_string()))
-                .or_insert_with(|| (n.get(), limiter(n, period)));
-            // A changed override takes effect with a fresh bucket.
-            if entry.0 != n.get() {
-                *entry = (n.get(), limiter(n, period));
+        match &self.store {
+            LimitStore::Shared(pool) => {
+                let key = format!("{name}:{customer}");
+                match limits::spend(pool, &key, Allowance::per(n.get(), period)).await {
+                    Ok(None) => Ok(()),
+                    Ok(Some(wait)) => Err(Limited::Wait(wait)),
+                    Err(e) => Err(Limited::Db(e)),
+                }
             }
-            entry.1.clone()
-        };
-        limiter
-            .check()
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+            LimitStore::InProcess(buckets) => {
+                let limiter = {
+                    let mut map = buckets.lock().expect("rate limiters");
+                    let entry = map
+                        .entry((kind, customer.to_string()))
+                        .or_insert_with(|| (n.get(), limiter(n, period)));
+                    // A changed override takes effect with a fresh bucket.
+                    if entry.0 != n.get() {
+                        *entry = (n.get(), limiter(n, period));
+                    }
+                    entry.1.clone()
+                };
+                limiter
+                    .check()
+                    .map_err(|not_until| Limited::Wait(not_until.wait_time_from(DefaultClock::default().now())))
+            }
+        }
     }
 }
 
@@ -73,16 +114,18 @@ fn limiter(n: NonZeroU32, period: Duration) -> Arc<DefaultDirectRateLimiter> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn allows_burst_then_refuses_with_a_wait() {
-        let limits = RateLimits::new(3, 300);
+    #[tokio::test]
+    async fn in_process_allows_burst_then_refuses_with_a_wait() {
+        let limits = RateLimits::new(3, 300, LimitStore::in_process());
         for _ in 0..3 {
-            assert!(limits.check(LimitKind::Topup, "A", None).is_ok());
+            assert!(limits.check(LimitKind::Topup, "A", None).await.is_ok());
         }
-        let wait = limits.check(LimitKind::Topup, "A", None).unwrap_err();
+        let Err(Limited::Wait(wait)) = limits.check(LimitKind::Topup, "A", None).await else {
+            panic!("the fourth is refused");
+        };
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20));
         // Customers do not share buckets; overrides apply.
-        assert!(limits.check(LimitKind::Topup, "B", None).is_ok());
-        assert!(limits.check(LimitKind::Topup, "C", Some(0)).is_err());
+        assert!(limits.check(LimitKind::Topup, "B", None).await.is_ok());
+        assert!(limits.check(LimitKind::Topup, "C", Some(0)).await.is_err());
     }
 }

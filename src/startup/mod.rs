@@ -1,9 +1,9 @@
 //! Wiring: database, catalog, upstreams (real or simulated), services, workers, HTTP.
 
 use crate::api::login_guard::LoginGuard;
-use crate::api::rate_limit::RateLimits;
+use crate::api::rate_limit::{LimitStore, RateLimits};
 use crate::api::{self, AppState};
-use crate::config::Settings;
+use crate::config::{LimitStoreKind, Settings};
 use crate::domain::catalog::{Catalog, Product};
 use crate::domain::clock::Clock;
 use crate::domain::fx::RateSource;
@@ -297,9 +297,15 @@ impl Application {
             workers.push(jobs::catalog_sync::spawn(sync, Duration::from_secs(every)));
         }
 
+        let shared = settings.limits.store == LimitStoreKind::Postgres;
         let rate_limits = Arc::new(RateLimits::new(
             settings.limits.topup_requests_per_minute,
             settings.limits.api_requests_per_15_minutes,
+            if shared {
+                LimitStore::Shared(pool.clone())
+            } else {
+                LimitStore::in_process()
+            },
         ));
         let d = &settings.distributor;
         let tokens = Arc::new(TokenService::new(
@@ -308,10 +314,18 @@ impl Application {
             d.access_token_ttl_secs,
             d.refresh_token_ttl_secs,
         ));
-        let login_guard = Arc::new(LoginGuard::new(
-            d.login_failures_per_customer,
-            d.login_failures_per_address,
-        ));
+        if shared {
+            workers.push(tokio::spawn(forget_whole_limit_cells(pool.clone())));
+        }
+        let login_guard = Arc::new(if shared {
+            LoginGuard::shared(
+                pool.clone(),
+                d.login_failures_per_customer,
+                d.login_failures_per_address,
+            )
+        } else {
+            LoginGuard::in_process(d.login_failures_per_customer, d.login_failures_per_address)
+        });
         let state = AppState {
             pool: pool.clone(),
             purchases: Arc::clone(&purchases),
@@ -361,5 +375,16 @@ impl Application {
             smartcall.invalidate_token().await;
         }
         result
+    }
+}
+
+/// Shared rate-limit cells whose allowance is whole again are dropped every few minutes:
+/// an absent cell behaves the same, and login cells keyed by address would pile up.
+async fn forget_whole_limit_cells(pool: PgPool) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        if let Err(e) = store::limits::forget_whole(&pool).await {
+            tracing::warn!(error = %e, "could not drop spent rate-limit cells");
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod fx;
 pub mod group_commit;
 pub mod invoices;
 pub mod ledger;
+pub mod limits;
 pub mod notifications;
 pub mod ops_tokens;
 pub mod reconcile;

@@ -26,7 +26,7 @@ impl Distributor {
         }
     }
 
-    pub fn rate_limit(&self, state: &AppState, kind: LimitKind) -> Result<(), DistributorError> {
+    pub async fn rate_limit(&self, state: &AppState, kind: LimitKind) -> Result<(), DistributorError> {
         let own = match kind {
             LimitKind::Topup => self.customer.topup_rate_per_min,
             LimitKind::Api => self.customer.api_rate_per_15min,
@@ -34,7 +34,8 @@ impl Distributor {
         state
             .rate_limits
             .check(kind, &self.customer.id, own)
-            .map_err(DistributorError::TooManyRequests)
+            .await
+            .map_err(DistributorError::from)
     }
 }
 

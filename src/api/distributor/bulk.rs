@@ -36,7 +36,7 @@ pub async fn bulk_purchase(
     caller: Distributor,
     raw: JsonBody,
 ) -> Result<Response, DistributorError> {
-    caller.rate_limit(&state, LimitKind::Api)?;
+    caller.rate_limit(&state, LimitKind::Api).await?;
     let bulk: BulkBody = body(raw, None)?;
     if bulk.items.is_empty() || bulk.items.len() > MAX_ITEMS {
         return Err(DistributorError::coded(
@@ -46,22 +46,23 @@ pub async fn bulk_purchase(
         ));
     }
     // Each item is a top-up for the rate limits, and checked, as it would be alone.
-    let checked: Vec<_> = bulk
-        .items
-        .into_iter()
-        .map(|item| {
-            caller.rate_limit(&state, LimitKind::Topup)?;
-            match purchase_request(&caller, item, state.sandbox)? {
+    let mut checked = Vec::with_capacity(bulk.items.len());
+    for item in bulk.items {
+        let check = match caller.rate_limit(&state, LimitKind::Topup).await {
+            Err(limited) => Err(limited),
+            Ok(()) => match purchase_request(&caller, item, state.sandbox) {
+                Err(invalid) => Err(invalid),
                 // Never silently a purchase: validation is product_purchase's.
-                (dtid, _, true) => Err(DistributorError::coded(
+                Ok((dtid, _, true)) => Err(DistributorError::coded(
                     Code::InvalidTransaction,
                     "validate_only is not taken in a bulk purchase; send the item to product_purchase",
                     Some(&dtid),
                 )),
-                (dtid, request, false) => Ok((dtid, request)),
-            }
-        })
-        .collect();
+                Ok((dtid, request, false)) => Ok((dtid, request)),
+            },
+        };
+        checked.push(check);
+    }
     let (ids, requests): (Vec<String>, Vec<PurchaseRequest>) = checked.iter().flatten().cloned().unzip();
     let mut carried_out = ids
         .into_iter()

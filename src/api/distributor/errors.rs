@@ -2,6 +2,7 @@
 
 use super::codes::Code;
 use crate::api::json::number;
+use crate::api::rate_limit::Limited;
 use crate::api::responses::{no_route_message, payload_too_large, too_many_requests, UNSUPPORTED_MEDIA_TYPE};
 use crate::domain::refusal::Refusal;
 use crate::service::purchase::PurchaseError;
@@ -126,6 +127,15 @@ impl From<StoreError> for DistributorError {
         match e {
             StoreError::Db(e) => e.into(),
             other => Self::Internal(format!("{other:?}")),
+        }
+    }
+}
+
+impl From<Limited> for DistributorError {
+    fn from(l: Limited) -> Self {
+        match l {
+            Limited::Wait(wait) => Self::TooManyRequests(wait),
+            Limited::Db(e) => e.into(),
         }
     }
 }

@@ -57,16 +57,13 @@ pub async fn login(
     raw: JsonBody,
 ) -> Result<Response, DistributorError> {
     let creds: LoginBody = body(raw, None)?;
-    state
-        .login_guard
-        .check(&creds.customer_id, addr)
-        .map_err(DistributorError::TooManyRequests)?;
+    state.login_guard.check(&creds.customer_id, addr).await?;
     let customer = customers::auth(&state.pool, &creds.customer_id).await?;
     let valid = customer
         .as_ref()
         .is_some_and(|c| keys::verify(&creds.secret_key, &c.secret_key_hash));
     let Some(customer) = customer.filter(|_| valid) else {
-        state.login_guard.record_failure(&creds.customer_id, addr);
+        state.login_guard.record_failure(&creds.customer_id, addr).await;
         return Err(DistributorError::Unauthorized("Invalid credentials".into()));
     };
     if customer.status != "active" {
@@ -97,7 +94,7 @@ pub async fn logout(State(state): State<AppState>, caller: Distributor) -> Resul
 #[utoipa::path(get, path = "/api/distributor/get_balance", operation_id = "distributor_get_balance", tag = "distributor", security(("bearer" = [])),
     responses((status = 200, description = "USD balance", body = Balance), (status = 401, description = "Invalid or missing token", body = DistributorErrorBody)))]
 pub async fn get_balance(State(state): State<AppState>, caller: Distributor) -> Result<Response, DistributorError> {
-    caller.rate_limit(&state, LimitKind::Api)?;
+    caller.rate_limit(&state, LimitKind::Api).await?;
     let c = state
         .customer_reads
         .get(&caller.customer.id)
@@ -123,7 +120,7 @@ pub async fn products(
     caller: Distributor,
     Query(query): Query<ProductQuery>,
 ) -> Result<Response, DistributorError> {
-    caller.rate_limit(&state, LimitKind::Api)?;
+    caller.rate_limit(&state, LimitKind::Api).await?;
     let filter = query
         .filter()
         .map_err(|(_, message)| DistributorError::coded(Code::InvalidTransaction, message, None))?;
@@ -142,7 +139,7 @@ pub async fn quote(
     caller: Distributor,
     raw: JsonBody,
 ) -> Result<Response, DistributorError> {
-    caller.rate_limit(&state, LimitKind::Api)?;
+    caller.rate_limit(&state, LimitKind::Api).await?;
     let req: ProductQuoteBody = body(raw, None)?;
     let quote = state
         .purchases
@@ -169,7 +166,7 @@ pub async fn lookup(
     Path(phone): Path<String>,
     Query(query): Query<CountryQuery>,
 ) -> Result<Response, DistributorError> {
-    caller.rate_limit(&state, LimitKind::Api)?;
+    caller.rate_limit(&state, LimitKind::Api).await?;
     let lookup = state
         .purchases
         .lookup(&caller.buyer(), &phone, query.country().as_deref())
@@ -206,7 +203,7 @@ pub async fn transaction(
     caller: Distributor,
     Path(dtid): Path<String>,
 ) -> Result<Response, DistributorError> {
-    caller.rate_limit(&state, LimitKind::Api)?;
+    caller.rate_limit(&state, LimitKind::Api).await?;
     let t = transactions::by_reference(&state.pool, &caller.customer.id, &dtid)
         .await?
         .ok_or(DistributorError::NotFound)?;
@@ -233,7 +230,7 @@ pub async fn search(
     caller: Distributor,
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Response, DistributorError> {
-    caller.rate_limit(&state, LimitKind::Api)?;
+    caller.rate_limit(&state, LimitKind::Api).await?;
     let invalid = |m: String| DistributorError::coded(Code::InvalidTransaction, m, None);
     let Query(query) = query.map_err(|e| invalid(e.body_text()))?;
     let search = query
@@ -260,7 +257,7 @@ pub async fn product_purchase(
     caller: Distributor,
     raw: JsonBody,
 ) -> Result<Response, DistributorError> {
-    caller.rate_limit(&state, LimitKind::Topup)?;
+    caller.rate_limit(&state, LimitKind::Topup).await?;
     let value: Value = body(raw, None)?;
     purchase_one(&state, &caller, value).await
 }

@@ -21,7 +21,7 @@ impl RelierCustomer {
         }
     }
 
-    pub fn rate_limit(&self, state: &AppState, kind: LimitKind) -> Result<(), RelierError> {
+    pub async fn rate_limit(&self, state: &AppState, kind: LimitKind) -> Result<(), RelierError> {
         let own = match kind {
             LimitKind::Topup => self.0.topup_rate_per_min,
             LimitKind::Api => self.0.api_rate_per_15min,
@@ -29,7 +29,8 @@ impl RelierCustomer {
         state
             .rate_limits
             .check(kind, &self.0.id, own)
-            .map_err(RelierError::RateLimited)
+            .await
+            .map_err(RelierError::from)
     }
 }
 

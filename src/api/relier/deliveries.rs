@@ -72,7 +72,7 @@ pub async fn log(
     customer: RelierCustomer,
     query: Result<Query<LogQuery>, QueryRejection>,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let Query(query) = query.map_err(|e| RelierError::Validation(vec![("query", e.body_text())]))?;
     let limit = query.limit.unwrap_or(50);
     let mut errors = Vec::new();
@@ -107,7 +107,7 @@ pub async fn resend(
     customer: RelierCustomer,
     Path(id): Path<String>,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let id: i64 = id.parse().map_err(|_| RelierError::DeliveryNotFound)?;
     if !webhooks::resend(&state.pool, &customer.0.id, id).await? {
         return Err(RelierError::DeliveryNotFound);

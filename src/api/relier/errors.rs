@@ -1,6 +1,7 @@
 //! Every Relier error, and its status and body (seed 000's shapes), in one place.
 
 use crate::api::json::number;
+use crate::api::rate_limit::Limited;
 use crate::api::responses::no_route_message;
 use crate::api::responses::{payload_too_large, too_many_requests, unsupported_media_type};
 use crate::domain::money::DecimalNumber;
@@ -52,6 +53,15 @@ impl From<StoreError> for RelierError {
         match e {
             StoreError::Db(e) => e.into(),
             other => Self::Internal(format!("{other:?}")),
+        }
+    }
+}
+
+impl From<Limited> for RelierError {
+    fn from(l: Limited) -> Self {
+        match l {
+            Limited::Wait(wait) => Self::RateLimited(wait),
+            Limited::Db(e) => e.into(),
         }
     }
 }

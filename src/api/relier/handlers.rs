@@ -27,7 +27,7 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
     responses((status = 200, description = "Current USD balance", body = Balance), (status = 401, description = "Invalid API credentials", body = RelierErrorBody),
               (status = 429, description = "Too many requests", body = RelierErrorBody)))]
 pub async fn balance(State(state): State<AppState>, customer: RelierCustomer) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let c = state
         .customer_reads
         .get(&customer.0.id)
@@ -63,7 +63,7 @@ pub async fn topup(
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Topup)?;
+    customer.rate_limit(&state, LimitKind::Topup).await?;
     let (request, validate_only) = purchase_request(&state, &customer, &headers, body, false)?;
     if validate_only {
         return dry_run(&state, request).await;
@@ -87,7 +87,7 @@ pub async fn topup_async(
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Topup)?;
+    customer.rate_limit(&state, LimitKind::Topup).await?;
     let (request, validate_only) = purchase_request(&state, &customer, &headers, body, true)?;
     if validate_only {
         return dry_run(&state, request).await;
@@ -105,7 +105,7 @@ pub async fn transaction(
     customer: RelierCustomer,
     Path(id): Path<String>,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let txn = transactions::by_id_or_reference(&state.pool, &customer.0.id, &id)
         .await?
         .ok_or(RelierError::NotFound)?;
@@ -137,7 +137,7 @@ pub async fn quote(
     customer: RelierCustomer,
     body: JsonBody,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let body: QuoteBody = parse(body)?;
     let mut errors = Vec::new();
     let operator = operator_of(&body.operator);
@@ -172,7 +172,7 @@ pub async fn products(
     customer: RelierCustomer,
     Query(query): Query<ProductQuery>,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let filter = query.filter().map_err(|e| RelierError::Validation(vec![e]))?;
     let products = state.purchases.priced_products(&customer.buyer(), &filter);
     Ok(Json(ProductList::new(&products)).into_response())
@@ -190,7 +190,7 @@ pub async fn lookup(
     Path(phone): Path<String>,
     Query(query): Query<CountryQuery>,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let lookup = state
         .purchases
         .lookup(&customer.buyer(), &phone, query.country().as_deref())
@@ -208,7 +208,7 @@ pub async fn search(
     customer: RelierCustomer,
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let Query(query) = query.map_err(|e| RelierError::Validation(vec![("query", e.body_text())]))?;
     let search = query.validate().map_err(RelierError::Validation)?;
     let (rows, next_cursor) = search.run(&state.pool, &customer.0.id).await?;

@@ -60,7 +60,7 @@ fn total_json(t: &InvoiceTotal) -> serde_json::Value {
     security(("api_key" = [], "customer_id" = [])),
     responses((status = 200, description = "Your invoices, newest month first: {success, invoices: [...]}", body = Object), (status = 401, description = "Invalid API credentials")))]
 pub async fn list(State(state): State<AppState>, customer: RelierCustomer) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let list: Vec<InvoiceView> = invoices::list(&state.pool, &customer.0.id)
         .await?
         .into_iter()
@@ -88,7 +88,7 @@ pub async fn get(
     Path(invoice_number): Path<String>,
     format: Result<Query<Format>, QueryRejection>,
 ) -> Result<Response, RelierError> {
-    customer.rate_limit(&state, LimitKind::Api)?;
+    customer.rate_limit(&state, LimitKind::Api).await?;
     let Query(format) = format.map_err(|e| RelierError::Validation(vec![("query", e.body_text())]))?;
     let format = format.format.unwrap_or_else(|| "json".into());
     if !["json", "csv", "html"].contains(&format.as_str()) {
