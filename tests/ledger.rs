@@ -360,7 +360,7 @@ async fn a_review_settlement_commits_with_its_audit_note_and_only_once() {
     .execute(&app.pool)
     .await
     .unwrap();
-    assert!(settle_review(&app.pool, "V1", ReviewVerdict::Failed, "no top-up")
+    assert!(settle_review(&app.pool, "V1", ReviewVerdict::Failed, "no top-up", "test")
         .await
         .is_err());
     let status: String = sqlx::query_scalar("SELECT status FROM transactions WHERE id = 'V1'")
@@ -378,7 +378,7 @@ async fn a_review_settlement_commits_with_its_audit_note_and_only_once() {
         .await
         .unwrap();
 
-    let settle = |id: &'static str, verdict, note: &'static str| settle_review(&app.pool, id, verdict, note);
+    let settle = |id: &'static str, verdict, note: &'static str| settle_review(&app.pool, id, verdict, note, "test");
     assert_eq!(
         settle("V1", ReviewVerdict::Failed, " ").await.unwrap(),
         Settlement::NoteRequired
