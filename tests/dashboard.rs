@@ -67,11 +67,22 @@ async fn a_reseller_sees_only_their_own_data_through_every_page() {
     }
     let token = csrf(&home);
     let (status, _, _) = browser
-        .post("/dashboard/ops/credit", &[("csrf", &token), ("customer", "DASH_A"), ("usd", "50"), ("note", "gift")])
+        .post(
+            "/dashboard/ops/credit",
+            &[
+                ("csrf", &token),
+                ("customer", "DASH_A"),
+                ("usd", "50"),
+                ("note", "gift"),
+            ],
+        )
         .await;
     assert_eq!(status, 403);
     let (status, _, _) = browser
-        .post("/dashboard/ops/review/B_REVIEW/settle", &[("csrf", &token), ("outcome", "failed"), ("note", "mine")])
+        .post(
+            "/dashboard/ops/review/B_REVIEW/settle",
+            &[("csrf", &token), ("outcome", "failed"), ("note", "mine")],
+        )
         .await;
     assert_eq!(status, 403);
     let status: String = sqlx::query_scalar("SELECT status FROM transactions WHERE id = 'B_REVIEW'")
@@ -98,7 +109,12 @@ async fn an_ops_credit_moves_the_balance_through_the_ledger_and_is_in_the_audit_
     let (status, location, _) = browser
         .post(
             "/dashboard/ops/credit",
-            &[("csrf", &token), ("customer", "DASH_C"), ("usd", "25.50"), ("note", "wire 2026-11-30 #884")],
+            &[
+                ("csrf", &token),
+                ("customer", "DASH_C"),
+                ("usd", "25.50"),
+                ("note", "wire 2026-11-30 #884"),
+            ],
         )
         .await;
     assert_eq!((status, location.as_str()), (303, "/dashboard?customer=DASH_C"));
@@ -120,7 +136,10 @@ async fn an_ops_credit_moves_the_balance_through_the_ledger_and_is_in_the_audit_
     // A credit without a note, or of no amount, moves nothing.
     for (usd, note) in [("5", ""), ("0", "zero"), ("1.234", "sub-cent"), ("abc", "not a number")] {
         let (status, _, _) = browser
-            .post("/dashboard/ops/credit", &[("csrf", &token), ("customer", "DASH_C"), ("usd", usd), ("note", note)])
+            .post(
+                "/dashboard/ops/credit",
+                &[("csrf", &token), ("customer", "DASH_C"), ("usd", usd), ("note", note)],
+            )
             .await;
         assert_eq!(status, 400, "{usd} {note}");
     }
@@ -143,25 +162,36 @@ async fn ops_settle_a_review_transaction_with_a_note_and_the_audit_names_them() 
     assert!(queue.contains("latcom"), "the attempt is shown as evidence");
     let token = csrf(&queue);
     let (status, _, _) = browser
-        .post("/dashboard/ops/review/R_1/settle", &[("csrf", &token), ("outcome", "failed"), ("note", " ")])
+        .post(
+            "/dashboard/ops/review/R_1/settle",
+            &[("csrf", &token), ("outcome", "failed"), ("note", " ")],
+        )
         .await;
     assert_eq!(status, 400, "a note is mandatory");
     let (status, location, _) = browser
         .post(
             "/dashboard/ops/review/R_1/settle",
-            &[("csrf", &token), ("outcome", "failed"), ("note", "LATCOM support: never delivered")],
+            &[
+                ("csrf", &token),
+                ("outcome", "failed"),
+                ("note", "LATCOM support: never delivered"),
+            ],
         )
         .await;
     assert_eq!((status, location.as_str()), (303, "/dashboard/ops/review"));
     assert_eq!(app.balance(&a).await, dec("10.00"), "refunded");
-    let actor: Option<String> =
-        sqlx::query_scalar("SELECT actor FROM audit_notes WHERE transaction_id = 'R_1' AND action = 'review_settled_failed'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let actor: Option<String> = sqlx::query_scalar(
+        "SELECT actor FROM audit_notes WHERE transaction_id = 'R_1' AND action = 'review_settled_failed'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(actor.as_deref(), Some("luis@ops.example"));
     let (status, _, _) = browser
-        .post("/dashboard/ops/review/R_1/settle", &[("csrf", &token), ("outcome", "success"), ("note", "again")])
+        .post(
+            "/dashboard/ops/review/R_1/settle",
+            &[("csrf", &token), ("outcome", "success"), ("note", "again")],
+        )
         .await;
     assert_eq!(status, 400, "settled once only");
     app.assert_ledger_invariants().await;
@@ -176,30 +206,51 @@ async fn a_post_without_the_sessions_csrf_token_is_refused() {
 
     // The login form itself: no token, or one that is not the cookie's.
     let (status, _, _) = browser
-        .post("/dashboard/login", &[("kind", "ops"), ("email", &email), ("password", &password)])
+        .post(
+            "/dashboard/login",
+            &[("kind", "ops"), ("email", &email), ("password", &password)],
+        )
         .await;
     assert!(status == 403 || status == 422, "{status}");
     browser.get("/dashboard/login").await;
     let (status, _, _) = browser
         .post(
             "/dashboard/login",
-            &[("csrf", "forged"), ("kind", "ops"), ("email", &email), ("password", &password)],
+            &[
+                ("csrf", "forged"),
+                ("kind", "ops"),
+                ("email", &email),
+                ("password", &password),
+            ],
         )
         .await;
     assert_eq!(status, 403);
 
     browser.login_ops(&email, &password).await;
     let token = browser.session_csrf().await;
-    let form = |csrf: &'static str| vec![("csrf", csrf), ("customer", "DASH_X"), ("usd", "5"), ("note", "csrf test")];
-    let (status, _, _) = browser
-        .post("/dashboard/ops/credit", &form("")[1..])
-        .await;
+    let form = |csrf: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("customer", "DASH_X"),
+            ("usd", "5"),
+            ("note", "csrf test"),
+        ]
+    };
+    let (status, _, _) = browser.post("/dashboard/ops/credit", &form("")[1..]).await;
     assert!(status == 403 || status == 422, "no token: {status}");
     let (status, _, _) = browser.post("/dashboard/ops/credit", &form("")).await;
     assert_eq!(status, 403, "empty token");
     let wrong = "0".repeat(token.len());
     let (status, _, _) = browser
-        .post("/dashboard/ops/credit", &[("csrf", &wrong), ("customer", "DASH_X"), ("usd", "5"), ("note", "csrf test")])
+        .post(
+            "/dashboard/ops/credit",
+            &[
+                ("csrf", &wrong),
+                ("customer", "DASH_X"),
+                ("usd", "5"),
+                ("note", "csrf test"),
+            ],
+        )
         .await;
     assert_eq!(status, 403, "wrong token");
     // Another session's token is wrong too.
@@ -208,7 +259,15 @@ async fn a_post_without_the_sessions_csrf_token_is_refused() {
     let other_token = other.session_csrf().await;
     assert_ne!(other_token, token);
     let (status, _, _) = browser
-        .post("/dashboard/ops/credit", &[("csrf", &other_token), ("customer", "DASH_X"), ("usd", "5"), ("note", "x")])
+        .post(
+            "/dashboard/ops/credit",
+            &[
+                ("csrf", &other_token),
+                ("customer", "DASH_X"),
+                ("usd", "5"),
+                ("note", "x"),
+            ],
+        )
         .await;
     assert_eq!(status, 403, "another session's token");
     assert_eq!(app.balance(&a).await, dec("10.00"), "nothing moved");
@@ -228,7 +287,11 @@ async fn revoked_and_expired_sessions_are_refused() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let get = || raw.get(format!("{}/dashboard", app.base)).header("cookie", &cookie).send();
+    let get = || {
+        raw.get(format!("{}/dashboard", app.base))
+            .header("cookie", &cookie)
+            .send()
+    };
     let page = get().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let token = csrf(&page.text().await.unwrap());
@@ -262,13 +325,28 @@ async fn session_cookie(app: &TestApp, c: &common::Creds) -> String {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = client.get(format!("{}/dashboard/login", app.base)).send().await.unwrap();
-    let login_cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = client
+        .get(format!("{}/dashboard/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let token = csrf(&page.text().await.unwrap());
     let r = client
         .post(format!("{}/dashboard/login", app.base))
         .header("cookie", login_cookie)
-        .form(&[("csrf", token.as_str()), ("kind", "reseller"), ("customer_id", &c.id), ("api_key", &c.api_key)])
+        .form(&[
+            ("csrf", token.as_str()),
+            ("kind", "reseller"),
+            ("customer_id", &c.id),
+            ("api_key", &c.api_key),
+        ])
         .send()
         .await
         .unwrap();
@@ -280,8 +358,15 @@ async fn session_cookie(app: &TestApp, c: &common::Creds) -> String {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|v| v.starts_with("recarga_session="))
         .expect("a session cookie");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/dashboard"), "{set}");
-    set.trim_start_matches("recarga_session=").split(';').next().unwrap().to_string()
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/dashboard"),
+        "{set}"
+    );
+    set.trim_start_matches("recarga_session=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]

@@ -118,7 +118,10 @@ async fn a_reseller_and_ops_use_the_dashboard_in_a_real_browser() {
     click(&c, "#reseller-submit").await;
     assert_eq!(text(&c, "#available").await, "91.18", "100 - 2 × 2.94 - 2.94 held");
     assert_eq!(text(&c, "#held").await, "2.94");
-    assert!(c.find(Locator::Css("#chart svg")).await.is_ok(), "the chart is an <svg>");
+    assert!(
+        c.find(Locator::Css("#chart svg")).await.is_ok(),
+        "the chart is an <svg>"
+    );
     let rows = c.find_all(Locator::Css("#transactions tr.txn")).await.unwrap();
     assert_eq!(rows.len(), 3);
     snap(&c, "1-reseller-home").await;
@@ -150,7 +153,10 @@ async fn a_reseller_and_ops_use_the_dashboard_in_a_real_browser() {
     snap(&c, "4-ops-review-settled").await;
     c.goto(&format!("{}/dashboard/ops/audit", app.base)).await.unwrap();
     let audit = text(&c, "#audit").await;
-    assert!(audit.contains("review_settled_failed") && audit.contains("web@ops.example"), "{audit}");
+    assert!(
+        audit.contains("review_settled_failed") && audit.contains("web@ops.example"),
+        "{audit}"
+    );
     snap(&c, "5-ops-audit").await;
     c.close().await.unwrap();
 

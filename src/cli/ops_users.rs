@@ -22,7 +22,11 @@ pub async fn run(pool: &PgPool, command: OpsUserCommand) -> anyhow::Result<Value
     match command {
         OpsUserCommand::Create { email } => {
             let email = email.trim().to_string();
-            if email.len() > 254 || !email.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.')) {
+            if email.len() > 254
+                || !email
+                    .split_once('@')
+                    .is_some_and(|(u, d)| !u.is_empty() && d.contains('.'))
+            {
                 bail!("--email must be an email address");
             }
             let password = password::generate();

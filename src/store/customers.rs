@@ -83,7 +83,15 @@ pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, Store
         other => other?,
     };
     if c.opening_balance_usd > Decimal::ZERO {
-        post(&mut *tx, CREDIT, c.id, c.opening_balance_usd, Some("opening balance"), Some("cli")).await?;
+        post(
+            &mut *tx,
+            CREDIT,
+            c.id,
+            c.opening_balance_usd,
+            Some("opening balance"),
+            Some("cli"),
+        )
+        .await?;
     }
     tx.commit().await?;
     get(pool, c.id).await?.ok_or(StoreError::CustomerNotFound)

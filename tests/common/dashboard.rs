@@ -93,7 +93,10 @@ pub async fn ops_user(app: &TestApp, email: &str) -> (String, String) {
     )
     .await
     .expect("ops-user create");
-    (out["email"].as_str().unwrap().into(), out["password"].as_str().unwrap().into())
+    (
+        out["email"].as_str().unwrap().into(),
+        out["password"].as_str().unwrap().into(),
+    )
 }
 
 /// A 50 MXN purchase (2.94 USD) for `customer`, sent to LATCOM once and then put in

@@ -21,7 +21,10 @@ pub fn render(volumes: &[DayVolume], first: NaiveDate, last: NaiveDate) -> Strin
         .take_while(|d| *d <= last)
         .collect();
     let series: [(&str, Vec<Decimal>); 3] = [
-        ("Top-ups delivered (count)", pick(&days, &by_day, |v| Decimal::from(v.count))),
+        (
+            "Top-ups delivered (count)",
+            pick(&days, &by_day, |v| Decimal::from(v.count)),
+        ),
         ("Face value (MXN)", pick(&days, &by_day, |v| v.mxn)),
         ("Charged (USD)", pick(&days, &by_day, |v| v.usd)),
     ];
@@ -37,8 +40,14 @@ pub fn render(volumes: &[DayVolume], first: NaiveDate, last: NaiveDate) -> Strin
     svg
 }
 
-fn pick(days: &[NaiveDate], by_day: &HashMap<NaiveDate, &DayVolume>, f: impl Fn(&DayVolume) -> Decimal) -> Vec<Decimal> {
-    days.iter().map(|d| by_day.get(d).map_or(Decimal::ZERO, |v| f(v))).collect()
+fn pick(
+    days: &[NaiveDate],
+    by_day: &HashMap<NaiveDate, &DayVolume>,
+    f: impl Fn(&DayVolume) -> Decimal,
+) -> Vec<Decimal> {
+    days.iter()
+        .map(|d| by_day.get(d).map_or(Decimal::ZERO, |v| f(v)))
+        .collect()
 }
 
 fn panel(svg: &mut String, title: &str, values: &[Decimal], days: &[NaiveDate], top: f64) {

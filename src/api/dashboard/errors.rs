@@ -93,9 +93,7 @@ impl IntoResponse for DashboardError {
         .unwrap_or_else(|_| message.clone());
         let mut response = (status, Html(page)).into_response();
         if let Self::TooManyAttempts(wait) = self {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, wait.as_secs().max(1).into());
+            response.headers_mut().insert(RETRY_AFTER, wait.as_secs().max(1).into());
         }
         response
     }

@@ -54,7 +54,10 @@ pub async fn login(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, DashboardError> {
-    let expected = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let expected = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
     if !session::csrf_matches(&form.csrf, &expected) {
         return Err(DashboardError::Csrf);
     }

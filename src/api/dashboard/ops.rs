@@ -39,8 +39,14 @@ pub async fn review(
     };
     let mut rows = transactions::review_queue(&state.pool, customer.as_deref(), after.as_ref(), PAGE + 1).await?;
     let next = more(&mut rows).map(|last| {
-        let only = customer.as_deref().map(|c| format!("&customer={}", encode(c))).unwrap_or_default();
-        format!("/dashboard/ops/review?cursor={}{only}", encode_cursor(last.created_at, &last.id))
+        let only = customer
+            .as_deref()
+            .map(|c| format!("&customer={}", encode(c)))
+            .unwrap_or_default();
+        format!(
+            "/dashboard/ops/review?cursor={}{only}",
+            encode_cursor(last.created_at, &last.id)
+        )
     });
     let mut items = Vec::with_capacity(rows.len());
     for t in &rows {
@@ -86,11 +92,11 @@ pub async fn settle(
     match transactions::settle_review(&state.pool, &id, verdict, form.note.trim(), actor).await? {
         Settlement::Settled => {}
         Settlement::NotFound => return Err(DashboardError::NotFound),
-        Settlement::WrongStatus => {
-            return Err(DashboardError::Invalid(format!("transaction {id} is not in REVIEW")))
-        }
+        Settlement::WrongStatus => return Err(DashboardError::Invalid(format!("transaction {id} is not in REVIEW"))),
         Settlement::NoteRequired => {
-            return Err(DashboardError::Invalid("a note saying what the upstream confirmed is required".into()))
+            return Err(DashboardError::Invalid(
+                "a note saying what the upstream confirmed is required".into(),
+            ))
         }
     }
     tracing::info!(txn = %id, actor, outcome = %form.outcome, "REVIEW settled from the dashboard");
@@ -141,7 +147,10 @@ pub async fn audit(
     let customer = whose(&viewer, q.customer.as_deref())?;
     let mut rows = dashboard::audit_log(&state.pool, customer.as_deref(), q.before, PAGE + 1).await?;
     let next = more(&mut rows).map(|last| {
-        let only = customer.as_deref().map(|c| format!("&customer={}", encode(c))).unwrap_or_default();
+        let only = customer
+            .as_deref()
+            .map(|c| format!("&customer={}", encode(c)))
+            .unwrap_or_default();
         format!("/dashboard/ops/audit?before={}{only}", last.id)
     });
     Ok(Html(

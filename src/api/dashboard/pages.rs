@@ -5,8 +5,10 @@
 use super::chart;
 use super::errors::DashboardError;
 use super::session::{User, Viewer};
-use super::views::{usd, AccountPage, Choice, EvidenceRow, Filters, Nav, ResellerLine, ResellersPage, TransactionPage,
-                   TxnRow, RANGES, STATUSES};
+use super::views::{
+    usd, AccountPage, Choice, EvidenceRow, Filters, Nav, ResellerLine, ResellersPage, TransactionPage, TxnRow, RANGES,
+    STATUSES,
+};
 use crate::api::search::SearchQuery;
 use crate::api::AppState;
 use crate::store::{dashboard, transactions};
@@ -94,7 +96,13 @@ async fn account(
     let last = Utc::now().date_naive();
     let first = last - Duration::days(days - 1);
     let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let volumes = dashboard::daily_volume(&state.pool, customer_id, midnight(first), midnight(last + Duration::days(1))).await?;
+    let volumes = dashboard::daily_volume(
+        &state.pool,
+        customer_id,
+        midnight(first),
+        midnight(last + Duration::days(1)),
+    )
+    .await?;
 
     let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_string();
     let filters = Filters {
@@ -116,9 +124,7 @@ async fn account(
             limit: Some(PAGE),
         }
         .validate()
-        .map_err(|errors| {
-            DashboardError::Invalid(errors.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; "))
-        })?;
+        .map_err(|errors| DashboardError::Invalid(errors.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ")))?;
         let (rows, cursor) = search.run(&state.pool, customer_id).await?;
         let next = cursor.map(|c| {
             let mut url = next_url(&q);

@@ -38,7 +38,9 @@ pub struct Viewer {
 impl Viewer {
     /// Refuses a form whose CSRF token is not this session's.
     pub fn check_csrf(&self, presented: &str) -> Result<(), DashboardError> {
-        csrf_matches(presented, &self.csrf_token).then_some(()).ok_or(DashboardError::Csrf)
+        csrf_matches(presented, &self.csrf_token)
+            .then_some(())
+            .ok_or(DashboardError::Csrf)
     }
 
     /// The ops user's email, or Forbidden for a reseller.
@@ -63,7 +65,10 @@ impl FromRequestParts<AppState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
-        let id = jar.get(SESSION_COOKIE).map(Cookie::value).ok_or(DashboardError::LoginRequired)?;
+        let id = jar
+            .get(SESSION_COOKIE)
+            .map(Cookie::value)
+            .ok_or(DashboardError::LoginRequired)?;
         let id_hash = keys::hash(id);
         let session = dashboard_sessions::live(&state.pool, &id_hash, Utc::now())
             .await?
