@@ -29,6 +29,24 @@ CREATE TABLE dashboard_sessions (
 
 -- The REVIEW queue, oldest first, a page at a time.
 CREATE INDEX transactions_review ON transactions (created_at, id) WHERE status = 'REVIEW';
+-- The history's filters, each a keyset range of one reseller's rows (the Relier search
+-- shares them). Measured on 1,000,000 rows (docs/decisions.md): a phone filter was a
+-- 150 ms sequential scan; a rare status, a walk over every row of the reseller.
+CREATE INDEX transactions_customer_phone ON transactions (customer_id, phone, created_at, id);
+-- The final statuses other than SUCCESS, by reseller and time. SUCCESS is served by the
+-- next index, and the open ones (PENDING, PROCESSING, REVIEW) by the open-row indexes, as
+-- the search adds `processed_at IS NULL` for them. Open statuses stay out of this one: a
+-- statement that looks rows up by id and `status = 'PROCESSING'` (the settlement batch)
+-- must never be planned through it.
+CREATE INDEX transactions_customer_status ON transactions (customer_id, status, created_at, id)
+    WHERE status IN ('FAILED', 'REVERSED');
+-- Delivered top-ups by reseller and time, covering what the daily volume chart sums, so
+-- the chart reads the index alone.
+CREATE INDEX transactions_customer_delivered ON transactions (customer_id, created_at, id)
+    INCLUDE (amount_local, currency, charged_usd) WHERE status = 'SUCCESS';
+-- How many UTC days there are, so the chart's GROUP BY is planned as a small hash
+-- aggregate instead of a sort of every row.
+CREATE STATISTICS transactions_created_day ON ((created_at AT TIME ZONE 'UTC')::date) FROM transactions;
 -- The audit log, per reseller and newest first (the whole log pages on its primary key).
 CREATE INDEX audit_notes_customer ON audit_notes (customer_id, id);
 

@@ -33,7 +33,8 @@ pub async fn page(State(state): State<AppState>, jar: CookieJar) -> Result<Respo
     Ok((jar, Html(html)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds the API key or password as typed.
+#[derive(Deserialize)]
 pub struct LoginForm {
     csrf: String,
     /// `reseller` or `ops`.
