@@ -6,6 +6,7 @@ mod common;
 
 use common::dashboard::{csrf, in_review, ops_user, Browser};
 use common::{dec, TestApp};
+use recarga::cli::{self, Command, OpsUserCommand};
 use serde_json::json;
 
 /// A delivered top-up; its id.
@@ -99,6 +100,22 @@ async fn an_ops_credit_moves_the_balance_through_the_ledger_and_is_in_the_audit_
     let app = TestApp::spawn().await;
     let a = app.customer("DASH_C", "10").await;
     let (email, password) = ops_user(&app, "ana@ops.example").await;
+    let again = cli::run_ops(
+        app.settings.clone(),
+        Command::OpsUser(OpsUserCommand::Create {
+            email: "ANA@ops.example".into(),
+        }),
+    )
+    .await;
+    assert!(again.is_err(), "one ops user per email, whatever its case");
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM ops_users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        stored.starts_with("$argon2id$") && !stored.contains(&password),
+        "only a hash is stored"
+    );
     let browser = Browser::new(&app);
     assert_eq!(browser.login_ops(&email, &password).await.0, 303);
 
@@ -399,4 +416,14 @@ async fn login_brute_force_is_throttled() {
     }
     assert_eq!(browser.login_ops(&email, &password).await.0, 429);
     assert_eq!(browser.get("/dashboard").await.0, 303, "no session was made");
+}
+
+#[tokio::test]
+async fn the_cookies_are_secure_when_served_over_tls() {
+    let app = TestApp::spawn_with(|s| s.dashboard.secure_cookie = true, None).await;
+    let page = reqwest::get(format!("{}/dashboard/login", app.base)).await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_string();
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/dashboard"] {
+        assert!(cookie.contains(flag), "{flag} missing: {cookie}");
+    }
 }
