@@ -427,3 +427,18 @@ async fn the_cookies_are_secure_when_served_over_tls() {
         assert!(cookie.contains(flag), "{flag} missing: {cookie}");
     }
 }
+
+#[tokio::test]
+async fn a_suspended_resellers_session_is_refused() {
+    let app = TestApp::spawn_with(|s| s.limits.auth_cache_ttl_ms = 0, None).await;
+    let a = app.customer("DASH_U", "10").await;
+    let browser = Browser::new(&app);
+    browser.login_reseller(&a).await;
+    assert_eq!(browser.get("/dashboard").await.0, 200);
+    sqlx::query("UPDATE customers SET status = 'suspended' WHERE id = 'DASH_U'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(browser.get("/dashboard").await.0, 303);
+    assert_eq!(browser.login_reseller(&a).await.0, 403, "and cannot log in again");
+}

@@ -74,9 +74,21 @@ impl FromRequestParts<AppState> for Viewer {
             .await?
             .ok_or(DashboardError::LoginRequired)?;
         let user = match session.user_kind.as_str() {
-            "reseller" => User::Reseller {
-                customer_id: session.subject,
-            },
+            "reseller" => {
+                // A suspended reseller is refused here as by the Relier API (the same
+                // short-lived cache of the customer's status).
+                let active = state
+                    .customers
+                    .get(&session.subject)
+                    .await?
+                    .is_some_and(|c| c.status == "active");
+                if !active {
+                    return Err(DashboardError::LoginRequired);
+                }
+                User::Reseller {
+                    customer_id: session.subject,
+                }
+            }
             _ => {
                 let id: i64 = session
                     .subject
