@@ -334,6 +334,18 @@ async fn revoked_and_expired_sessions_are_refused() {
         .await
         .unwrap();
     assert_eq!(browser.get("/dashboard").await.0, 303, "an expired session is refused");
+
+    // Sessions expired over a day ago are forgotten at the next login.
+    sqlx::query("UPDATE dashboard_sessions SET expires_at = now() - interval '2 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    browser.login_reseller(&a).await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM dashboard_sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 1, "only the new session is left");
 }
 
 /// Log in on a fresh client and return the raw session cookie it was given.

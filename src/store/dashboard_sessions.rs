@@ -46,6 +46,16 @@ pub async fn live(pool: &PgPool, id_hash: &[u8], now: DateTime<Utc>) -> Result<O
     .await
 }
 
+/// Drop sessions that ended (expired) over a day ago, so the table holds only recent
+/// ones; revoked rows stay until then, for whoever looks into a logout.
+pub async fn forget_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at < $1 - interval '1 day'")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected())
+}
+
 pub async fn revoke(pool: &PgPool, id_hash: &[u8]) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE dashboard_sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL")
         .bind(id_hash)
