@@ -6,8 +6,8 @@ use super::chart;
 use super::errors::DashboardError;
 use super::session::{User, Viewer};
 use super::views::{
-    usd, AccountPage, Choice, EvidenceRow, Filters, Nav, ResellerLine, ResellersPage, TransactionPage, TxnRow, RANGES,
-    STATUSES,
+    amount, AccountPage, Choice, EvidenceRow, Filters, Nav, ResellerLine, ResellersPage, TransactionPage, TxnRow,
+    RANGES, STATUSES,
 };
 use crate::api::search::SearchQuery;
 use crate::api::AppState;
@@ -143,9 +143,9 @@ async fn account(
             customer_id: customer.id.clone(),
             name: customer.name.clone(),
             account_status: customer.status.clone(),
-            available: usd(customer.balance_usd),
-            held: usd(customer.held_usd),
-            credit_limit: usd(customer.credit_limit_usd),
+            available: amount(customer.balance_usd),
+            held: amount(customer.held_usd),
+            credit_limit: amount(customer.credit_limit_usd),
             chart_svg: chart::render(&volumes, first, last),
             ranges: Choice::list(RANGES, &days.to_string()),
             statuses: Choice::list(STATUSES, &status.to_ascii_uppercase()),

@@ -9,7 +9,8 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-pub fn usd(d: Decimal) -> String {
+/// Money as shown: exactly two decimals (amounts are stored in cents).
+pub fn amount(d: Decimal) -> String {
     format!("{:.2}", d)
 }
 
@@ -80,8 +81,8 @@ impl From<&Transaction> for TxnRow {
             phone: t.phone.clone(),
             reference: t.reference.clone().unwrap_or_default(),
             product: t.product_id.clone(),
-            amount: format!("{} {}", usd(t.amount_local), t.currency),
-            charged: usd(t.charged_usd),
+            amount: format!("{} {}", amount(t.amount_local), t.currency),
+            charged: amount(t.charged_usd),
             status: t.status.as_str().to_string(),
             reason: t.failure_reason.clone().unwrap_or_default(),
         }
@@ -107,7 +108,7 @@ impl From<&AttemptEvidence> for EvidenceRow {
             attempt_no: a.attempt_no,
             upstream: a.upstream.clone(),
             upstream_reference: a.upstream_reference.clone(),
-            amount_sent: usd(a.amount_sent),
+            amount_sent: amount(a.amount_sent),
             status: a.status.clone(),
             upstream_id: a.upstream_transaction_id.clone().unwrap_or_default(),
             code: a.response_code.clone().unwrap_or_default(),
@@ -153,7 +154,7 @@ impl From<&ResellerRow> for ResellerLine {
             id: r.id.clone(),
             name: r.name.clone(),
             status: r.status.clone(),
-            balance: usd(r.balance_usd),
+            balance: amount(r.balance_usd),
         }
     }
 }
