@@ -34,6 +34,7 @@ async fn a_reseller_sees_only_their_own_data_through_every_page() {
     assert!(home.contains(&a_txn), "own history shows");
     assert!(home.contains(r#"<span id="available">97.06</span>"#), "{home}");
     assert!(home.contains("<svg"), "the volume chart is drawn");
+    assert!(home.contains(r#"<span id="success-rate">100 %</span>"#), "{home}");
     assert!(!home.contains(&b_txn) && !home.contains("DASH_B"));
 
     // By id, by reference, by phone: another reseller's rows are simply not there.

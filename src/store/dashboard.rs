@@ -39,6 +39,25 @@ pub async fn daily_volume(
     .await
 }
 
+/// FAILED top-ups of one reseller in [from, to), through `transactions_customer_status`
+/// (failures only, so a small range of a small index).
+pub async fn failed_count(
+    pool: &PgPool,
+    customer_id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM transactions
+         WHERE customer_id = $1 AND status = 'FAILED' AND created_at >= $2 AND created_at < $3",
+    )
+    .bind(customer_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditNote {
     pub id: i64,

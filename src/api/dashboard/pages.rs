@@ -16,6 +16,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use chrono::{Duration, Utc};
+use rust_decimal::Decimal;
 use serde::Deserialize;
 
 /// Rows per page of every list.
@@ -96,13 +97,10 @@ async fn account(
     let last = Utc::now().date_naive();
     let first = last - Duration::days(days - 1);
     let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let volumes = dashboard::daily_volume(
-        &state.pool,
-        customer_id,
-        midnight(first),
-        midnight(last + Duration::days(1)),
-    )
-    .await?;
+    let (start, end) = (midnight(first), midnight(last + Duration::days(1)));
+    let volumes = dashboard::daily_volume(&state.pool, customer_id, start, end).await?;
+    let failed = dashboard::failed_count(&state.pool, customer_id, start, end).await?;
+    let delivered: i64 = volumes.iter().map(|v| v.count).sum();
 
     let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_string();
     let filters = Filters {
@@ -147,6 +145,9 @@ async fn account(
             held: amount(customer.held_usd),
             credit_limit: amount(customer.credit_limit_usd),
             chart_svg: chart::render(&volumes, first, last),
+            delivered,
+            failed,
+            success_rate: success_rate(delivered, failed),
             ranges: Choice::list(RANGES, &days.to_string()),
             statuses: Choice::list(STATUSES, &status.to_ascii_uppercase()),
             filters,
@@ -155,6 +156,17 @@ async fn account(
         }
         .render()?,
     ))
+}
+
+/// Delivered out of delivered and failed, in percent to one decimal ("-" with neither).
+fn success_rate(delivered: i64, failed: i64) -> String {
+    match delivered + failed {
+        0 => "-".into(),
+        total => format!(
+            "{} %",
+            (Decimal::from(delivered) * Decimal::ONE_HUNDRED / Decimal::from(total)).round_dp(1)
+        ),
+    }
 }
 
 /// This page's query without its cursor: the next page's, once the new cursor is added.
@@ -215,4 +227,16 @@ pub async fn transaction(
         }
         .render()?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::success_rate;
+
+    #[test]
+    fn the_success_rate_is_delivered_over_settled() {
+        assert_eq!(success_rate(0, 0), "-");
+        assert_eq!(success_rate(2, 1), "66.7 %");
+        assert_eq!(success_rate(5, 0), "100 %");
+    }
 }

@@ -199,6 +199,10 @@ pub struct AccountPage {
     pub held: String,
     pub credit_limit: String,
     pub chart_svg: String,
+    /// Over the chart's range: delivered and failed top-ups, and the share delivered.
+    pub delivered: i64,
+    pub failed: i64,
+    pub success_rate: String,
     pub ranges: Vec<Choice>,
     pub statuses: Vec<Choice>,
     pub filters: Filters,
