@@ -241,7 +241,8 @@ END $$;
 -- Ops settle a transaction in REVIEW with what the upstream confirmed: success keeps
 -- the debit, failed refunds it. The audit note commits with the settlement, and only a
 -- transaction still in REVIEW is settled, so a second settlement writes nothing.
-CREATE OR REPLACE FUNCTION recarga_settle_review(p_transaction TEXT, p_verdict recarga_review_verdict, p_note TEXT)
+CREATE OR REPLACE FUNCTION recarga_settle_review(p_transaction TEXT, p_verdict recarga_review_verdict, p_note TEXT,
+    p_actor TEXT DEFAULT NULL)
     RETURNS recarga_settlement
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -261,8 +262,8 @@ BEGIN
     IF p_verdict = 'failed' THEN
         PERFORM recarga_refund(t);
     END IF;
-    INSERT INTO audit_notes (customer_id, transaction_id, action, note)
-    VALUES (t.customer_id, t.id, 'review_settled_' || p_verdict, p_note);
+    INSERT INTO audit_notes (customer_id, transaction_id, action, note, actor)
+    VALUES (t.customer_id, t.id, 'review_settled_' || p_verdict, p_note, p_actor);
     RETURN 'settled';
 END $$;
 
@@ -297,7 +298,7 @@ END $$;
 -- One posting of `p_usd` (either sign, cents) to a customer's balance: the balance
 -- change, its ledger entry of kind `p_kind` and the audit note, or nothing at all.
 CREATE OR REPLACE FUNCTION recarga_post(p_customer TEXT, p_kind TEXT, p_usd NUMERIC, p_note TEXT,
-    OUT outcome recarga_posting_outcome, OUT balance_after NUMERIC)
+    p_actor TEXT DEFAULT NULL, OUT outcome recarga_posting_outcome, OUT balance_after NUMERIC)
 LANGUAGE plpgsql AS $$
 BEGIN
     IF p_usd IS NULL OR p_usd = 0 OR p_usd <> round(p_usd, 2) THEN
@@ -314,21 +315,22 @@ BEGIN
     END IF;
     INSERT INTO ledger_entries (customer_id, kind, amount_usd, balance_after_usd, note)
     VALUES (p_customer, p_kind, p_usd, balance_after, p_note);
-    INSERT INTO audit_notes (customer_id, action, note)
-    VALUES (p_customer, p_kind, p_usd || ' USD' || COALESCE(': ' || p_note, ''));
+    INSERT INTO audit_notes (customer_id, action, note, actor)
+    VALUES (p_customer, p_kind, p_usd || ' USD' || COALESCE(': ' || p_note, ''), p_actor);
     outcome := 'posted';
 END $$;
 
--- Funds received (a wire, an opening balance): positive only; the note is optional.
+-- Funds received (a wire, an opening balance): positive only; the note is optional;
+-- p_actor is the ops user (or "cli") the audit note names.
 CREATE OR REPLACE FUNCTION recarga_credit(p_customer TEXT, p_usd NUMERIC, p_note TEXT,
-    OUT outcome recarga_posting_outcome, OUT balance_after NUMERIC)
+    p_actor TEXT DEFAULT NULL, OUT outcome recarga_posting_outcome, OUT balance_after NUMERIC)
 LANGUAGE plpgsql AS $$
 BEGIN
     IF p_usd <= 0 THEN
         outcome := 'invalid_amount';
         RETURN;
     END IF;
-    SELECT r.outcome, r.balance_after INTO outcome, balance_after FROM recarga_post(p_customer, 'credit', p_usd, p_note) r;
+    SELECT r.outcome, r.balance_after INTO outcome, balance_after FROM recarga_post(p_customer, 'credit', p_usd, p_note, p_actor) r;
 END $$;
 
 -- An ops correction, either way; it must say why, and never takes a balance below zero.

@@ -21,7 +21,12 @@ use std::sync::Arc;
 const CLI_ACTOR: &str = "cli";
 
 mod notifications;
+mod ops_users;
 pub use notifications::{InstanceCommand, KeyCommand, NotificationsCommand};
+pub use ops_users::OpsUserCommand;
+
+/// The audit log's actor for what is done on the command line.
+const CLI_ACTOR: &str = "cli";
 
 #[derive(Parser)]
 #[command(name = "recarga", version, about = "Airtime and data top-up gateway")]
@@ -60,6 +65,9 @@ pub enum Command {
     /// Bearer tokens for the admin API.
     #[command(subcommand)]
     OpsToken(OpsTokenCommand),
+    /// Ops users of /dashboard (email and password).
+    #[command(subcommand)]
+    OpsUser(OpsUserCommand),
     /// WhatsApp billing notifications: API keys and instances.
     #[command(subcommand)]
     Notifications(NotificationsCommand),
@@ -216,7 +224,7 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
         Command::Migrate => Ok(json!({"migrated": true})),
         Command::Customer(CustomerCommand::Create(args)) => create(&pool, args).await,
         Command::Customer(CustomerCommand::Credit { id, usd, note }) => {
-            let balance = customers::credit(&pool, &id, usd, note.as_deref())
+            let balance = customers::credit(&pool, &id, usd, note.as_deref(), CLI_ACTOR)
                 .await
                 .map_err(store_error)?;
             let notice = notifications::confirm_credit(&pool, &settings, &id, usd, balance).await;
@@ -250,13 +258,14 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             notifications::set_contact(&pool, &id, number.as_deref()).await
         }
         Command::Notifications(command) => notifications::run(&pool, command).await,
+        Command::OpsUser(command) => ops_users::run(&pool, command).await,
         Command::Settle(args) => {
             let verdict = match args.outcome.as_str() {
                 "success" => ReviewVerdict::Success,
                 "failed" => ReviewVerdict::Failed,
                 other => bail!("--outcome is success or failed, not {other}"),
             };
-            match store::transactions::settle_review(&pool, &args.id, verdict, &args.note).await? {
+            match store::transactions::settle_review(&pool, &args.id, verdict, &args.note, CLI_ACTOR).await? {
                 Settlement::Settled => {}
                 Settlement::NotFound => bail!("transaction {} not found", args.id),
                 Settlement::WrongStatus => bail!("transaction {} is not in REVIEW", args.id),

@@ -33,6 +33,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub invoices: InvoiceSettings,
     pub health: HealthSettings,
+    pub dashboard: DashboardSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -443,6 +444,26 @@ impl Default for HealthSettings {
     }
 }
 
+/// /dashboard sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// A session ends this long after login (or at logout, whichever comes first).
+    pub session_ttl_secs: i64,
+    /// Mark the session cookie `Secure` (sent over HTTPS only): set when /dashboard is
+    /// served over TLS, directly or behind a TLS-terminating proxy.
+    pub secure_cookie: bool,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        Self {
+            session_ttl_secs: 8 * 3600,
+            secure_cookie: false,
+        }
+    }
+}
+
 /// Environment values that look like numbers (a dealer MSISDN, a numeric user id)
 /// arrive as numbers; these settings are identifiers, so take either.
 fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -478,6 +499,7 @@ impl Default for Settings {
             webhooks: WebhookSettings::default(),
             invoices: InvoiceSettings::default(),
             health: HealthSettings::default(),
+            dashboard: DashboardSettings::default(),
         }
     }
 }

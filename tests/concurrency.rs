@@ -118,7 +118,7 @@ async fn coalesced_balance_reads_see_every_earlier_commit() {
     let a = app.customer("READ_A", "10").await;
     let b = app.customer("READ_B", "5").await;
     for round in 1..=10 {
-        recarga::store::customers::credit(&app.pool, "READ_A", dec("1.25"), Some("test credit"))
+        recarga::store::customers::credit(&app.pool, "READ_A", dec("1.25"), Some("test credit"), "test")
             .await
             .unwrap();
         let expected_a = dec("10") + dec("1.25") * rust_decimal::Decimal::from(round);

@@ -152,7 +152,7 @@ async fn a_repeat_gets_the_original_where_a_new_purchase_would_be_refused() {
         &results[1],
         Err(StoreError::Refused(Refusal::InsufficientBalance { .. }))
     ));
-    recarga::store::customers::credit(&app.pool, "BATCH", dec("100"), None)
+    recarga::store::customers::credit(&app.pool, "BATCH", dec("100"), None, "test")
         .await
         .unwrap();
     let results = create_purchases(&app.pool, &[purchase("R4", Some("R-1"), "5512345678", "2.94")])

@@ -235,7 +235,7 @@ async fn credit_posts_its_entry_and_audit_note_together() {
     let app = TestApp::spawn().await;
     app.customer("LEDGER", "0").await;
     assert_eq!(
-        credit(&app.pool, "LEDGER", dec("100.25"), Some("wire 2026-11-23"))
+        credit(&app.pool, "LEDGER", dec("100.25"), Some("wire 2026-11-23"), "test")
             .await
             .unwrap(),
         dec("100.25")
@@ -263,14 +263,14 @@ async fn credit_posts_its_entry_and_audit_note_together() {
     for bad in ["0", "-1", "1.001"] {
         assert!(
             matches!(
-                credit(&app.pool, "LEDGER", dec(bad), None).await,
+                credit(&app.pool, "LEDGER", dec(bad), None, "test").await,
                 Err(StoreError::InvalidAmount)
             ),
             "{bad}"
         );
     }
     assert!(matches!(
-        credit(&app.pool, "NOBODY", dec("1"), None).await,
+        credit(&app.pool, "NOBODY", dec("1"), None, "test").await,
         Err(StoreError::CustomerNotFound)
     ));
     assert_eq!(
@@ -360,9 +360,11 @@ async fn a_review_settlement_commits_with_its_audit_note_and_only_once() {
     .execute(&app.pool)
     .await
     .unwrap();
-    assert!(settle_review(&app.pool, "V1", ReviewVerdict::Failed, "no top-up")
-        .await
-        .is_err());
+    assert!(
+        settle_review(&app.pool, "V1", ReviewVerdict::Failed, "no top-up", "test")
+            .await
+            .is_err()
+    );
     let status: String = sqlx::query_scalar("SELECT status FROM transactions WHERE id = 'V1'")
         .fetch_one(&app.pool)
         .await
@@ -378,7 +380,7 @@ async fn a_review_settlement_commits_with_its_audit_note_and_only_once() {
         .await
         .unwrap();
 
-    let settle = |id: &'static str, verdict, note: &'static str| settle_review(&app.pool, id, verdict, note);
+    let settle = |id: &'static str, verdict, note: &'static str| settle_review(&app.pool, id, verdict, note, "test");
     assert_eq!(
         settle("V1", ReviewVerdict::Failed, " ").await.unwrap(),
         Settlement::NoteRequired

@@ -2,6 +2,7 @@
 //! services, and map results to each dialect's own shapes in one place.
 
 pub mod admin;
+pub mod dashboard;
 pub mod distributor;
 pub mod doc_errors;
 pub mod docs;
@@ -176,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .merge(relier::routes())
         .merge(distributor::routes())
         .merge(admin::routes())
+        .merge(dashboard::routes())
         .merge(notifications::routes())
         .merge(webhooks::routes())
         .merge(reconcile::routes())

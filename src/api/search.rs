@@ -133,7 +133,7 @@ pub fn encode_cursor(created_at: DateTime<Utc>, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:{id}", created_at.timestamp_micros()))
 }
 
-fn decode_cursor(cursor: &str) -> Option<Position> {
+pub fn decode_cursor(cursor: &str) -> Option<Position> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?).ok()?;
     let (micros, id) = text.split_once(':')?;
     Some(Position {

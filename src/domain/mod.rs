@@ -10,6 +10,7 @@ pub mod keys;
 pub mod limits;
 pub mod money;
 pub mod notification;
+pub mod password;
 pub mod phone;
 pub mod provider;
 pub mod refusal;

@@ -83,7 +83,15 @@ pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, Store
         other => other?,
     };
     if c.opening_balance_usd > Decimal::ZERO {
-        post(&mut *tx, CREDIT, c.id, c.opening_balance_usd, Some("opening balance")).await?;
+        post(
+            &mut *tx,
+            CREDIT,
+            c.id,
+            c.opening_balance_usd,
+            Some("opening balance"),
+            Some("cli"),
+        )
+        .await?;
     }
     tx.commit().await?;
     get(pool, c.id).await?.ok_or(StoreError::CustomerNotFound)
@@ -116,18 +124,25 @@ pub async fn auth(pool: &PgPool, id: &str) -> Result<Option<CustomerAuth>, sqlx:
 }
 
 /// Add funds (a wire received, say; `recarga_credit`): positive cents only. The ledger
-/// entry and the audit note commit with it. Returns the new balance.
-pub async fn credit(pool: &PgPool, id: &str, usd: Decimal, note: Option<&str>) -> Result<Decimal, StoreError> {
-    post(pool, CREDIT, id, usd, note).await
+/// entry and the audit note (naming `actor`: an ops user, or "cli") commit with it.
+/// Returns the new balance.
+pub async fn credit(
+    pool: &PgPool,
+    id: &str,
+    usd: Decimal,
+    note: Option<&str>,
+    actor: &str,
+) -> Result<Decimal, StoreError> {
+    post(pool, CREDIT, id, usd, note, Some(actor)).await
 }
 
 /// An ops correction either way (`recarga_adjust`): the note saying why is required, and
 /// a balance never goes below zero. Returns the new balance.
 pub async fn adjust(pool: &PgPool, id: &str, usd: Decimal, note: &str) -> Result<Decimal, StoreError> {
-    post(pool, ADJUST, id, usd, Some(note)).await
+    post(pool, ADJUST, id, usd, Some(note), None).await
 }
 
-const CREDIT: &str = "SELECT outcome, balance_after FROM recarga_credit($1, $2, $3)";
+const CREDIT: &str = "SELECT outcome, balance_after FROM recarga_credit($1, $2, $3, $4)";
 const ADJUST: &str = "SELECT outcome, balance_after FROM recarga_adjust($1, $2, $3)";
 
 async fn post(
@@ -136,13 +151,14 @@ async fn post(
     id: &str,
     usd: Decimal,
     note: Option<&str>,
+    actor: Option<&str>,
 ) -> Result<Decimal, StoreError> {
-    let (outcome, balance): (PostingOutcome, Option<Decimal>) = sqlx::query_as(statement)
-        .bind(id)
-        .bind(usd)
-        .bind(note)
-        .fetch_one(db)
-        .await?;
+    let mut query = sqlx::query_as(statement).bind(id).bind(usd).bind(note);
+    // Only statements with a fourth parameter (the audit's actor) are given one.
+    if let Some(actor) = actor {
+        query = query.bind(actor);
+    }
+    let (outcome, balance): (PostingOutcome, Option<Decimal>) = query.fetch_one(db).await?;
     match (outcome, balance) {
         (PostingOutcome::Posted, Some(balance)) => Ok(balance),
         (PostingOutcome::Posted, None) => Err(StoreError::Inconsistent(

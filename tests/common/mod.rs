@@ -3,6 +3,7 @@
 //! simulators over real HTTP.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod dashboard;
 pub mod db_proxy;
 
 use recarga::cli::{self, Command, CreateArgs, CustomerCommand, OpsTokenCommand};

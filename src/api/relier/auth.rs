@@ -42,21 +42,28 @@ impl FromRequestParts<AppState> for RelierCustomer {
         let (Some(customer_id), Some(api_key)) = (header("x-customer-id"), header("x-api-key")) else {
             return Err(RelierError::Unauthorized);
         };
-        if customer_id.is_empty() || customer_id.len() > 64 {
-            return Err(RelierError::Unauthorized);
-        }
-        let customer = state
-            .customers
-            .get(customer_id)
-            .await?
-            .ok_or(RelierError::Unauthorized)?;
-        if !keys::verify(api_key, &customer.api_key_hash) {
-            return Err(RelierError::Unauthorized);
-        }
-        if customer.status != "active" {
-            return Err(RelierError::Suspended);
-        }
+        let customer = authenticate(state, customer_id, api_key).await?;
         tracing::Span::current().record("customer", customer.id.as_str());
         Ok(Self(customer))
     }
+}
+
+/// The customer that `api_key` proves `customer_id` to be: the Relier check, shared with
+/// the /dashboard login. Unauthorized for an unknown customer or a wrong key alike.
+pub async fn authenticate(state: &AppState, customer_id: &str, api_key: &str) -> Result<CustomerAuth, RelierError> {
+    if customer_id.is_empty() || customer_id.len() > 64 {
+        return Err(RelierError::Unauthorized);
+    }
+    let customer = state
+        .customers
+        .get(customer_id)
+        .await?
+        .ok_or(RelierError::Unauthorized)?;
+    if !keys::verify(api_key, &customer.api_key_hash) {
+        return Err(RelierError::Unauthorized);
+    }
+    if customer.status != "active" {
+        return Err(RelierError::Suspended);
+    }
+    Ok(customer)
 }

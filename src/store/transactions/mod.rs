@@ -4,12 +4,14 @@
 mod attempts;
 mod debit;
 mod queue;
+mod review;
 mod search;
 mod settle;
 
 pub use attempts::*;
 pub use debit::*;
 pub use queue::*;
+pub use review::*;
 pub use search::*;
 pub use settle::*;
 

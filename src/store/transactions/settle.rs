@@ -74,17 +74,20 @@ pub async fn settle_failure(
 }
 
 /// Ops settlement of a REVIEW transaction (`recarga_settle_review`): a failure is
-/// refunded as any other, a success keeps the debit; the audit note commits with it.
+/// refunded as any other, a success keeps the debit; the audit note, naming `actor` (an
+/// ops user, or "cli"), commits with it.
 pub async fn settle_review(
     pool: &PgPool,
     transaction_id: &str,
     verdict: ReviewVerdict,
     note: &str,
+    actor: &str,
 ) -> Result<Settlement, sqlx::Error> {
-    sqlx::query_scalar("SELECT recarga_settle_review($1, $2, $3)")
+    sqlx::query_scalar("SELECT recarga_settle_review($1, $2, $3, $4)")
         .bind(transaction_id)
         .bind(verdict)
         .bind(note)
+        .bind(actor)
         .fetch_one(pool)
         .await
 }

@@ -1,0 +1,242 @@
+//! The pages everyone sees: an account (balance, chart, transaction history) and a
+//! transaction. A reseller sees only their own: naming another reseller is refused, and
+//! another's transaction is not found. Ops see any reseller's, and the list of them.
+
+use super::chart;
+use super::errors::DashboardError;
+use super::session::{User, Viewer};
+use super::views::{
+    amount, AccountPage, Choice, EvidenceRow, Filters, Nav, ResellerLine, ResellersPage, TransactionPage, TxnRow,
+    RANGES, STATUSES,
+};
+use crate::api::search::SearchQuery;
+use crate::api::AppState;
+use crate::store::{dashboard, transactions};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use chrono::{Duration, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+/// Rows per page of every list.
+pub const PAGE: i64 = 25;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AccountQuery {
+    /// Ops: whose account. A reseller may name only themselves.
+    pub customer: Option<String>,
+    /// A transaction id, exactly.
+    pub id: Option<String>,
+    pub phone: Option<String>,
+    pub reference: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    /// The chart's range in days: 7, 30 or 90.
+    pub days: Option<String>,
+    /// Ops' list of resellers: the page after this id.
+    pub after: Option<String>,
+}
+
+/// The reseller whose data the viewer asked for, if they may see it. None: an ops user
+/// who named nobody.
+pub fn whose(viewer: &Viewer, asked: Option<&str>) -> Result<Option<String>, DashboardError> {
+    let asked = asked.map(str::trim).filter(|c| !c.is_empty());
+    match &viewer.user {
+        User::Reseller { customer_id } => match asked {
+            Some(other) if other != customer_id => Err(DashboardError::Forbidden),
+            _ => Ok(Some(customer_id.clone())),
+        },
+        User::Ops { .. } => Ok(asked.map(str::to_string)),
+    }
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<AccountQuery>,
+) -> Result<Html<String>, DashboardError> {
+    match whose(&viewer, q.customer.as_deref())? {
+        Some(customer_id) => account(&state, &viewer, &customer_id, q).await,
+        None => resellers(&state, &viewer, q.after.as_deref()).await,
+    }
+}
+
+async fn resellers(state: &AppState, viewer: &Viewer, after: Option<&str>) -> Result<Html<String>, DashboardError> {
+    let mut rows = dashboard::resellers(&state.pool, after, PAGE + 1).await?;
+    let next = more(&mut rows).map(|last| format!("/dashboard?after={}", encode(&last.id)));
+    Ok(Html(
+        ResellersPage {
+            nav: Nav::of(viewer),
+            rows: rows.iter().map(ResellerLine::from).collect(),
+            next,
+        }
+        .render()?,
+    ))
+}
+
+async fn account(
+    state: &AppState,
+    viewer: &Viewer,
+    customer_id: &str,
+    q: AccountQuery,
+) -> Result<Html<String>, DashboardError> {
+    let customer = state
+        .customer_reads
+        .get(customer_id)
+        .await?
+        .ok_or(DashboardError::NotFound)?;
+    let days = match q.days.as_deref().unwrap_or("30") {
+        "7" => 7,
+        "30" => 30,
+        "90" => 90,
+        _ => return Err(DashboardError::Invalid("the chart's range is 7, 30 or 90 days".into())),
+    };
+    let last = Utc::now().date_naive();
+    let first = last - Duration::days(days - 1);
+    let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let (start, end) = (midnight(first), midnight(last + Duration::days(1)));
+    let volumes = dashboard::daily_volume(&state.pool, customer_id, start, end).await?;
+    let failed = dashboard::failed_count(&state.pool, customer_id, start, end).await?;
+    let delivered: i64 = volumes.iter().map(|v| v.count).sum();
+
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_string();
+    let filters = Filters {
+        id: text(&q.id),
+        phone: text(&q.phone),
+        reference: text(&q.reference),
+        from: text(&q.from),
+        to: text(&q.to),
+    };
+    let status = text(&q.status);
+    let (rows, next) = if filters.id.is_empty() {
+        let search = SearchQuery {
+            reference: q.reference.clone(),
+            phone: q.phone.clone(),
+            status: q.status.clone().filter(|s| !s.trim().is_empty()),
+            from: q.from.clone().filter(|s| !s.trim().is_empty()),
+            to: q.to.clone().filter(|s| !s.trim().is_empty()),
+            cursor: q.cursor.clone().filter(|s| !s.trim().is_empty()),
+            limit: Some(PAGE),
+        }
+        .validate()
+        .map_err(|errors| DashboardError::Invalid(errors.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ")))?;
+        let (rows, cursor) = search.run(&state.pool, customer_id).await?;
+        let next = cursor.map(|c| {
+            let mut url = next_url(&q);
+            url.append_pair("cursor", &c);
+            format!("/dashboard?{}", url.finish())
+        });
+        (rows, next)
+    } else {
+        let found = transactions::get_for_customer(&state.pool, customer_id, &filters.id).await?;
+        (found.into_iter().collect(), None)
+    };
+
+    Ok(Html(
+        AccountPage {
+            nav: Nav::of(viewer),
+            customer_id: customer.id.clone(),
+            name: customer.name.clone(),
+            account_status: customer.status.clone(),
+            available: amount(customer.balance_usd),
+            held: amount(customer.held_usd),
+            credit_limit: amount(customer.credit_limit_usd),
+            chart_svg: chart::render(&volumes, first, last),
+            delivered,
+            failed,
+            success_rate: success_rate(delivered, failed),
+            ranges: Choice::list(RANGES, &days.to_string()),
+            statuses: Choice::list(STATUSES, &status.to_ascii_uppercase()),
+            filters,
+            rows: rows.iter().map(TxnRow::from).collect(),
+            next,
+        }
+        .render()?,
+    ))
+}
+
+/// Delivered out of delivered and failed, in percent to one decimal ("-" with neither).
+fn success_rate(delivered: i64, failed: i64) -> String {
+    match delivered + failed {
+        0 => "-".into(),
+        total => format!(
+            "{} %",
+            (Decimal::from(delivered) * Decimal::ONE_HUNDRED / Decimal::from(total)).round_dp(1)
+        ),
+    }
+}
+
+/// This page's query without its cursor: the next page's, once the new cursor is added.
+fn next_url(q: &AccountQuery) -> url::form_urlencoded::Serializer<'static, String> {
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in [
+        ("customer", &q.customer),
+        ("phone", &q.phone),
+        ("reference", &q.reference),
+        ("status", &q.status),
+        ("from", &q.from),
+        ("to", &q.to),
+        ("days", &q.days),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            url.append_pair(key, v);
+        }
+    }
+    url
+}
+
+pub fn encode(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+/// Drop the extra row read to know whether a next page exists; the page's last row if so.
+pub fn more<T>(rows: &mut Vec<T>) -> Option<&T> {
+    if rows.len() as i64 > PAGE {
+        rows.truncate(PAGE as usize);
+        rows.last()
+    } else {
+        None
+    }
+}
+
+/// One transaction; with its attempts and the upstreams' answers for ops.
+pub async fn transaction(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Html<String>, DashboardError> {
+    let (txn, evidence) = match &viewer.user {
+        User::Reseller { customer_id } => (
+            transactions::get_for_customer(&state.pool, customer_id, &id).await?,
+            Vec::new(),
+        ),
+        User::Ops { .. } => (
+            transactions::get(&state.pool, &id).await?,
+            transactions::evidence(&state.pool, &id).await?,
+        ),
+    };
+    let txn = txn.ok_or(DashboardError::NotFound)?;
+    Ok(Html(
+        TransactionPage {
+            nav: Nav::of(&viewer),
+            txn: TxnRow::from(&txn),
+            evidence: evidence.iter().map(EvidenceRow::from).collect(),
+        }
+        .render()?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::success_rate;
+
+    #[test]
+    fn the_success_rate_is_delivered_over_settled() {
+        assert_eq!(success_rate(0, 0), "-");
+        assert_eq!(success_rate(2, 1), "66.7 %");
+        assert_eq!(success_rate(5, 0), "100 %");
+    }
+}

@@ -1,0 +1,457 @@
+//! /dashboard over real HTTP with a cookie-keeping client: tenants see only their own
+//! data, ops actions go through the ledger and the audit log, CSRF and session checks,
+//! and the login's brute-force limit.
+
+mod common;
+
+use common::dashboard::{csrf, in_review, ops_user, Browser};
+use common::{dec, TestApp};
+use recarga::cli::{self, Command, OpsUserCommand};
+use serde_json::json;
+
+/// A delivered top-up; its id.
+async fn delivered(app: &TestApp, c: &common::Creds, reference: &str, phone: &str) -> String {
+    let (status, body) = app
+        .topup(c, json!({"phone": phone, "amount": 50, "reference": reference}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["transaction"]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_reseller_sees_only_their_own_data_through_every_page() {
+    let app = TestApp::spawn().await;
+    let a = app.customer("DASH_A", "100").await;
+    let b = app.customer("DASH_B", "100").await;
+    let a_txn = delivered(&app, &a, "A-REF-1", "5512345678").await;
+    let b_txn = delivered(&app, &b, "B-REF-1", "5587654321").await;
+    in_review(&app, "DASH_B", "B_REVIEW").await;
+
+    let browser = Browser::new(&app);
+    assert_eq!(browser.login_reseller(&a).await, (303, "/dashboard".into()));
+    let (status, home) = browser.get("/dashboard").await;
+    assert_eq!(status, 200);
+    assert!(home.contains(&a_txn), "own history shows");
+    assert!(home.contains(r#"<span id="available">97.06</span>"#), "{home}");
+    assert!(home.contains("<svg"), "the volume chart is drawn");
+    assert!(home.contains(r#"<span id="success-rate">100 %</span>"#), "{home}");
+    assert!(!home.contains(&b_txn) && !home.contains("DASH_B"));
+
+    // By id, by reference, by phone: another reseller's rows are simply not there.
+    for query in [
+        format!("/dashboard?id={b_txn}"),
+        "/dashboard?reference=B-REF-1".into(),
+        "/dashboard?phone=5587654321".into(),
+        "/dashboard?status=REVIEW".into(),
+    ] {
+        let (status, page) = browser.get(&query).await;
+        assert_eq!(status, 200, "{query}");
+        // (The filter's own value is shown back in its field; no row of B's is listed.)
+        let links_to = |id: &str| page.contains(&format!("/dashboard/transactions/{id}"));
+        assert!(!links_to(&b_txn) && !links_to("B_REVIEW"), "{query} leaked B's data");
+        assert!(page.contains("No transactions."), "{query}");
+    }
+    let (status, _) = browser.get(&format!("/dashboard/transactions/{b_txn}")).await;
+    assert_eq!(status, 404);
+    let (status, page) = browser.get(&format!("/dashboard/transactions/{a_txn}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&a_txn));
+
+    // Naming B, or any ops page or action, is refused.
+    for path in [
+        "/dashboard?customer=DASH_B",
+        "/dashboard/ops/review",
+        "/dashboard/ops/review?customer=DASH_B",
+        "/dashboard/ops/audit",
+        "/dashboard/ops/audit?customer=DASH_B",
+    ] {
+        assert_eq!(browser.get(path).await.0, 403, "{path}");
+    }
+    let token = csrf(&home);
+    let (status, _, _) = browser
+        .post(
+            "/dashboard/ops/credit",
+            &[
+                ("csrf", &token),
+                ("customer", "DASH_A"),
+                ("usd", "50"),
+                ("note", "gift"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = browser
+        .post(
+            "/dashboard/ops/review/B_REVIEW/settle",
+            &[("csrf", &token), ("outcome", "failed"), ("note", "mine")],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let status: String = sqlx::query_scalar("SELECT status FROM transactions WHERE id = 'B_REVIEW'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "REVIEW");
+    assert_eq!(app.balance(&a).await, dec("97.06"), "no credit happened");
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn an_ops_credit_moves_the_balance_through_the_ledger_and_is_in_the_audit_log() {
+    let app = TestApp::spawn().await;
+    let a = app.customer("DASH_C", "10").await;
+    let (email, password) = ops_user(&app, "ana@ops.example").await;
+    let again = cli::run_ops(
+        app.settings.clone(),
+        Command::OpsUser(OpsUserCommand::Create {
+            email: "ANA@ops.example".into(),
+        }),
+    )
+    .await;
+    assert!(again.is_err(), "one ops user per email, whatever its case");
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM ops_users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        stored.starts_with("$argon2id$") && !stored.contains(&password),
+        "only a hash is stored"
+    );
+    let browser = Browser::new(&app);
+    assert_eq!(browser.login_ops(&email, &password).await.0, 303);
+
+    let (status, page) = browser.get("/dashboard?customer=DASH_C").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"<span id="available">10.00</span>"#), "{page}");
+    let token = csrf(&page);
+    let (status, location, _) = browser
+        .post(
+            "/dashboard/ops/credit",
+            &[
+                ("csrf", &token),
+                ("customer", "DASH_C"),
+                ("usd", "25.50"),
+                ("note", "wire 2026-11-30 #884"),
+            ],
+        )
+        .await;
+    assert_eq!((status, location.as_str()), (303, "/dashboard?customer=DASH_C"));
+    assert_eq!(app.balance(&a).await, dec("35.50"));
+    let (amount, note): (rust_decimal::Decimal, Option<String>) = sqlx::query_as(
+        "SELECT amount_usd, note FROM ledger_entries WHERE customer_id = 'DASH_C' AND kind = 'credit' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((amount, note.as_deref()), (dec("25.50"), Some("wire 2026-11-30 #884")));
+    app.assert_ledger_invariants().await;
+
+    let (status, audit) = browser.get("/dashboard/ops/audit?customer=DASH_C").await;
+    assert_eq!(status, 200);
+    assert!(audit.contains("25.50 USD: wire 2026-11-30 #884"), "{audit}");
+    assert!(audit.contains("ana@ops.example"), "the audit names the ops user");
+
+    // A credit without a note, or of no amount, moves nothing.
+    for (usd, note) in [("5", ""), ("0", "zero"), ("1.234", "sub-cent"), ("abc", "not a number")] {
+        let (status, _, _) = browser
+            .post(
+                "/dashboard/ops/credit",
+                &[("csrf", &token), ("customer", "DASH_C"), ("usd", usd), ("note", note)],
+            )
+            .await;
+        assert_eq!(status, 400, "{usd} {note}");
+    }
+    assert_eq!(app.balance(&a).await, dec("35.50"));
+}
+
+#[tokio::test]
+async fn ops_settle_a_review_transaction_with_a_note_and_the_audit_names_them() {
+    let app = TestApp::spawn().await;
+    let a = app.customer("DASH_R", "10").await;
+    in_review(&app, "DASH_R", "R_1").await;
+    assert_eq!(app.balance(&a).await, dec("7.06"));
+    let (email, password) = ops_user(&app, "luis@ops.example").await;
+    let browser = Browser::new(&app);
+    browser.login_ops(&email, &password).await;
+
+    let (status, queue) = browser.get("/dashboard/ops/review").await;
+    assert_eq!(status, 200);
+    assert!(queue.contains("review-R_1"), "{queue}");
+    assert!(queue.contains("latcom"), "the attempt is shown as evidence");
+    let token = csrf(&queue);
+    let (status, _, _) = browser
+        .post(
+            "/dashboard/ops/review/R_1/settle",
+            &[("csrf", &token), ("outcome", "failed"), ("note", " ")],
+        )
+        .await;
+    assert_eq!(status, 400, "a note is mandatory");
+    let (status, location, _) = browser
+        .post(
+            "/dashboard/ops/review/R_1/settle",
+            &[
+                ("csrf", &token),
+                ("outcome", "failed"),
+                ("note", "LATCOM support: never delivered"),
+            ],
+        )
+        .await;
+    assert_eq!((status, location.as_str()), (303, "/dashboard/ops/review"));
+    assert_eq!(app.balance(&a).await, dec("10.00"), "refunded");
+    let actor: Option<String> = sqlx::query_scalar(
+        "SELECT actor FROM audit_notes WHERE transaction_id = 'R_1' AND action = 'review_settled_failed'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actor.as_deref(), Some("luis@ops.example"));
+    let (status, _, _) = browser
+        .post(
+            "/dashboard/ops/review/R_1/settle",
+            &[("csrf", &token), ("outcome", "success"), ("note", "again")],
+        )
+        .await;
+    assert_eq!(status, 400, "settled once only");
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn a_post_without_the_sessions_csrf_token_is_refused() {
+    let app = TestApp::spawn().await;
+    let a = app.customer("DASH_X", "10").await;
+    let (email, password) = ops_user(&app, "eve@ops.example").await;
+    let browser = Browser::new(&app);
+
+    // The login form itself: no token, or one that is not the cookie's.
+    let (status, _, _) = browser
+        .post(
+            "/dashboard/login",
+            &[("kind", "ops"), ("email", &email), ("password", &password)],
+        )
+        .await;
+    assert!(status == 403 || status == 422, "{status}");
+    browser.get("/dashboard/login").await;
+    let (status, _, _) = browser
+        .post(
+            "/dashboard/login",
+            &[
+                ("csrf", "forged"),
+                ("kind", "ops"),
+                ("email", &email),
+                ("password", &password),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    browser.login_ops(&email, &password).await;
+    let token = browser.session_csrf().await;
+    let form = |csrf: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("customer", "DASH_X"),
+            ("usd", "5"),
+            ("note", "csrf test"),
+        ]
+    };
+    let (status, _, _) = browser.post("/dashboard/ops/credit", &form("")[1..]).await;
+    assert!(status == 403 || status == 422, "no token: {status}");
+    let (status, _, _) = browser.post("/dashboard/ops/credit", &form("")).await;
+    assert_eq!(status, 403, "empty token");
+    let wrong = "0".repeat(token.len());
+    let (status, _, _) = browser
+        .post(
+            "/dashboard/ops/credit",
+            &[
+                ("csrf", &wrong),
+                ("customer", "DASH_X"),
+                ("usd", "5"),
+                ("note", "csrf test"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403, "wrong token");
+    // Another session's token is wrong too.
+    let other = Browser::new(&app);
+    other.login_ops(&email, &password).await;
+    let other_token = other.session_csrf().await;
+    assert_ne!(other_token, token);
+    let (status, _, _) = browser
+        .post(
+            "/dashboard/ops/credit",
+            &[
+                ("csrf", &other_token),
+                ("customer", "DASH_X"),
+                ("usd", "5"),
+                ("note", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403, "another session's token");
+    assert_eq!(app.balance(&a).await, dec("10.00"), "nothing moved");
+    let (status, _, _) = browser.post("/dashboard/logout", &[("csrf", "forged")]).await;
+    assert_eq!(status, 403);
+    assert_eq!(browser.get("/dashboard").await.0, 200, "still logged in");
+}
+
+#[tokio::test]
+async fn revoked_and_expired_sessions_are_refused() {
+    let app = TestApp::spawn().await;
+    let a = app.customer("DASH_S", "10").await;
+
+    // Logout revokes the session server-side: its cookie, replayed, is refused.
+    let cookie = format!("recarga_session={}", session_cookie(&app, &a).await);
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = || {
+        raw.get(format!("{}/dashboard", app.base))
+            .header("cookie", &cookie)
+            .send()
+    };
+    let page = get().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let token = csrf(&page.text().await.unwrap());
+    let logout = raw
+        .post(format!("{}/dashboard/logout", app.base))
+        .header("cookie", &cookie)
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status().as_u16(), 303);
+    assert_eq!(logout.headers()["location"], "/dashboard/login");
+    let replay = get().await.unwrap();
+    assert_eq!(replay.status().as_u16(), 303, "a revoked session is refused");
+    assert_eq!(replay.headers()["location"], "/dashboard/login");
+
+    // An expired session is refused likewise.
+    let browser = Browser::new(&app);
+    browser.login_reseller(&a).await;
+    assert_eq!(browser.get("/dashboard").await.0, 200);
+    sqlx::query("UPDATE dashboard_sessions SET expires_at = now() - interval '1 second' WHERE revoked_at IS NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(browser.get("/dashboard").await.0, 303, "an expired session is refused");
+
+    // Sessions expired over a day ago are forgotten at the next login.
+    sqlx::query("UPDATE dashboard_sessions SET expires_at = now() - interval '2 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    browser.login_reseller(&a).await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM dashboard_sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 1, "only the new session is left");
+}
+
+/// Log in on a fresh client and return the raw session cookie it was given.
+async fn session_cookie(app: &TestApp, c: &common::Creds) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client
+        .get(format!("{}/dashboard/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = csrf(&page.text().await.unwrap());
+    let r = client
+        .post(format!("{}/dashboard/login", app.base))
+        .header("cookie", login_cookie)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("kind", "reseller"),
+            ("customer_id", &c.id),
+            ("api_key", &c.api_key),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("recarga_session="))
+        .expect("a session cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/dashboard"),
+        "{set}"
+    );
+    set.trim_start_matches("recarga_session=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn login_brute_force_is_throttled() {
+    let app = TestApp::spawn_with(
+        |s| {
+            s.distributor.login_failures_per_customer = 3;
+            s.distributor.login_failures_per_address = 100;
+        },
+        None,
+    )
+    .await;
+    let a = app.customer("DASH_T", "10").await;
+    let (email, password) = ops_user(&app, "tom@ops.example").await;
+    let browser = Browser::new(&app);
+    let wrong = common::Creds {
+        api_key: "rk_wrong".into(),
+        ..a.clone()
+    };
+    for _ in 0..4 {
+        assert_eq!(browser.login_reseller(&wrong).await.0, 401);
+    }
+    let (status, _) = browser.login_reseller(&wrong).await;
+    assert_eq!(status, 429, "blocked after the allowed failures");
+    let (status, _) = browser.login_reseller(&a).await;
+    assert_eq!(status, 429, "even with the right key, until the bucket refills");
+
+    for _ in 0..4 {
+        assert_eq!(browser.login_ops(&email, "guess").await.0, 401);
+    }
+    assert_eq!(browser.login_ops(&email, &password).await.0, 429);
+    assert_eq!(browser.get("/dashboard").await.0, 303, "no session was made");
+}
+
+#[tokio::test]
+async fn the_cookies_are_secure_when_served_over_tls() {
+    let app = TestApp::spawn_with(|s| s.dashboard.secure_cookie = true, None).await;
+    let page = reqwest::get(format!("{}/dashboard/login", app.base)).await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_string();
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/dashboard"] {
+        assert!(cookie.contains(flag), "{flag} missing: {cookie}");
+    }
+}
+
+#[tokio::test]
+async fn a_suspended_resellers_session_is_refused() {
+    let app = TestApp::spawn_with(|s| s.limits.auth_cache_ttl_ms = 0, None).await;
+    let a = app.customer("DASH_U", "10").await;
+    let browser = Browser::new(&app);
+    browser.login_reseller(&a).await;
+    assert_eq!(browser.get("/dashboard").await.0, 200);
+    sqlx::query("UPDATE customers SET status = 'suspended' WHERE id = 'DASH_U'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(browser.get("/dashboard").await.0, 303);
+    assert_eq!(browser.login_reseller(&a).await.0, 403, "and cannot log in again");
+}
