@@ -17,9 +17,6 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Who the audit log names for actions taken with this command line.
-const CLI_ACTOR: &str = "cli";
-
 mod notifications;
 mod ops_users;
 pub use notifications::{InstanceCommand, KeyCommand, NotificationsCommand};

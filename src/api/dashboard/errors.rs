@@ -2,6 +2,7 @@
 //! HTML to a browser, so its errors are short HTML pages (not the APIs' JSON), and a
 //! missing or dead session is a redirect to the login page.
 
+use crate::api::rate_limit::Limited;
 use crate::store::{is_unavailable, StoreError};
 use askama::Template;
 use axum::http::header::{LOCATION, RETRY_AFTER};
@@ -32,6 +33,15 @@ pub enum DashboardError {
     Unavailable,
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<Limited> for DashboardError {
+    fn from(l: Limited) -> Self {
+        match l {
+            Limited::Wait(wait) => Self::TooManyAttempts(wait),
+            Limited::Db(e) => e.into(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for DashboardError {

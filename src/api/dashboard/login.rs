@@ -75,14 +75,11 @@ pub async fn login(
 
 async fn reseller(state: &AppState, addr: IpAddr, customer_id: &str, api_key: &str) -> Result<User, DashboardError> {
     let guard_key = format!("dashboard:{customer_id}");
-    state
-        .login_guard
-        .check(&guard_key, addr)
-        .map_err(DashboardError::TooManyAttempts)?;
+    state.login_guard.check(&guard_key, addr).await?;
     match authenticate(state, customer_id, api_key).await {
         Ok(c) => Ok(User::Reseller { customer_id: c.id }),
         Err(RelierError::Unauthorized) => {
-            state.login_guard.record_failure(&guard_key, addr);
+            state.login_guard.record_failure(&guard_key, addr).await;
             Err(DashboardError::BadCredentials)
         }
         Err(RelierError::Suspended) => Err(DashboardError::Forbidden),
@@ -92,10 +89,7 @@ async fn reseller(state: &AppState, addr: IpAddr, customer_id: &str, api_key: &s
 
 async fn ops(state: &AppState, addr: IpAddr, email: &str, presented: &str) -> Result<User, DashboardError> {
     let guard_key = format!("dashboard-ops:{}", email.to_lowercase());
-    state
-        .login_guard
-        .check(&guard_key, addr)
-        .map_err(DashboardError::TooManyAttempts)?;
+    state.login_guard.check(&guard_key, addr).await?;
     let found = ops_users::credentials(&state.pool, email).await?;
     let stored = found.as_ref().map_or(UNKNOWN_USER_HASH.clone(), |(_, h)| h.clone());
     let presented = presented.to_string();
@@ -109,7 +103,7 @@ async fn ops(state: &AppState, addr: IpAddr, email: &str, presented: &str) -> Re
             email: email.to_string(),
         }),
         None => {
-            state.login_guard.record_failure(&guard_key, addr);
+            state.login_guard.record_failure(&guard_key, addr).await;
             Err(DashboardError::BadCredentials)
         }
     }
