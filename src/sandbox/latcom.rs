@@ -154,6 +154,19 @@ impl SimState {
         let r = inner.processed.peek(dist_transid)?;
         Some((r.product_id.clone(), r.amount))
     }
+    /// Every top-up remembered: its dist_transid, arrivals, and whether delivered by now.
+    pub fn seen(&self) -> Vec<history::Seen> {
+        let inner = self.lock();
+        inner
+            .processed
+            .iter()
+            .map(|(dist_transid, r)| history::Seen {
+                reference: dist_transid.clone(),
+                arrivals: r.calls,
+                delivered: r.delivered(),
+            })
+            .collect()
+    }
     /// Whether status lookups by our dist_transid are answered (only LATCOM's transId is
     /// documented; `providers.latcom.enquire_by_dist_transid` says an account has both).
     pub fn set_dist_transid_lookup(&self, enabled: bool) {
@@ -353,6 +366,14 @@ impl Record {
         }
     }
 
+    /// Delivered by now: not failed, and a pending one settled as delivered.
+    fn delivered(&self) -> bool {
+        self.failure.is_none()
+            && self
+                .settles
+                .is_none_or(|(when, delivered)| delivered && Utc::now() >= when)
+    }
+
     fn answer(&self, dist_transid: &str) -> TopupResponse {
         let (n, at) = (self.n, self.at.to_rfc3339());
         let (status, failure) = match self.settles {
@@ -439,5 +460,6 @@ mod tests {
         assert_eq!(answer.vendor_response_msg.as_deref(), Some(SETTLED_AS_FAILED.0));
         assert_eq!(answer.vendor_response_code.as_deref(), Some("-1"));
         assert_eq!(answer.ven_transid, None);
+        assert!(!record.delivered());
     }
 }
