@@ -158,7 +158,7 @@ fn gateway_env(database_url: &str) -> Vec<(String, String)> {
         ("RECARGA__PURCHASE__REVIEW_AFTER_HOURS", REVIEW_AFTER_HOURS),
         ("RECARGA__PURCHASE__PENDING_ENQUIRY_MAX_BACKOFF_SECS", "2"),
         // Breakers open only on a run of failures longer than most fault spells.
-        ("RECARGA__PURCHASE__BREAKER_FAILURES", "10"),
+        ("RECARGA__PURCHASE__BREAKER_FAILURES", "25"),
         ("RECARGA__PURCHASE__BREAKER_OPEN_SECS", "1"),
         ("RECARGA__LIMITS__TOPUP_REQUESTS_PER_MINUTE", "1000000"),
         ("RECARGA__LIMITS__API_REQUESTS_PER_15_MINUTES", "1000000"),

@@ -5,6 +5,7 @@
 //! name the same transaction).
 
 use rand::Rng;
+use recarga::sandbox::datamart;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -78,18 +79,27 @@ fn purchase(reseller: usize, n: usize, rng: &mut impl Rng) -> Purchase {
             body: json!({"phone": format!("55{:04}{tail}", (reseller * 7919 + n) % 10_000),
                          "amount": pick(rng, &[10, 20, 30, 50]), "reference": reference}),
         },
-        // Smartcall: R13 is answered network-pending, settled by enquiry.
+        // Smartcall's QA amounts: R11 a business failure, R13 network-pending (settled by
+        // enquiry), R17 network down (503, recorded failed).
         2 => Purchase {
             path: "/api/distributor/product_purchase",
             body: json!({"distributor_transaction_id": reference, "phone_number": format!("082{middle}{tail}"),
-                         "product_id": "ZA_VODACOM_AIRTIME", "amount": pick(rng, &[13, 20, 50])}),
+                         "product_id": "ZA_VODACOM_AIRTIME", "amount": pick(rng, &[11, 13, 17, 20, 50, 50])}),
         },
-        // DataMart: ordinary numbers are pending, then completed (webhook and enquiry).
-        _ => Purchase {
-            path: "/api/distributor/product_purchase",
-            body: json!({"distributor_transaction_id": reference, "phone_number": format!("024{middle}{tail}"),
-                         "product_id": "GH_MTN_DATA_1GB_90D", "amount": 5.50}),
-        },
+        // DataMart: ordinary numbers are pending, then completed (webhook and enquiry);
+        // some numbers get their webhook twice, or a forged one before failing.
+        _ => {
+            let phone = match rng.gen_range(0..20) {
+                0 => datamart::WEBHOOK_DUPLICATED.to_string(),
+                1 => datamart::WEBHOOK_FORGED.to_string(),
+                _ => format!("024{middle}{tail}"),
+            };
+            Purchase {
+                path: "/api/distributor/product_purchase",
+                body: json!({"distributor_transaction_id": reference, "phone_number": phone,
+                             "product_id": "GH_MTN_DATA_1GB_90D", "amount": 5.50}),
+            }
+        }
     }
 }
 
@@ -183,7 +193,8 @@ impl Load {
 
     /// Send until the gateway gives an answer a client takes as final, or a minute has
     /// passed. No answer, 502/503/504, and a 500 that says nothing about the purchase
-    /// (no transaction, no response code) are sent again, as the seed tells clients.
+    /// (no transaction, no response code) are sent again, as the gateway's answers and
+    /// the seed tell clients.
     async fn until_answered(&self, reseller: &Reseller, purchase: &Purchase) -> Answer {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut first = true;
@@ -207,13 +218,13 @@ impl Load {
             };
             let status = response.status().as_u16();
             let body: Value = response.json().await.unwrap_or(Value::Null);
-            if let Some(id) = transaction_id(&body) {
-                return Answer::Transaction(id);
-            }
-            let says_nothing = body["response_code"].is_null();
-            match status {
-                502..=504 => continue,
-                500 if says_nothing => continue,
+            // 503 "outcome unknown" names the transaction it may have recorded: whether it
+            // did, only a retry under the reference tells (it may have lost a race).
+            let says_nothing = body["response_code"].is_null() && body["transaction_id"].is_null();
+            match (status, transaction_id(&body)) {
+                (502..=504, _) => continue,
+                (500, _) if says_nothing => continue,
+                (_, Some(id)) => return Answer::Transaction(id),
                 _ => return Answer::WithoutTransaction,
             }
         }
