@@ -94,8 +94,9 @@ pub struct PurchaseSettings {
     pub resolver_interval_secs: u64,
     /// A sweep's claim on a transaction lapses after this if its instance dies.
     pub resolver_lease_secs: u64,
-    /// Unresolved this long → REVIEW (funds held for ops).
-    pub review_after_hours: i64,
+    /// Unresolved this long → REVIEW (funds held for ops). Fractions of an hour are
+    /// taken (the chaos suite settles within seconds).
+    pub review_after_hours: f64,
     /// A request DataMart holds as pending is asked about again after
     /// `resolver_min_age_secs`, then twice as long each time, at most this long.
     pub pending_enquiry_max_backoff_secs: u64,
@@ -546,7 +547,7 @@ impl Default for PurchaseSettings {
             resolver_min_age_secs: 30,
             resolver_interval_secs: 5,
             resolver_lease_secs: 120,
-            review_after_hours: 24,
+            review_after_hours: 24.0,
             pending_enquiry_max_backoff_secs: 600,
             queue_workers: 256,
             queue_poll_interval_ms: 250,
@@ -699,6 +700,10 @@ impl Settings {
         ];
         if let Some((key, _)) = positive.into_iter().find(|(_, value)| *value == 0) {
             return invalid(key, "must be at least 1");
+        }
+        let review_after = self.purchase.review_after_hours;
+        if !review_after.is_finite() || review_after < 0.0 {
+            return invalid("purchase.review_after_hours", "must be a number of hours, 0 or more");
         }
         if self.limits.request_timeout_secs <= self.purchase.sync_deadline_secs {
             return invalid(

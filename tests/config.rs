@@ -62,6 +62,10 @@ fn unusable_values_are_refused_naming_the_key() {
             ("RECARGA__LIMITS__REQUEST_TIMEOUT_SECS", "25"),
             "limits.request_timeout_secs",
         ),
+        (
+            ("RECARGA__PURCHASE__REVIEW_AFTER_HOURS", "-0.5"),
+            "purchase.review_after_hours",
+        ),
     ] {
         let (ok, err) = migrate(&[env], None);
         assert!(!ok, "{env:?}");

@@ -121,7 +121,7 @@ async fn server_error_before_processing_is_never_failed_over_or_resent() {
 
 #[tokio::test]
 async fn unresolved_too_long_goes_to_review_and_ops_settle_it() {
-    let app = TestApp::spawn_with(|s| s.purchase.review_after_hours = 0, None).await;
+    let app = TestApp::spawn_with(|s| s.purchase.review_after_hours = 0.0, None).await;
     let c = app.customer("T5", "100").await;
     app.latcom.set_fault(Fault::ServerErrorBeforeProcessing);
     let (_, body) = app.topup(&c, json!({"phone": "5512345678", "amount": 50})).await;

@@ -11,6 +11,17 @@ use std::hash::Hash;
 /// sandbox, weeks.
 pub const REMEMBERED: usize = 250_000;
 
+/// A request a simulator remembers, as an audit of its deliveries sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// Our reference, as the request carried it.
+    pub reference: String,
+    /// How many requests arrived under it (a second one is refused or answered as the first).
+    pub arrivals: u64,
+    /// Delivered by now (settled as delivered, for a pending one).
+    pub delivered: bool,
+}
+
 /// An empty history that keeps the latest [`REMEMBERED`] entries. Read it with `peek` and
 /// `peek_mut`, which leave the order alone, so that the oldest entry is the first forgotten.
 pub fn history<K: Hash + Eq, V>() -> LruCache<K, V> {

@@ -38,6 +38,9 @@ pub const ANSWERS_500: &str = "5500000003";
 /// is the top-up answer's, a guess).
 pub const ANSWERS_PENDING: &str = "5500000004";
 
+/// Why a pending scenario top-up that settled as not delivered failed.
+const SETTLED_AS_FAILED: (&str, &str) = ("Test number: pending, then failed", "-1");
+
 /// What to do with every top-up request, on top of the test numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fault {
@@ -150,6 +153,19 @@ impl SimState {
         let inner = self.lock();
         let r = inner.processed.peek(dist_transid)?;
         Some((r.product_id.clone(), r.amount))
+    }
+    /// Every top-up remembered: its dist_transid, arrivals, and whether delivered by now.
+    pub fn seen(&self) -> Vec<history::Seen> {
+        let inner = self.lock();
+        inner
+            .processed
+            .iter()
+            .map(|(dist_transid, r)| history::Seen {
+                reference: dist_transid.clone(),
+                arrivals: r.calls,
+                delivered: r.delivered(),
+            })
+            .collect()
     }
     /// Whether status lookups by our dist_transid are answered (only LATCOM's transId is
     /// documented; `providers.latcom.enquire_by_dist_transid` says an account has both).
@@ -350,14 +366,24 @@ impl Record {
         }
     }
 
+    /// Delivered by now: not failed, and a pending one settled as delivered.
+    fn delivered(&self) -> bool {
+        self.failure.is_none()
+            && self
+                .settles
+                .is_none_or(|(when, delivered)| delivered && Utc::now() >= when)
+    }
+
     fn answer(&self, dist_transid: &str) -> TopupResponse {
-        let (n, fails, at) = (self.n, self.failure.is_some(), self.at.to_rfc3339());
-        let status = match self.settles {
-            Some((when, _)) if Utc::now() < when => "Pending",
-            Some((_, false)) => "Fail",
-            _ if fails => "Fail",
-            _ => "Success",
+        let (n, at) = (self.n, self.at.to_rfc3339());
+        let (status, failure) = match self.settles {
+            Some((when, _)) if Utc::now() < when => ("Pending", None),
+            // Settled as not delivered: the answer says why, never "Recarga exitosa".
+            Some((_, false)) => ("Fail", Some(self.failure.unwrap_or(SETTLED_AS_FAILED))),
+            _ if self.failure.is_some() => ("Fail", self.failure),
+            _ => ("Success", None),
         };
+        let fails = failure.is_some();
         TopupResponse {
             uid: Some(self.uid.to_string()),
             amount: Some(self.amount),
@@ -369,8 +395,8 @@ impl Record {
             ven_transid: (!fails).then(|| format!("VEN{n:010}")),
             response_code: None,
             response_message: None,
-            vendor_response_msg: Some(self.failure.map_or("Recarga exitosa", |f| f.0).into()),
-            vendor_response_code: Some(self.failure.map_or("0", |f| f.1).into()),
+            vendor_response_msg: Some(failure.map_or("Recarga exitosa", |f| f.0).into()),
+            vendor_response_code: Some(failure.map_or("0", |f| f.1).into()),
             dist_transid: Some(dist_transid.into()),
             ended_at: Some(at),
         }
@@ -407,5 +433,33 @@ async fn status(State(state): State<SimState>, headers: HeaderMap, Path(id): Pat
             Json(serde_json::json!({"error": "Not Found", "status": 404})),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_top_up_settled_as_failed_answers_a_failure_not_recarga_exitosa() {
+        let req = TopupRequest {
+            target_msisdn: "5512347731".into(),
+            dist_transid: "T-1".into(),
+            operator: "TELEFONICA".into(),
+            country: "MX".into(),
+            currency: "MXN".into(),
+            amount: Decimal::from(50),
+            product_id: "XOOM_50_MXN".into(),
+            sku_id: "0".into(),
+            service: 2,
+        };
+        let mut record = Record::new(&req, 1, None);
+        record.settles = Some((Utc::now() - chrono::Duration::seconds(1), false));
+        let answer = record.answer("T-1");
+        assert_eq!(answer.status, "Fail");
+        assert_eq!(answer.vendor_response_msg.as_deref(), Some(SETTLED_AS_FAILED.0));
+        assert_eq!(answer.vendor_response_code.as_deref(), Some("-1"));
+        assert_eq!(answer.ven_transid, None);
+        assert!(!record.delivered());
     }
 }

@@ -202,7 +202,9 @@ impl Application {
                 timezone,
                 default_daily_limit: settings.limits.daily_limit_local,
                 sync_deadline: Duration::from_secs(settings.purchase.sync_deadline_secs),
-                review_after: chrono::Duration::hours(settings.purchase.review_after_hours),
+                review_after: chrono::Duration::milliseconds(
+                    (settings.purchase.review_after_hours * 3_600_000.0) as i64,
+                ),
                 resolver_lease: Duration::from_secs(settings.purchase.resolver_lease_secs),
                 pending_backoff: PendingBackoff {
                     first: Duration::from_secs(settings.purchase.resolver_min_age_secs),

@@ -144,6 +144,19 @@ impl SimState {
     pub fn calls_for(&self, reference: &str) -> u64 {
         self.lock().orders.peek(reference).map_or(0, |o| o.calls)
     }
+    /// Every order remembered: its reference, arrivals, and whether completed by now.
+    pub fn seen(&self) -> Vec<history::Seen> {
+        let inner = self.lock();
+        inner
+            .orders
+            .iter()
+            .map(|(reference, o)| history::Seen {
+                reference: reference.clone(),
+                arrivals: o.calls,
+                delivered: o.status == OrderStatus::Completed,
+            })
+            .collect()
+    }
     /// An order's status now.
     pub fn status_of(&self, reference: &str) -> Option<OrderStatus> {
         self.lock().orders.peek(reference).map(|o| o.status)

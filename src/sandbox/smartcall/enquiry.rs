@@ -12,7 +12,7 @@ use serde_json::json;
 use std::sync::atomic::Ordering;
 
 /// A network-pending recharge whose time has come takes its final status.
-fn settle_due(inner: &mut Inner, reference: &str) {
+pub(super) fn settle_due(inner: &mut Inner, reference: &str) {
     let default = (inner.pending_after, inner.pending_to);
     let Some(txn) = inner.txns.peek_mut(reference) else {
         return;

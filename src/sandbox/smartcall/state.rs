@@ -267,6 +267,28 @@ impl SimState {
             .copied()
             .unwrap_or(0)
     }
+    /// Every recharge remembered: its client reference, arrivals, and whether successful
+    /// by now (network-pending ones whose time has come settled first, as an enquiry would).
+    pub fn seen(&self) -> Vec<history::Seen> {
+        let mut inner = self.lock();
+        let references: Vec<String> = inner.txns.iter().map(|(r, _)| r.clone()).collect();
+        references
+            .into_iter()
+            .map(|reference| {
+                super::enquiry::settle_due(&mut inner, &reference);
+                let delivered = inner
+                    .txns
+                    .peek(&reference)
+                    .is_some_and(|t| t.status_id == Status::Successful.id());
+                let arrivals = inner.calls_by_reference.peek(&reference).copied().unwrap_or(0);
+                history::Seen {
+                    reference,
+                    arrivals,
+                    delivered,
+                }
+            })
+            .collect()
+    }
     /// Lose a recharge's record: its enquiry answers "ClientReference does not exist"
     /// (as for one that aged out of the 1-week lookup window, or one Smartcall lost).
     pub fn forget(&self, client_reference: &str) {
