@@ -356,6 +356,10 @@ async fn under_chaos_every_delivery_is_one_success_and_every_cent_is_accounted_f
         gateway.runs - 1
     );
     println!("transactions by status: {:?}", verdict.by_status);
+    println!(
+        "delivered but in REVIEW (verdict unknown to us within the window; charge held for ops): {:?}",
+        verdict.delivered_in_review
+    );
     for (reason, n) in &verdict.failure_reasons {
         println!("FAILED {n}: {reason}");
     }

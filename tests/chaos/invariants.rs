@@ -28,6 +28,10 @@ pub struct Verdict {
     /// Per upstream: deliveries, and references that arrived more than once.
     pub delivered: BTreeMap<&'static str, (usize, usize)>,
     pub balances: Vec<(String, Decimal)>,
+    /// Delivered by the upstream, but in REVIEW: its verdict never reached us (enquiries
+    /// failed, the webhook was lost) within the test's short REVIEW window. The charge is
+    /// held, not refunded; ops settle it as delivered.
+    pub delivered_in_review: Vec<String>,
 }
 
 /// Check every invariant (panicking with the evidence) and return the figures.
@@ -139,11 +143,11 @@ async fn check_deliveries(pool: &PgPool, deliveries: &Deliveries, verdict: &mut 
             let Some((txn, status)) = attempts.get(&(upstream.to_string(), s.reference.clone())) else {
                 panic!("{upstream} delivered {}, which no attempt of ours names", s.reference);
             };
-            assert_eq!(
-                status, "SUCCESS",
-                "{upstream} delivered {} but {txn} is {status}",
-                s.reference
-            );
+            match status.as_str() {
+                "SUCCESS" => {}
+                "REVIEW" => verdict.delivered_in_review.push(txn.clone()),
+                other => panic!("{upstream} delivered {} but {txn} is {other}", s.reference),
+            }
             if let Some(earlier) = delivered.insert(txn.clone(), (upstream, &s.reference)) {
                 panic!("{txn} delivered twice: {earlier:?} and ({upstream}, {})", s.reference);
             }
