@@ -11,6 +11,7 @@ pub mod json;
 pub mod login_guard;
 pub mod notifications;
 pub mod offers;
+pub mod prometheus;
 pub mod rate_limit;
 pub mod reconcile;
 pub mod relier;
@@ -65,6 +66,7 @@ pub struct AppState {
         health::health,
         health::live,
         health::ready,
+        prometheus::metrics,
         relier::handlers::balance,
         relier::handlers::topup,
         relier::handlers::topup_async,
@@ -140,6 +142,10 @@ impl Modify for SecurityAddon {
         components.add_security_scheme("api_key", header("x-api-key"));
         components.add_security_scheme("customer_id", header("x-customer-id"));
         components.add_security_scheme(
+            "metrics_bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
             "ops_bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
@@ -163,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/metrics", get(prometheus::metrics))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/docs", get(docs::page))
         .route("/docs/redoc.standalone.js", get(docs::script))
@@ -178,6 +185,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             fallback::request_timeout,
         ))
+        // Per route (axum runs a router's layers after routing): the route template is known.
+        .layer(axum::middleware::from_fn(prometheus::record))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(

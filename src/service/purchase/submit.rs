@@ -91,6 +91,9 @@ impl PurchaseService {
                 balance_after,
             } => {
                 if txn.status == TxnStatus::Pending {
+                    if txn.mode == "async" {
+                        self.origins.remember(&txn.id);
+                    }
                     self.queue.notify_one();
                 }
                 Accepted {
