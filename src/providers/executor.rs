@@ -46,7 +46,7 @@ impl Executor {
         &self.client
     }
 
-    #[tracing::instrument(name = "upstream_call", skip_all, fields(upstream, operation))]
+    #[tracing::instrument(name = "upstream_call", skip_all, fields(upstream = upstream, operation = operation))]
     pub async fn call(
         &self,
         upstream: &'static str,
