@@ -34,6 +34,8 @@ pub struct Settings {
     pub invoices: InvoiceSettings,
     pub health: HealthSettings,
     pub dashboard: DashboardSettings,
+    pub server: ServerSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -465,6 +467,42 @@ impl Default for DashboardSettings {
     }
 }
 
+/// The HTTP connections themselves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// A client must send a request's headers within this (else the connection is
+    /// closed): slow clients cannot hold connections open (slowloris).
+    pub header_read_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+        }
+    }
+}
+
+/// `GET /metrics` (Prometheus text format), on the API listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, a scrape must send `Authorization: Bearer <token>`.
+    pub bearer_token: Option<SecretString>,
+    /// The gauges that need the database (queues, open transactions) are read this often.
+    pub refresh_interval_secs: u64,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            bearer_token: None,
+            refresh_interval_secs: 15,
+        }
+    }
+}
+
 /// Environment values that look like numbers (a dealer MSISDN, a numeric user id)
 /// arrive as numbers; these settings are identifiers, so take either.
 fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -501,6 +539,8 @@ impl Default for Settings {
             invoices: InvoiceSettings::default(),
             health: HealthSettings::default(),
             dashboard: DashboardSettings::default(),
+            server: ServerSettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -689,7 +729,7 @@ impl Settings {
                 "must be a PostgreSQL URL (postgres://user@host:port/database)",
             );
         }
-        let positive: [(&'static str, usize); 7] = [
+        let positive: [(&'static str, usize); 9] = [
             ("database.max_connections", self.database.max_connections as usize),
             ("database.read_shards", self.database.read_shards),
             ("purchase.queue_workers", self.purchase.queue_workers),
@@ -697,6 +737,14 @@ impl Settings {
             ("purchase.debit_batch_max", self.purchase.debit_batch_max),
             ("purchase.settle_shards", self.purchase.settle_shards),
             ("purchase.settle_batch_max", self.purchase.settle_batch_max),
+            (
+                "server.header_read_timeout_secs",
+                self.server.header_read_timeout_secs as usize,
+            ),
+            (
+                "metrics.refresh_interval_secs",
+                self.metrics.refresh_interval_secs as usize,
+            ),
         ];
         if let Some((key, _)) = positive.into_iter().find(|(_, value)| *value == 0) {
             return invalid(key, "must be at least 1");

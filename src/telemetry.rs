@@ -1,6 +1,8 @@
 //! Tracing: `RUST_LOG` filters (default info); `RECARGA_LOG_FORMAT=json` for JSON lines.
 //! Logs go to stderr so that CLI output on stdout stays machine-readable.
 
+pub mod series;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {

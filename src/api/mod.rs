@@ -12,6 +12,7 @@ pub mod json;
 pub mod login_guard;
 pub mod notifications;
 pub mod offers;
+pub mod prometheus;
 pub mod rate_limit;
 pub mod reconcile;
 pub mod relier;
@@ -37,7 +38,7 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -66,6 +67,7 @@ pub struct AppState {
         health::health,
         health::live,
         health::ready,
+        prometheus::metrics,
         relier::handlers::balance,
         relier::handlers::topup,
         relier::handlers::topup_async,
@@ -148,6 +150,10 @@ impl Modify for SecurityAddon {
         components.add_security_scheme("api_key", header("x-api-key"));
         components.add_security_scheme("customer_id", header("x-customer-id"));
         components.add_security_scheme(
+            "metrics_bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
             "ops_bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
@@ -171,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/metrics", get(prometheus::metrics))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/docs", get(docs::page))
         .route("/docs/redoc.standalone.js", get(docs::script))
@@ -187,6 +194,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             fallback::request_timeout,
         ))
+        // Per route (axum runs a router's layers after routing): the route template is known.
+        .layer(axum::middleware::from_fn(prometheus::record))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(
@@ -200,7 +209,10 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 })
                 // One access-log line per request, at info (status and latency; in the request's span).
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                // A 5xx is often a decline answered as the seed asks (Relier's 500): a
+                // warning; an internal error is logged as an error, with its cause, where it happens.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));

@@ -1,6 +1,6 @@
 //! Background workers: the async top-up queue, the resolver, FX refresh, the upstream
-//! catalogue sync, the health checks, the WhatsApp notification sender, and the
-//! money-out workers (events, webhook and callback deliveries, invoices).
+//! catalogue sync, the health checks, the metrics gauges, the WhatsApp notification
+//! sender, and the money-out workers (events, webhook and callback deliveries, invoices).
 
 pub mod catalog_sync;
 pub mod invoices;
@@ -9,6 +9,7 @@ pub mod resolver;
 pub mod webhooks;
 
 use crate::service::fx::FxService;
+use crate::service::gauges::Gauges;
 use crate::service::health::HealthMonitor;
 use crate::service::purchase::PurchaseService;
 use std::sync::Arc;
@@ -38,8 +39,11 @@ pub fn spawn_queue(
         },
         move |(txn, attempt)| {
             let service = Arc::clone(&service);
-            // Every line the send logs, the upstream adapter's included, names the transaction.
-            let span = tracing::info_span!("queued_purchase", txn = %txn.id);
+            // Every line the send logs, the upstream adapter's included, names the
+            // transaction, and the request that queued it when that was on this instance.
+            let origin = service.take_origin(&txn.id);
+            let span =
+                tracing::info_span!(parent: origin.as_ref().and_then(|o| o.id()), "queued_purchase", txn = %txn.id);
             async move {
                 if let Err(e) = service.send_queued(&txn, attempt).await {
                     tracing::warn!(error = %e, "queued top-up left for the resolver");
@@ -118,6 +122,16 @@ pub fn spawn_fx_refresh(fx: Arc<FxService>, reload: Duration, refresh: Duration)
         loop {
             tokio::time::sleep(reload).await;
             fx.sync(refresh).await;
+        }
+    })
+}
+
+/// Refresh the gauges of `/metrics` every `every` (start-up sets them once first).
+pub fn spawn_gauges(gauges: Arc<Gauges>, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            gauges.refresh().await;
         }
     })
 }

@@ -1,7 +1,9 @@
 //! The one place that calls upstreams: timeouts, timing, one structured log line per
-//! call (never bodies or tokens), and the classification that matters for money:
-//! a request that provably never left is `NotSent`; anything after that is `Unknown`.
+//! call (never bodies or tokens) and its latency in `/metrics`, and the classification
+//! that matters for money: a request that provably never left is `NotSent`; anything
+//! after that is `Unknown`.
 
+use crate::telemetry::series;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -44,7 +46,7 @@ impl Executor {
         &self.client
     }
 
-    #[tracing::instrument(name = "upstream_call", skip_all, fields(upstream, operation))]
+    #[tracing::instrument(name = "upstream_call", skip_all, fields(upstream = upstream, operation = operation))]
     pub async fn call(
         &self,
         upstream: &'static str,
@@ -73,7 +75,11 @@ impl Executor {
             })
         }
         .await;
-        let latency_ms = started.elapsed().as_millis() as u64;
+        let latency = started.elapsed();
+        let answered = if result.is_ok() { "answered" } else { "error" };
+        metrics::histogram!(series::UPSTREAM_CALL_DURATION, "upstream" => upstream, "operation" => operation, "result" => answered)
+            .record(latency.as_secs_f64());
+        let latency_ms = latency.as_millis() as u64;
         match &result {
             Ok(r) => tracing::info!(upstream, operation, status = r.status, latency_ms, "upstream call"),
             Err(e) => tracing::warn!(upstream, operation, latency_ms, error = %e, "upstream call failed"),

@@ -4,6 +4,7 @@ pub mod breaker;
 pub mod catalog;
 pub mod customer_cache;
 pub mod fx;
+pub mod gauges;
 pub mod health;
 pub mod ids;
 pub mod invoices;

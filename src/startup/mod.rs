@@ -15,6 +15,7 @@ use crate::service::breaker::Breakers;
 use crate::service::catalog::CatalogHandle;
 use crate::service::customer_cache::CustomerCache;
 use crate::service::fx::FxService;
+use crate::service::gauges::Gauges;
 use crate::service::health::HealthMonitor;
 use crate::service::invoices::InvoiceService;
 use crate::service::notifications::{LowBalanceNotices, NotificationConfig, NotificationService};
@@ -36,6 +37,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 mod fx;
+mod serve;
 mod upstreams;
 
 pub use upstreams::Simulators;
@@ -45,6 +47,7 @@ pub use upstreams::SmartcallSim;
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    header_read_timeout: Duration,
     workers: Vec<JoinHandle<()>>,
     pub addr: SocketAddr,
     pub pool: PgPool,
@@ -130,6 +133,8 @@ pub fn notification_config(settings: &Settings) -> NotificationConfig {
 impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         settings.validate()?;
+        // Before anything records a metric (the recorder is the process's).
+        crate::telemetry::series::recorder();
         let pool = database(&settings).await?;
         let catalog = load_catalog(&settings)?;
         let timezone: Tz = settings
@@ -295,6 +300,20 @@ impl Application {
             Duration::from_millis(settings.health.database_interval_ms),
             Duration::from_secs(settings.health.upstream_interval_secs),
         ));
+        let gauges = Arc::new(Gauges::new(
+            pool.clone(),
+            Arc::clone(&health),
+            Arc::clone(&fx),
+            Arc::clone(&clock),
+        ));
+        gauges.refresh().await;
+        workers.push(jobs::spawn_gauges(
+            gauges,
+            Duration::from_secs(settings.metrics.refresh_interval_secs),
+        ));
+        if settings.metrics.bearer_token.is_none() && !sandbox {
+            tracing::warn!("metrics.bearer_token is not set: /metrics is open to anyone who reaches the listener");
+        }
         for (sync, every) in syncs {
             workers.push(jobs::catalog_sync::spawn(sync, Duration::from_secs(every)));
         }
@@ -328,6 +347,7 @@ impl Application {
         } else {
             LoginGuard::in_process(d.login_failures_per_customer, d.login_failures_per_address)
         });
+        let header_read_timeout = Duration::from_secs(settings.server.header_read_timeout_secs);
         let state = AppState {
             pool: pool.clone(),
             purchases: Arc::clone(&purchases),
@@ -351,6 +371,7 @@ impl Application {
         Ok(Self {
             listener,
             router: api::router(state),
+            header_read_timeout,
             workers,
             addr,
             pool,
@@ -368,8 +389,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let result = serve::serve(self.listener, self.router, self.header_read_timeout, shutdown).await;
         for w in self.workers {
             w.abort();
         }

@@ -2,6 +2,7 @@
 //! calls an upstream, so no connection is ever held across one.
 
 pub mod attempts;
+pub mod backlog;
 pub mod batcher;
 pub mod customer_reads;
 pub mod customers;

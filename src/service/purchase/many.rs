@@ -130,7 +130,8 @@ impl PurchaseService {
         answered.resize(group.len(), None);
         let sends = group.into_iter().zip(answered).map(|((i, ready), outcome)| {
             let this = Arc::clone(&self);
-            let span = tracing::info_span!("purchase", txn = %ready.accepted.txn.id);
+            let txn = &ready.accepted.txn;
+            let span = tracing::info_span!("purchase", customer = %txn.customer_id, txn = %txn.id);
             async move {
                 let Ready { accepted, attempt, .. } = ready;
                 let txn = match this.send(&accepted.txn, Some(attempt), outcome).await {

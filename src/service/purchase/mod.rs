@@ -150,6 +150,26 @@ pub struct PurchaseService {
     queue: Arc<Notify>,
     ids: TransactionIds,
     breakers: Breakers,
+    origins: Origins,
+}
+
+/// Async purchases accepted here and not sent yet, by transaction id, with the span
+/// they were accepted in. Bounded: those another instance sends are never taken here,
+/// so past [`Origins::MAX`] the map starts again (lines of purchases then queued lose
+/// only their request id; the transaction id is always there).
+#[derive(Default)]
+struct Origins(std::sync::Mutex<std::collections::HashMap<String, tracing::Span>>);
+
+impl Origins {
+    const MAX: usize = 10_000;
+
+    fn remember(&self, transaction_id: &str) {
+        let mut origins = self.0.lock().expect("origins lock");
+        if origins.len() >= Self::MAX {
+            origins.clear();
+        }
+        origins.insert(transaction_id.to_string(), tracing::Span::current());
+    }
 }
 
 /// How often an upstream is asked again about a request it holds as pending: after
@@ -202,6 +222,7 @@ impl PurchaseService {
             queue,
             ids: TransactionIds::new(config.instance_tag, Arc::clone(&clock)),
             breakers: config.breakers,
+            origins: Origins::default(),
             clock,
         }
     }
@@ -249,6 +270,13 @@ impl PurchaseService {
         req.phone = normalize_for_country(&product.country, &product.operator, &req.phone)?;
         offers::check_operator(&product, req.operator.as_deref())?;
         Ok(product)
+    }
+
+    /// The span an async purchase was accepted in (its request's), once: the queue
+    /// worker that sends it logs under it, so those lines carry the request id too.
+    /// None when it was accepted by another instance or before a restart.
+    pub fn take_origin(&self, transaction_id: &str) -> Option<tracing::Span> {
+        self.origins.0.lock().expect("origins lock").remove(transaction_id)
     }
 
     pub(super) fn product(&self, id: &str) -> Result<Product, PurchaseError> {

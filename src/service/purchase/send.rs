@@ -2,6 +2,7 @@
 //! committed before its send; failover only after a definite retryable failure.
 
 use super::*;
+use crate::telemetry::series;
 
 impl PurchaseService {
     /// Take up to `limit` purchases from the queue: lock the oldest PENDING async ones,
@@ -67,6 +68,7 @@ impl PurchaseService {
     ) -> Result<Option<Transaction>, PurchaseError> {
         let started = Instant::now();
         let Ok(product) = self.product(&txn.product_id) else {
+            metrics::counter!(series::PURCHASES_UNROUTED).increment(1);
             txns::settle_failure(&self.pool, &txn.id, None, "product no longer offered", None).await?;
             return Ok(None);
         };
@@ -77,6 +79,7 @@ impl PurchaseService {
             if !self.breakers.admit(provider.id()) {
                 last_failure = format!("{} unavailable (circuit open); not sent", provider.id());
                 tracing::info!(txn = %txn.id, upstream = provider.id(), "circuit open: route skipped");
+                count_purchase(provider.id(), "skipped");
                 // An attempt committed with the debit for this route was never sent.
                 if let Some(unsent) = begun.take() {
                     txns::mark_attempt(&self.pool, unsent.id, AttemptStatus::Failed, None, Some(&last_failure)).await?;
@@ -98,6 +101,7 @@ impl PurchaseService {
                 None => provider.topup(&request).await,
             };
             let elapsed = Some(started.elapsed().as_millis() as i64);
+            count_purchase(provider.id(), outcome_label(&outcome));
             match &outcome {
                 Outcome::Failed { retryable: true, .. } | Outcome::Unknown { .. } => {
                     self.breakers.failed(provider.id())
@@ -134,7 +138,9 @@ impl PurchaseService {
                         // never arrive, so that is left to the resolver.
                         Enquiry::NotFound if provider.resend_when_not_found() => {
                             tracing::info!(txn = %txn.id, "upstream has no record of the request; sending it again");
-                            match provider.topup(&request).await {
+                            let outcome = provider.topup(&request).await;
+                            count_purchase(provider.id(), outcome_label(&outcome));
+                            match outcome {
                                 Outcome::Failed { retryable: true, .. } | Outcome::Unknown { .. } => Ok(None),
                                 outcome => {
                                     let elapsed = Some(started.elapsed().as_millis() as i64);
@@ -148,6 +154,7 @@ impl PurchaseService {
                 outcome => return self.apply(&attempt, outcome, elapsed).await,
             }
         }
+        metrics::counter!(series::PURCHASES_UNROUTED).increment(1);
         txns::settle_failure(
             &self.pool,
             &txn.id,
@@ -194,6 +201,22 @@ impl PurchaseService {
             }
             Outcome::Unknown { .. } => Ok(None),
         }
+    }
+}
+
+/// One purchase sent to (or skipped at) an upstream, in `/metrics`.
+fn count_purchase(upstream: &'static str, outcome: &'static str) {
+    metrics::counter!(series::PURCHASES, "upstream" => upstream, "outcome" => outcome).increment(1);
+}
+
+/// An upstream's answer as the `outcome` label of [`series::PURCHASES`].
+fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Success { .. } => "success",
+        Outcome::Failed { retryable: true, .. } => "retryable",
+        Outcome::Failed { .. } => "failed",
+        Outcome::Pending { .. } => "pending",
+        Outcome::Unknown { .. } => "unknown",
     }
 }
 

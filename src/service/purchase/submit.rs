@@ -91,6 +91,9 @@ impl PurchaseService {
                 balance_after,
             } => {
                 if txn.status == TxnStatus::Pending {
+                    if txn.mode == "async" {
+                        self.origins.remember(&txn.id);
+                    }
                     self.queue.notify_one();
                 }
                 Accepted {
@@ -172,7 +175,7 @@ impl PurchaseService {
     /// answered as "pending"), never an error.
     pub async fn purchase_sync(self: &Arc<Self>, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
         let this = Arc::clone(self);
-        let span = tracing::info_span!("purchase", txn = tracing::field::Empty);
+        let span = tracing::info_span!("purchase", customer = %req.buyer.customer_id, txn = tracing::field::Empty);
         let work = tokio::spawn(async move { this.carry_out(req).await }.instrument(span));
         work.await.map_err(|e| PurchaseError::Internal(e.to_string()))?
     }
