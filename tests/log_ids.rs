@@ -8,21 +8,8 @@ mod common;
 use common::{Creds, TestApp};
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::CapturedLogs as Captured;
 
 /// A top-up: its status, its transaction id and the request id the gateway gave it.
 async fn topup(app: &TestApp, c: &Creds, path: &str, body: Value) -> (u16, String, String) {

@@ -8,21 +8,8 @@ use common::{send, TestApp};
 use recarga::cli::{self, Command, CreateArgs, CustomerCommand, OpsTokenCommand};
 use rust_decimal::Decimal;
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::CapturedLogs as Captured;
 
 #[tokio::test]
 async fn no_secret_is_ever_logged() {

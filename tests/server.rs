@@ -5,10 +5,8 @@
 mod common;
 
 use common::{test_settings, TestApp};
-use recarga::cli::{self, Command, CreateArgs, CustomerCommand};
 use recarga::domain::clock::SystemClock;
 use recarga::startup::Application;
-use rust_decimal::Decimal;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,27 +69,13 @@ async fn shutdown_lets_the_request_in_flight_finish() {
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
     }));
-    let created = cli::run_ops(
-        settings.clone(),
-        Command::Customer(CustomerCommand::Create(CreateArgs {
-            id: "DRAIN_1".into(),
-            name: "Drain".into(),
-            balance_usd: Decimal::from(100),
-            credit_limit_usd: Decimal::from(100),
-            commission_rate: Decimal::ZERO,
-            daily_limit_mxn: None,
-            topup_rate_per_min: None,
-            api_rate_per_15min: None,
-        })),
-    )
-    .await
-    .unwrap();
+    let drain = common::create_customer(&settings, "DRAIN_1", "100", |_| {}).await;
     let client = reqwest::Client::new();
     // Delivered, answered by the simulator after 1 s (the 77OD numbers).
     let in_flight = tokio::spawn(
         client
             .post(format!("{base}/api/enviadespensa/topup"))
-            .header("x-api-key", created["api_key"].as_str().unwrap())
+            .header("x-api-key", &drain.api_key)
             .header("x-customer-id", "DRAIN_1")
             .json(&json!({"phone": "5512347701", "amount": 50}))
             .send(),

@@ -313,26 +313,7 @@ impl TestApp {
     }
 
     pub async fn customer_with(&self, id: &str, balance_usd: &str, adjust: impl FnOnce(&mut CreateArgs)) -> Creds {
-        let mut args = CreateArgs {
-            id: id.into(),
-            name: format!("{id} Telecom"),
-            balance_usd: Decimal::from_str(balance_usd).unwrap(),
-            credit_limit_usd: Decimal::from_str(balance_usd).unwrap(),
-            commission_rate: Decimal::ZERO,
-            daily_limit_mxn: None,
-            topup_rate_per_min: None,
-            api_rate_per_15min: None,
-        };
-        adjust(&mut args);
-        let out = cli::run_ops(self.settings.clone(), Command::Customer(CustomerCommand::Create(args)))
-            .await
-            .expect("customer create");
-        Creds {
-            id: out["customer_id"].as_str().unwrap().into(),
-            api_key: out["api_key"].as_str().unwrap().into(),
-            secret_key: out["secret_key"].as_str().unwrap().into(),
-            reconcile_key: out["reconcile_key"].as_str().unwrap().into(),
-        }
+        create_customer(&self.settings, id, balance_usd, adjust).await
     }
 
     pub fn get(&self, path: &str, c: &Creds) -> reqwest::RequestBuilder {
@@ -506,4 +487,47 @@ pub fn recarga(database_url: &str, args: &[&str]) -> (bool, Value, String) {
 
 pub fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
+}
+
+/// Create a reseller through the CLI's own code path, on the database of `settings`.
+pub async fn create_customer(
+    settings: &Settings,
+    id: &str,
+    balance_usd: &str,
+    adjust: impl FnOnce(&mut CreateArgs),
+) -> Creds {
+    let mut args = CreateArgs {
+        id: id.into(),
+        name: format!("{id} Telecom"),
+        balance_usd: Decimal::from_str(balance_usd).unwrap(),
+        credit_limit_usd: Decimal::from_str(balance_usd).unwrap(),
+        commission_rate: Decimal::ZERO,
+        daily_limit_mxn: None,
+        topup_rate_per_min: None,
+        api_rate_per_15min: None,
+    };
+    adjust(&mut args);
+    let out = cli::run_ops(settings.clone(), Command::Customer(CustomerCommand::Create(args)))
+        .await
+        .expect("customer create");
+    Creds {
+        id: out["customer_id"].as_str().unwrap().into(),
+        api_key: out["api_key"].as_str().unwrap().into(),
+        secret_key: out["secret_key"].as_str().unwrap().into(),
+        reconcile_key: out["reconcile_key"].as_str().unwrap().into(),
+    }
+}
+
+/// Everything a `tracing` subscriber writes, kept in memory for a test to read.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
