@@ -590,3 +590,60 @@ async fn the_openapi_document_describes_the_new_operations() {
     assert!(topup["validate_only"].is_object(), "{topup}");
     assert!(doc["components"]["schemas"]["QuoteView"].is_object());
 }
+
+/// Ops scripts read an account and credit it through the admin API: a ledger entry with
+/// the note, audited under the token's name; bad input moves nothing.
+#[tokio::test]
+async fn ops_read_and_credit_an_account_through_the_admin_api() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("FUNDED", "10").await;
+    let ops = app.ops_token("ops-carol").await;
+    let credit = |token: &str, id: &str, body: Value| {
+        app.client
+            .post(app.url(&format!("/api/admin/customers/{id}/credit")))
+            .bearer_auth(token)
+            .json(&body)
+    };
+
+    let (status, _) = send(credit(&c.api_key, "FUNDED", json!({"usd": 5, "note": "wire"}))).await;
+    assert_eq!(status, 401, "a reseller's key is not an ops token");
+    for bad in [
+        json!({"usd": 0, "note": "wire"}),
+        json!({"usd": 1.005, "note": "wire"}),
+        json!({"usd": -5, "note": "wire"}),
+        json!({"usd": 5, "note": "  "}),
+        json!({"usd": "5", "note": "wire"}),
+    ] {
+        let (status, body) = send(credit(&ops, "FUNDED", bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, _) = send(credit(&ops, "NOBODY", json!({"usd": 5, "note": "wire"}))).await;
+    assert_eq!(status, 404);
+    assert_eq!(app.balance(&c).await, common::dec("10"), "nothing moved");
+
+    let (status, body) = send(credit(&ops, "FUNDED", json!({"usd": 25.5, "note": "wire 4471"}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["credited_usd"].clone(), body["balance_usd"].clone()),
+        (json!(25.5), json!(35.5))
+    );
+    assert_eq!(app.balance(&c).await, common::dec("35.50"));
+
+    let (status, account) = send(app.client.get(app.url("/api/admin/customers/FUNDED")).bearer_auth(&ops)).await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(
+        (account["balance_usd"].clone(), account["held_usd"].clone()),
+        (json!(35.5), json!(0))
+    );
+    assert!(!account.to_string().contains(&c.api_key), "no key is shown");
+    let (status, _) = send(app.client.get(app.url("/api/admin/customers/NOBODY")).bearer_auth(&ops)).await;
+    assert_eq!(status, 404);
+
+    let actor: Option<String> =
+        sqlx::query_scalar("SELECT actor FROM audit_notes WHERE customer_id = 'FUNDED' AND note LIKE '%wire 4471%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(actor.as_deref(), Some("ops:ops-carol"));
+    app.assert_ledger_invariants().await;
+}

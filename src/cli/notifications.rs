@@ -182,13 +182,7 @@ pub fn queue_only(pool: &PgPool, settings: &Settings) -> Arc<NotificationService
 /// sender). The credit stands whatever happens here; the outcome is reported.
 pub async fn confirm_credit(pool: &PgPool, settings: &Settings, id: &str, usd: Decimal, balance: Decimal) -> Value {
     let service = queue_only(pool, settings);
-    let reference = format!("CREDIT-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
-    let notice = ResellerNotice::Credit {
-        amount_usd: usd,
-        balance_usd: balance,
-        reference,
-    };
-    match service.notify_reseller(id, notice).await {
+    match service.notify_reseller(id, ResellerNotice::credit(usd, balance)).await {
         Ok(Some(message_id)) => json!({"queued": true, "message_id": message_id}),
         Ok(None) => json!({"queued": false, "reason": "no WhatsApp contact set, or no instance of recarga's own"}),
         Err(e) => {

@@ -3,17 +3,20 @@
 //! token's name.
 
 pub mod auth;
+pub mod customers;
 pub mod errors;
 pub mod handlers;
 pub mod webhooks;
 
 use super::AppState;
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/transactions/{id}/reverse", post(handlers::reverse))
+        .route("/api/admin/customers/{id}", get(customers::get))
+        .route("/api/admin/customers/{id}/credit", post(customers::credit))
         .route(
             "/api/admin/customers/{id}/webhook",
             put(webhooks::set).get(webhooks::get).delete(webhooks::remove),

@@ -42,6 +42,17 @@ pub enum ResellerNotice {
     },
 }
 
+impl ResellerNotice {
+    /// The confirmation of a credit made now (its reference names the moment).
+    pub fn credit(amount_usd: Decimal, balance_usd: Decimal) -> Self {
+        Self::Credit {
+            amount_usd,
+            balance_usd,
+            reference: format!("CREDIT-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f")),
+        }
+    }
+}
+
 impl NotificationService {
     /// Queue `notice` for the reseller: the message id, or `None` when it is not sent
     /// (no contact set, or no instance of recarga's own). A repeat within the window

@@ -1,0 +1,144 @@
+//! A reseller's account for ops scripts: read it, credit it (as `recarga customer
+//! credit`, audited under the token's name).
+
+use super::auth::Ops;
+use super::errors::{AdminError, AdminErrorBody};
+use crate::api::json::{decimal, money, opt_money, parse_body, JsonBody};
+use crate::api::AppState;
+use crate::domain::money::DecimalNumber;
+use crate::service::notifications::ResellerNotice;
+use crate::store::{customers, StoreError};
+use axum::extract::{Path, State};
+use axum::Json;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Account {
+    pub success: bool,
+    pub customer_id: String,
+    pub name: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
+    pub balance_usd: Decimal,
+    /// Charged for purchases not final yet (already out of the balance).
+    #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
+    pub held_usd: Decimal,
+    #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
+    pub credit_limit_usd: Decimal,
+    /// A fraction: 0.02 is 2 %.
+    #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
+    pub commission_rate: Decimal,
+    /// Per end-user phone per business day, in the product's currency (null: the default).
+    #[serde(serialize_with = "opt_money")]
+    #[schema(value_type = Option<DecimalNumber>)]
+    pub daily_limit_local: Option<Decimal>,
+    pub topup_rate_per_min: Option<i32>,
+    pub api_rate_per_15min: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditBody {
+    /// Positive, in cents at most.
+    #[schema(value_type = DecimalNumber)]
+    pub usd: serde_json::Number,
+    /// Why (a wire's reference, say): kept with the ledger entry and in the audit log.
+    pub note: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Credited {
+    pub success: bool,
+    pub customer_id: String,
+    #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
+    pub credited_usd: Decimal,
+    #[serde(serialize_with = "money")]
+    #[schema(value_type = DecimalNumber)]
+    pub balance_usd: Decimal,
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Db(e) => e.into(),
+            StoreError::CustomerNotFound => Self::NotFound("customer"),
+            StoreError::InvalidAmount | StoreError::NoteRequired => Self::Invalid(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/admin/customers/{id}", operation_id = "admin_get_customer", tag = "admin",
+    params(("id" = String, Path, description = "Customer id")), security(("ops_bearer" = [])),
+    responses(
+        (status = 200, description = "Balance, held funds, limits and status (never a key)", body = Account),
+        (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
+        (status = 404, description = "No such customer", body = AdminErrorBody),
+        (status = 503, description = "Database unavailable", body = AdminErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    _ops: Ops,
+    Path(id): Path<String>,
+) -> Result<Json<Account>, AdminError> {
+    let c = customers::get(&state.pool, &id)
+        .await?
+        .ok_or(AdminError::NotFound("customer"))?;
+    Ok(Json(Account {
+        success: true,
+        customer_id: c.id,
+        name: c.name,
+        status: c.status,
+        balance_usd: c.balance_usd,
+        held_usd: c.held_usd,
+        credit_limit_usd: c.credit_limit_usd,
+        commission_rate: c.commission_rate,
+        daily_limit_local: c.daily_limit_local,
+        topup_rate_per_min: c.topup_rate_per_min,
+        api_rate_per_15min: c.api_rate_per_15min,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/admin/customers/{id}/credit", operation_id = "admin_credit_customer", tag = "admin", request_body = CreditBody,
+    params(("id" = String, Path, description = "Customer id")), security(("ops_bearer" = [])),
+    responses(
+        (status = 200, description = "Credited through the ledger (an entry with the note), audited under the token's name; the reseller's WhatsApp confirmation is queued where a contact is set", body = Credited),
+        (status = 400, description = "Amount not a positive number of cents, note missing, or body invalid; nothing moved", body = AdminErrorBody),
+        (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
+        (status = 404, description = "No such customer", body = AdminErrorBody),
+        (status = 415, description = "Body not declared as JSON", body = AdminErrorBody),
+        (status = 503, description = "Database unavailable; nothing moved", body = AdminErrorBody)))]
+pub async fn credit(
+    State(state): State<AppState>,
+    Ops(actor): Ops,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<Credited>, AdminError> {
+    let body: CreditBody = parse_body(body)?;
+    let usd = decimal(&body.usd).ok_or_else(|| AdminError::Invalid("usd must be a decimal number".into()))?;
+    if body.note.trim().is_empty() {
+        return Err(AdminError::Invalid("a note is required".into()));
+    }
+    let balance = customers::credit(&state.pool, &id, usd, Some(body.note.trim()), &format!("ops:{actor}")).await?;
+    tracing::info!(customer = %id, actor, "credit");
+    // The credit stands whatever happens to its confirmation.
+    if let Err(e) = state
+        .notifications
+        .notify_reseller(&id, ResellerNotice::credit(usd, balance))
+        .await
+    {
+        tracing::warn!(customer = %id, error = %e, "credit confirmation not queued");
+    }
+    Ok(Json(Credited {
+        success: true,
+        customer_id: id,
+        credited_usd: usd,
+        balance_usd: balance,
+    }))
+}
