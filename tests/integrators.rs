@@ -647,3 +647,59 @@ async fn ops_read_and_credit_an_account_through_the_admin_api() {
     assert_eq!(actor.as_deref(), Some("ops:ops-carol"));
     app.assert_ledger_invariants().await;
 }
+
+/// Ops scripts settle REVIEW transactions through the admin API, as the CLI and the
+/// dashboard do: a failure refunded once, a success kept, each audited under the token.
+#[tokio::test]
+async fn ops_settle_review_transactions_through_the_admin_api() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("HELD", "10").await;
+    common::dashboard::in_review(&app, "HELD", "RLRREVIEW0001").await;
+    common::dashboard::in_review(&app, "HELD", "RLRREVIEW0002").await;
+    assert_eq!(app.balance(&c).await, dec("4.12"), "two charges of 2.94 held");
+    let ops = app.ops_token("ops-dave").await;
+    let settle = |id: &str, body: Value| {
+        app.client
+            .post(app.url(&format!("/api/admin/transactions/{id}/settle")))
+            .bearer_auth(&ops)
+            .json(&body)
+    };
+
+    for bad in [
+        json!({"outcome": "maybe", "note": "x"}),
+        json!({"outcome": "failed", "note": " "}),
+    ] {
+        let (status, body) = send(settle("RLRREVIEW0001", bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, _) = send(settle("RLRNOSUCH", json!({"outcome": "failed", "note": "x"}))).await;
+    assert_eq!(status, 404);
+
+    let (status, body) = send(settle(
+        "RLRREVIEW0001",
+        json!({"outcome": "failed", "note": "LATCOM: not delivered"}),
+    ))
+    .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("FAILED")), "{body}");
+    let (status, body) = send(settle(
+        "RLRREVIEW0002",
+        json!({"outcome": "success", "note": "LATCOM: delivered"}),
+    ))
+    .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("SUCCESS")), "{body}");
+    // Once: a second settlement of either is refused and moves nothing.
+    let (status, _) = send(settle("RLRREVIEW0001", json!({"outcome": "failed", "note": "again"}))).await;
+    assert_eq!(status, 409);
+    assert_eq!(app.balance(&c).await, dec("7.06"), "the failure refunded once");
+
+    let actors: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT actor FROM audit_notes WHERE action LIKE 'review_settled_%' ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        actors,
+        [Some("ops:ops-dave".to_string()), Some("ops:ops-dave".to_string())]
+    );
+    app.assert_ledger_invariants().await;
+}

@@ -6,7 +6,7 @@ use crate::api::json::{money, parse_body, JsonBody};
 use crate::api::AppState;
 use crate::domain::money::DecimalNumber;
 use crate::domain::status::TxnStatus;
-use crate::store::ledger::Settlement;
+use crate::store::ledger::{ReviewVerdict, Settlement};
 use crate::store::transactions;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -71,6 +71,70 @@ pub async fn reverse(
         customer_id: t.customer_id,
         status: t.status,
         refunded_usd: t.charged_usd,
+    })
+    .into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettleBody {
+    /// What the upstream confirmed: `success` (the charge stands) or `failed` (refunded
+    /// through the ledger, the daily limit released).
+    pub outcome: String,
+    /// What the upstream said, and where (kept in the audit log).
+    pub note: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Settled {
+    pub success: bool,
+    pub transaction_id: String,
+    pub customer_id: String,
+    pub status: TxnStatus,
+}
+
+#[utoipa::path(post, path = "/api/admin/transactions/{id}/settle", operation_id = "admin_settle_review", tag = "admin", request_body = SettleBody,
+    params(("id" = String, Path, description = "Transaction id")), security(("ops_bearer" = [])),
+    responses(
+        (status = 200, description = "REVIEW → SUCCESS, or → FAILED and refunded once; audited under the token's name", body = Settled),
+        (status = 400, description = "Outcome not success or failed, note missing, or body invalid", body = AdminErrorBody),
+        (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
+        (status = 404, description = "No such transaction", body = AdminErrorBody),
+        (status = 409, description = "Not in REVIEW (already settled, or still being resolved)", body = AdminErrorBody),
+        (status = 415, description = "Body not declared as JSON", body = AdminErrorBody),
+        (status = 503, description = "Database unavailable; nothing changed", body = AdminErrorBody)))]
+pub async fn settle(
+    State(state): State<AppState>,
+    Ops(actor): Ops,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, AdminError> {
+    let body: SettleBody = parse_body(body)?;
+    let verdict = match body.outcome.as_str() {
+        "success" => ReviewVerdict::Success,
+        "failed" => ReviewVerdict::Failed,
+        _ => return Err(AdminError::Invalid("outcome must be success or failed".into())),
+    };
+    let actor = format!("ops:{actor}");
+    match transactions::settle_review(&state.pool, &id, verdict, body.note.trim(), &actor).await? {
+        Settlement::Settled => {}
+        Settlement::NotFound => return Err(AdminError::NotFound("transaction")),
+        Settlement::WrongStatus => return Err(AdminError::Conflict(format!("transaction {id} is not in REVIEW"))),
+        Settlement::NoteRequired => {
+            return Err(AdminError::Invalid(
+                "a note saying what the upstream confirmed is required".into(),
+            ))
+        }
+    }
+    let t = transactions::get(&state.pool, &id)
+        .await?
+        .ok_or(AdminError::NotFound("transaction"))?;
+    tracing::info!(txn = %t.id, customer = %t.customer_id, actor, outcome = %body.outcome, "REVIEW settled");
+    Ok(Json(Settled {
+        success: true,
+        transaction_id: t.id,
+        customer_id: t.customer_id,
+        status: t.status,
     })
     .into_response())
 }

@@ -15,6 +15,7 @@ use axum::Router;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/transactions/{id}/reverse", post(handlers::reverse))
+        .route("/api/admin/transactions/{id}/settle", post(handlers::settle))
         .route("/api/admin/customers/{id}", get(customers::get))
         .route("/api/admin/customers/{id}/credit", post(customers::credit))
         .route(
