@@ -703,3 +703,65 @@ async fn ops_settle_review_transactions_through_the_admin_api() {
     );
     app.assert_ledger_invariants().await;
 }
+
+/// Ops scripts suspend and reactivate a reseller: its requests are refused while
+/// suspended (nothing debited), others are untouched, and both changes are audited.
+#[tokio::test]
+async fn ops_suspend_and_reactivate_a_reseller_through_the_admin_api() {
+    let app = TestApp::spawn_with(|s| s.limits.auth_cache_ttl_ms = 0, None).await;
+    let a = app.customer("PAUSED", "10").await;
+    let b = app.customer("BUSY", "10").await;
+    let ops = app.ops_token("ops-erin").await;
+    let status_of = |id: &str, action: &str, note: &str| {
+        app.client
+            .post(app.url(&format!("/api/admin/customers/{id}/{action}")))
+            .bearer_auth(&ops)
+            .json(&json!({ "note": note }))
+    };
+    let purchase = |reference: &str| json!({"phone": "5512345678", "amount": 50, "reference": reference});
+
+    let (status, _) = send(status_of("PAUSED", "suspend", " ")).await;
+    assert_eq!(status, 400, "a note is required");
+    let (status, _) = send(status_of("NOBODY", "suspend", "fraud check")).await;
+    assert_eq!(status, 404);
+    let (status, body) = send(status_of("PAUSED", "suspend", "fraud check")).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("suspended")), "{body}");
+
+    let (status, body) = app.topup(&a, purchase("S-1")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("Account suspended")),
+        "{body}"
+    );
+    assert_eq!(app.balance(&b).await, dec("10"));
+    assert_eq!(
+        app.topup(&b, purchase("S-2")).await.0,
+        200,
+        "another reseller is untouched"
+    );
+
+    let (status, body) = send(status_of("PAUSED", "activate", "cleared")).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("active")), "{body}");
+    assert_eq!(app.topup(&a, purchase("S-3")).await.0, 200);
+    assert_eq!(
+        app.balance(&a).await,
+        dec("7.06"),
+        "only the purchase after reactivation"
+    );
+
+    let audit: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT action, actor FROM audit_notes WHERE customer_id = 'PAUSED' AND action IN ('suspended', 'reactivated') ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let erin = Some("ops:ops-erin".to_string());
+    assert_eq!(
+        audit,
+        [
+            ("suspended".to_string(), erin.clone()),
+            ("reactivated".to_string(), erin)
+        ]
+    );
+    app.assert_ledger_invariants().await;
+}

@@ -142,6 +142,33 @@ pub async fn adjust(pool: &PgPool, id: &str, usd: Decimal, note: &str) -> Result
     post(pool, ADJUST, id, usd, Some(note), None).await
 }
 
+/// Suspend (`active = false`) or reactivate a reseller, with an audit note naming `actor`,
+/// in one transaction. False when the reseller does not exist. A suspended reseller's
+/// requests are refused once the authentication cache has let go of it
+/// (`limits.auth_cache_ttl_ms`); its purchases under way finish.
+pub async fn set_active(pool: &PgPool, id: &str, active: bool, note: &str, actor: &str) -> Result<bool, sqlx::Error> {
+    let status = if active { "active" } else { "suspended" };
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query("UPDATE customers SET status = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if found {
+        sqlx::query("INSERT INTO audit_notes (customer_id, action, note, actor) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(if active { "reactivated" } else { "suspended" })
+            .bind(note)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
+}
+
 const CREDIT: &str = "SELECT outcome, balance_after FROM recarga_credit($1, $2, $3, $4)";
 const ADJUST: &str = "SELECT outcome, balance_after FROM recarga_adjust($1, $2, $3)";
 

@@ -1,5 +1,5 @@
 //! A reseller's account for ops scripts: read it, credit it (as `recarga customer
-//! credit`, audited under the token's name).
+//! credit`), suspend and reactivate it; every change audited under the token's name.
 
 use super::auth::Ops;
 use super::errors::{AdminError, AdminErrorBody};
@@ -140,5 +140,79 @@ pub async fn credit(
         customer_id: id,
         credited_usd: usd,
         balance_usd: balance,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    /// Why: kept in the audit log.
+    pub note: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StatusChanged {
+    pub success: bool,
+    pub customer_id: String,
+    /// `active` or `suspended`.
+    pub status: String,
+}
+
+#[utoipa::path(post, path = "/api/admin/customers/{id}/suspend", operation_id = "admin_suspend_customer", tag = "admin", request_body = StatusBody,
+    params(("id" = String, Path, description = "Customer id")), security(("ops_bearer" = [])),
+    responses(
+        (status = 200, description = "Suspended: its requests are refused (403) within `limits.auth_cache_ttl_ms`; purchases under way finish; audited", body = StatusChanged),
+        (status = 400, description = "Note missing, or body invalid", body = AdminErrorBody),
+        (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
+        (status = 404, description = "No such customer", body = AdminErrorBody),
+        (status = 415, description = "Body not declared as JSON", body = AdminErrorBody),
+        (status = 503, description = "Database unavailable; nothing changed", body = AdminErrorBody)))]
+pub async fn suspend(
+    State(state): State<AppState>,
+    ops: Ops,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<StatusChanged>, AdminError> {
+    set_active(&state, ops, id, body, false).await
+}
+
+#[utoipa::path(post, path = "/api/admin/customers/{id}/activate", operation_id = "admin_activate_customer", tag = "admin", request_body = StatusBody,
+    params(("id" = String, Path, description = "Customer id")), security(("ops_bearer" = [])),
+    responses(
+        (status = 200, description = "Active again (within `limits.auth_cache_ttl_ms`); audited", body = StatusChanged),
+        (status = 400, description = "Note missing, or body invalid", body = AdminErrorBody),
+        (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
+        (status = 404, description = "No such customer", body = AdminErrorBody),
+        (status = 415, description = "Body not declared as JSON", body = AdminErrorBody),
+        (status = 503, description = "Database unavailable; nothing changed", body = AdminErrorBody)))]
+pub async fn activate(
+    State(state): State<AppState>,
+    ops: Ops,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<StatusChanged>, AdminError> {
+    set_active(&state, ops, id, body, true).await
+}
+
+async fn set_active(
+    state: &AppState,
+    Ops(actor): Ops,
+    id: String,
+    body: JsonBody,
+    active: bool,
+) -> Result<Json<StatusChanged>, AdminError> {
+    let body: StatusBody = parse_body(body)?;
+    if body.note.trim().is_empty() {
+        return Err(AdminError::Invalid("a note is required".into()));
+    }
+    if !customers::set_active(&state.pool, &id, active, body.note.trim(), &format!("ops:{actor}")).await? {
+        return Err(AdminError::NotFound("customer"));
+    }
+    let status = if active { "active" } else { "suspended" };
+    tracing::info!(customer = %id, actor, status, "customer status set");
+    Ok(Json(StatusChanged {
+        success: true,
+        customer_id: id,
+        status: status.into(),
     }))
 }

@@ -18,6 +18,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/transactions/{id}/settle", post(handlers::settle))
         .route("/api/admin/customers/{id}", get(customers::get))
         .route("/api/admin/customers/{id}/credit", post(customers::credit))
+        .route("/api/admin/customers/{id}/suspend", post(customers::suspend))
+        .route("/api/admin/customers/{id}/activate", post(customers::activate))
         .route(
             "/api/admin/customers/{id}/webhook",
             put(webhooks::set).get(webhooks::get).delete(webhooks::remove),
