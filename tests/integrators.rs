@@ -765,3 +765,68 @@ async fn ops_suspend_and_reactivate_a_reseller_through_the_admin_api() {
     );
     app.assert_ledger_invariants().await;
 }
+
+/// Ops scripts rotate a reseller's keys: the new ones work at once, the old API key and
+/// secret are refused, and tokens issued before end at once; audited.
+#[tokio::test]
+async fn ops_rotate_a_resellers_keys_through_the_admin_api() {
+    let app = TestApp::spawn_with(|s| s.limits.auth_cache_ttl_ms = 0, None).await;
+    let old = app.customer("ROTATED", "10").await;
+    let other = app.customer("STEADY", "10").await;
+    let (token, refresh) = app.login(&old).await;
+    let (other_token, _) = app.login(&other).await;
+    let ops = app.ops_token("ops-frank").await;
+    let rotate = |id: &str, note: &str| {
+        app.client
+            .post(app.url(&format!("/api/admin/customers/{id}/keys/rotate")))
+            .bearer_auth(&ops)
+            .json(&json!({ "note": note }))
+    };
+
+    assert_eq!(send(rotate("ROTATED", "")).await.0, 400, "a note is required");
+    assert_eq!(send(rotate("NOBODY", "leak")).await.0, 404);
+    let (status, body) = send(rotate("ROTATED", "key leaked in a log")).await;
+    assert_eq!(status, 200, "{body}");
+    let new = Creds {
+        api_key: body["api_key"].as_str().unwrap().into(),
+        secret_key: body["secret_key"].as_str().unwrap().into(),
+        ..old.clone()
+    };
+    assert_ne!(new.api_key, old.api_key);
+
+    let (status, _) = send(app.get("/api/balance", &old)).await;
+    assert_eq!(status, 401, "the old API key is refused");
+    assert_eq!(app.balance(&new).await, dec("10"), "the new one works");
+    assert_eq!(
+        app.bearer_get(&token, "/api/distributor/get_balance").await.0,
+        401,
+        "tokens issued before end"
+    );
+    let (status, _) = send(
+        app.client
+            .post(app.url("/api/distributor/refresh"))
+            .json(&json!({"refresh_token": refresh})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = send(
+        app.client
+            .post(app.url("/api/distributor/login"))
+            .json(&json!({"customer_id": "ROTATED", "secret_key": old.secret_key})),
+    )
+    .await;
+    assert_eq!(status, 401, "the old secret is refused");
+    app.login(&new).await;
+    assert_eq!(
+        app.bearer_get(&other_token, "/api/distributor/get_balance").await.0,
+        200,
+        "others keep their sessions"
+    );
+
+    let actor: Option<String> =
+        sqlx::query_scalar("SELECT actor FROM audit_notes WHERE customer_id = 'ROTATED' AND action = 'keys_rotated'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(actor.as_deref(), Some("ops:ops-frank"));
+}

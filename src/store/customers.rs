@@ -169,6 +169,54 @@ pub async fn set_active(pool: &PgPool, id: &str, active: bool, note: &str, actor
     Ok(found)
 }
 
+/// Replace a reseller's API key and distributor secret (their hashes), and end every
+/// session they opened: distributor token families (so access tokens stop at once, not
+/// at expiry) and dashboard sessions. With an audit note naming `actor`; false when the
+/// reseller does not exist.
+pub async fn rotate_keys(
+    pool: &PgPool,
+    id: &str,
+    api_key_hash: &[u8],
+    secret_key_hash: &[u8],
+    note: &str,
+    actor: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let found =
+        sqlx::query("UPDATE customers SET api_key_hash = $2, secret_key_hash = $3, updated_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(api_key_hash)
+            .bind(secret_key_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+    if found {
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = now(), revoked_reason = 'keys rotated'
+             WHERE customer_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE dashboard_sessions SET revoked_at = now()
+             WHERE user_kind = 'reseller' AND subject = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO audit_notes (customer_id, action, note, actor) VALUES ($1, 'keys_rotated', $2, $3)")
+            .bind(id)
+            .bind(note)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
+}
+
 const CREDIT: &str = "SELECT outcome, balance_after FROM recarga_credit($1, $2, $3, $4)";
 const ADJUST: &str = "SELECT outcome, balance_after FROM recarga_adjust($1, $2, $3)";
 

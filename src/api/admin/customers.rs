@@ -1,10 +1,12 @@
 //! A reseller's account for ops scripts: read it, credit it (as `recarga customer
-//! credit`), suspend and reactivate it; every change audited under the token's name.
+//! credit`), suspend and reactivate it, rotate its keys; every change audited under the
+//! token's name.
 
 use super::auth::Ops;
 use super::errors::{AdminError, AdminErrorBody};
 use crate::api::json::{decimal, money, opt_money, parse_body, JsonBody};
 use crate::api::AppState;
+use crate::domain::keys;
 use crate::domain::money::DecimalNumber;
 use crate::service::notifications::ResellerNotice;
 use crate::store::{customers, StoreError};
@@ -214,5 +216,56 @@ async fn set_active(
         success: true,
         customer_id: id,
         status: status.into(),
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeysRotated {
+    pub success: bool,
+    pub customer_id: String,
+    /// The new `x-api-key` (Relier API, dashboard login). Shown this once.
+    pub api_key: String,
+    /// The new distributor `secret_key`. Shown this once.
+    pub secret_key: String,
+}
+
+#[utoipa::path(post, path = "/api/admin/customers/{id}/keys/rotate", operation_id = "admin_rotate_keys", tag = "admin", request_body = StatusBody,
+    params(("id" = String, Path, description = "Customer id")), security(("ops_bearer" = [])),
+    responses(
+        (status = 200, description = "New API key and secret, shown once (only their hashes are kept). The old ones stop within `limits.auth_cache_ttl_ms`; distributor tokens and dashboard sessions end at once; audited", body = KeysRotated),
+        (status = 400, description = "Note missing, or body invalid", body = AdminErrorBody),
+        (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
+        (status = 404, description = "No such customer", body = AdminErrorBody),
+        (status = 415, description = "Body not declared as JSON", body = AdminErrorBody),
+        (status = 503, description = "Database unavailable; nothing changed", body = AdminErrorBody)))]
+pub async fn rotate_keys(
+    State(state): State<AppState>,
+    Ops(actor): Ops,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<KeysRotated>, AdminError> {
+    let body: StatusBody = parse_body(body)?;
+    if body.note.trim().is_empty() {
+        return Err(AdminError::Invalid("a note is required".into()));
+    }
+    let (api_key, secret_key) = (keys::generate("rk_"), keys::generate("sk_"));
+    let rotated = customers::rotate_keys(
+        &state.pool,
+        &id,
+        &keys::hash(&api_key),
+        &keys::hash(&secret_key),
+        body.note.trim(),
+        &format!("ops:{actor}"),
+    )
+    .await?;
+    if !rotated {
+        return Err(AdminError::NotFound("customer"));
+    }
+    tracing::info!(customer = %id, actor, "keys rotated");
+    Ok(Json(KeysRotated {
+        success: true,
+        customer_id: id,
+        api_key,
+        secret_key,
     }))
 }

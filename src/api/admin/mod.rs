@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/customers/{id}/credit", post(customers::credit))
         .route("/api/admin/customers/{id}/suspend", post(customers::suspend))
         .route("/api/admin/customers/{id}/activate", post(customers::activate))
+        .route("/api/admin/customers/{id}/keys/rotate", post(customers::rotate_keys))
         .route(
             "/api/admin/customers/{id}/webhook",
             put(webhooks::set).get(webhooks::get).delete(webhooks::remove),
