@@ -471,6 +471,21 @@ async fn resellers_get_their_three_notices_on_whatsapp() {
     n.notify_reseller(&reseller.id, low).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.evolution.delivered().len(), 3);
+
+    // A credit through the admin API is confirmed the same way.
+    let ops_token = app.ops_token("ops-gina").await;
+    let (status, body) = common::send(
+        app.client
+            .post(app.url(&format!("/api/admin/customers/{}/credit", reseller.id)))
+            .bearer_auth(&ops_token)
+            .json(&serde_json::json!({"usd": 5, "note": "wire 9"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let sent = delivered(&app, 4).await;
+    let confirmation = &sent.last().unwrap().text;
+    assert!(confirmation.contains("Amount: USD 5.00"), "{confirmation}");
+    assert!(confirmation.contains("Balance: USD 155.25"), "{confirmation}");
     app.assert_ledger_invariants().await;
 }
 

@@ -8,7 +8,6 @@ use crate::api::json::{decimal, money, opt_money, parse_body, JsonBody};
 use crate::api::AppState;
 use crate::domain::keys;
 use crate::domain::money::DecimalNumber;
-use crate::service::notifications::ResellerNotice;
 use crate::store::{customers, StoreError};
 use axum::extract::{Path, State};
 use axum::Json;
@@ -129,14 +128,7 @@ pub async fn credit(
     }
     let balance = customers::credit(&state.pool, &id, usd, Some(body.note.trim()), &format!("ops:{actor}")).await?;
     tracing::info!(customer = %id, actor, "credit");
-    // The credit stands whatever happens to its confirmation.
-    if let Err(e) = state
-        .notifications
-        .notify_reseller(&id, ResellerNotice::credit(usd, balance))
-        .await
-    {
-        tracing::warn!(customer = %id, error = %e, "credit confirmation not queued");
-    }
+    state.notifications.confirm_credit(&id, usd, balance).await;
     Ok(Json(Credited {
         success: true,
         customer_id: id,

@@ -128,6 +128,7 @@ pub async fn credit(
     }
     let balance = customers::credit(&state.pool, &form.customer, usd, Some(note), actor).await?;
     tracing::info!(customer = %form.customer, %usd, %balance, actor, "credited from the dashboard");
+    state.notifications.confirm_credit(&form.customer, usd, balance).await;
     Ok(Redirect::to(&format!("/dashboard?customer={}", encode(&form.customer))))
 }
 

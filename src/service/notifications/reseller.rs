@@ -54,6 +54,15 @@ impl ResellerNotice {
 }
 
 impl NotificationService {
+    /// After a credit has committed: queue its confirmation. The credit stands whatever
+    /// happens here, so a failure is only logged.
+    pub async fn confirm_credit(&self, customer_id: &str, amount_usd: Decimal, balance_usd: Decimal) {
+        let notice = ResellerNotice::credit(amount_usd, balance_usd);
+        if let Err(e) = self.notify_reseller(customer_id, notice).await {
+            tracing::warn!(customer = customer_id, error = %e, "credit confirmation not queued");
+        }
+    }
+
     /// Queue `notice` for the reseller: the message id, or `None` when it is not sent
     /// (no contact set, or no instance of recarga's own). A repeat within the window
     /// answers the earlier message's id.
