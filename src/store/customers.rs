@@ -1,7 +1,7 @@
 //! Resellers (customers): creation, credits, lookups for authentication.
 
 use super::ledger::PostingOutcome;
-use super::{is_unique_violation, StoreError};
+use super::{audit, is_unique_violation, StoreError};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 
@@ -157,13 +157,14 @@ pub async fn set_active(pool: &PgPool, id: &str, active: bool, note: &str, actor
         .rows_affected()
         == 1;
     if found {
-        sqlx::query("INSERT INTO audit_notes (customer_id, action, note, actor) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(if active { "reactivated" } else { "suspended" })
-            .bind(note)
-            .bind(actor)
-            .execute(&mut *tx)
-            .await?;
+        audit(
+            &mut tx,
+            id,
+            if active { "reactivated" } else { "suspended" },
+            note,
+            actor,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(found)
@@ -206,12 +207,7 @@ pub async fn rotate_keys(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO audit_notes (customer_id, action, note, actor) VALUES ($1, 'keys_rotated', $2, $3)")
-            .bind(id)
-            .bind(note)
-            .bind(actor)
-            .execute(&mut *tx)
-            .await?;
+        audit(&mut tx, id, "keys_rotated", note, actor).await?;
     }
     tx.commit().await?;
     Ok(found)

@@ -75,6 +75,25 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
 }
 
 /// Whether an error is a unique-constraint violation (SQLSTATE 23505).
+/// An ops action on a reseller outside the ledger functions (which write their own),
+/// in the caller's transaction: what, why, and who (`actor`).
+async fn audit(
+    tx: &mut sqlx::PgConnection,
+    customer_id: &str,
+    action: &str,
+    note: &str,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO audit_notes (customer_id, action, note, actor) VALUES ($1, $2, $3, $4)")
+        .bind(customer_id)
+        .bind(action)
+        .bind(note)
+        .bind(actor)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
 }

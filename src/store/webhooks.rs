@@ -2,6 +2,7 @@
 //! of notifying resellers. Events are written by triggers (migration 0016) in the same
 //! transaction as the change they report; everything here reads or advances them.
 
+use super::audit;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
@@ -77,23 +78,6 @@ pub async fn remove_endpoint(pool: &PgPool, customer_id: &str, actor: &str) -> R
     }
     tx.commit().await?;
     Ok(removed)
-}
-
-async fn audit(
-    tx: &mut sqlx::PgConnection,
-    customer_id: &str,
-    action: &str,
-    note: &str,
-    actor: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO audit_notes (customer_id, action, note, actor) VALUES ($1, $2, $3, $4)")
-        .bind(customer_id)
-        .bind(action)
-        .bind(note)
-        .bind(actor)
-        .execute(tx)
-        .await?;
-    Ok(())
 }
 
 /// A reseller's webhook settings as ops may read them (never the secret).
