@@ -257,10 +257,8 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
         Command::Notifications(command) => notifications::run(&pool, command).await,
         Command::OpsUser(command) => ops_users::run(&pool, command).await,
         Command::Settle(args) => {
-            let verdict = match args.outcome.as_str() {
-                "success" => ReviewVerdict::Success,
-                "failed" => ReviewVerdict::Failed,
-                other => bail!("--outcome is success or failed, not {other}"),
+            let Some(verdict) = ReviewVerdict::parse(&args.outcome) else {
+                bail!("--outcome is success or failed, not {}", args.outcome);
             };
             match store::transactions::settle_review(&pool, &args.id, verdict, &args.note, CLI_ACTOR).await? {
                 Settlement::Settled => {}

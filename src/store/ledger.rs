@@ -62,6 +62,17 @@ pub enum ReviewVerdict {
     Failed,
 }
 
+impl ReviewVerdict {
+    /// The verdict as ops write it (`success` or `failed`), wherever they settle.
+    pub fn parse(outcome: &str) -> Option<Self> {
+        match outcome {
+            "success" => Some(Self::Success),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
 /// Install the canonical file (after the migrations), then refuse to go on if the
 /// database still differs from it: a type the file changed, or a function it no longer
 /// defines, needs a forward migration first (see the file's header).

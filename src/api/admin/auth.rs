@@ -10,6 +10,13 @@ use axum::http::request::Parts;
 /// An authenticated ops caller, by its token's name.
 pub struct Ops(pub String);
 
+impl Ops {
+    /// How the audit log names this caller's actions (`ops:<token name>`).
+    pub fn actor(&self) -> String {
+        format!("ops:{}", self.0)
+    }
+}
+
 impl FromRequestParts<AppState> for Ops {
     type Rejection = AdminError;
 
@@ -25,7 +32,8 @@ impl FromRequestParts<AppState> for Ops {
         let name = ops_tokens::holder(&state.pool, &keys::hash(token))
             .await?
             .ok_or(AdminError::Unauthorized)?;
-        tracing::Span::current().record("customer", format!("ops:{name}"));
-        Ok(Self(name))
+        let ops = Self(name);
+        tracing::Span::current().record("customer", ops.actor());
+        Ok(ops)
     }
 }

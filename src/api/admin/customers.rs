@@ -117,16 +117,14 @@ pub async fn get(
         (status = 503, description = "Database unavailable; nothing moved", body = AdminErrorBody)))]
 pub async fn credit(
     State(state): State<AppState>,
-    Ops(actor): Ops,
+    ops: Ops,
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Json<Credited>, AdminError> {
     let body: CreditBody = parse_body(body)?;
     let usd = decimal(&body.usd).ok_or_else(|| AdminError::Invalid("usd must be a decimal number".into()))?;
-    if body.note.trim().is_empty() {
-        return Err(AdminError::Invalid("a note is required".into()));
-    }
-    let balance = customers::credit(&state.pool, &id, usd, Some(body.note.trim()), &format!("ops:{actor}")).await?;
+    let (note, actor) = (required(&body.note)?, ops.actor());
+    let balance = customers::credit(&state.pool, &id, usd, Some(note), &actor).await?;
     tracing::info!(customer = %id, actor, "credit");
     state.notifications.confirm_credit(&id, usd, balance).await;
     Ok(Json(Credited {
@@ -190,16 +188,14 @@ pub async fn activate(
 
 async fn set_active(
     state: &AppState,
-    Ops(actor): Ops,
+    ops: Ops,
     id: String,
     body: JsonBody,
     active: bool,
 ) -> Result<Json<StatusChanged>, AdminError> {
     let body: StatusBody = parse_body(body)?;
-    if body.note.trim().is_empty() {
-        return Err(AdminError::Invalid("a note is required".into()));
-    }
-    if !customers::set_active(&state.pool, &id, active, body.note.trim(), &format!("ops:{actor}")).await? {
+    let (note, actor) = (required(&body.note)?, ops.actor());
+    if !customers::set_active(&state.pool, &id, active, note, &actor).await? {
         return Err(AdminError::NotFound("customer"));
     }
     let status = if active { "active" } else { "suspended" };
@@ -232,22 +228,20 @@ pub struct KeysRotated {
         (status = 503, description = "Database unavailable; nothing changed", body = AdminErrorBody)))]
 pub async fn rotate_keys(
     State(state): State<AppState>,
-    Ops(actor): Ops,
+    ops: Ops,
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Json<KeysRotated>, AdminError> {
     let body: StatusBody = parse_body(body)?;
-    if body.note.trim().is_empty() {
-        return Err(AdminError::Invalid("a note is required".into()));
-    }
+    let (note, actor) = (required(&body.note)?, ops.actor());
     let (api_key, secret_key) = (keys::generate("rk_"), keys::generate("sk_"));
     let rotated = customers::rotate_keys(
         &state.pool,
         &id,
         &keys::hash(&api_key),
         &keys::hash(&secret_key),
-        body.note.trim(),
-        &format!("ops:{actor}"),
+        note,
+        &actor,
     )
     .await?;
     if !rotated {
@@ -260,4 +254,12 @@ pub async fn rotate_keys(
         api_key,
         secret_key,
     }))
+}
+
+/// The note an action must carry, trimmed; refused when blank.
+fn required(note: &str) -> Result<&str, AdminError> {
+    match note.trim() {
+        "" => Err(AdminError::Invalid("a note is required".into())),
+        note => Ok(note),
+    }
 }

@@ -105,17 +105,14 @@ pub struct Settled {
         (status = 503, description = "Database unavailable; nothing changed", body = AdminErrorBody)))]
 pub async fn settle(
     State(state): State<AppState>,
-    Ops(actor): Ops,
+    ops: Ops,
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Response, AdminError> {
     let body: SettleBody = parse_body(body)?;
-    let verdict = match body.outcome.as_str() {
-        "success" => ReviewVerdict::Success,
-        "failed" => ReviewVerdict::Failed,
-        _ => return Err(AdminError::Invalid("outcome must be success or failed".into())),
-    };
-    let actor = format!("ops:{actor}");
+    let verdict = ReviewVerdict::parse(&body.outcome)
+        .ok_or_else(|| AdminError::Invalid("outcome must be success or failed".into()))?;
+    let actor = ops.actor();
     match transactions::settle_review(&state.pool, &id, verdict, body.note.trim(), &actor).await? {
         Settlement::Settled => {}
         Settlement::NotFound => return Err(AdminError::NotFound("transaction")),

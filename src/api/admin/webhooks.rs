@@ -76,7 +76,7 @@ impl From<EndpointError> for AdminError {
         (status = 503, description = "Database unavailable; nothing changed", body = AdminErrorBody)))]
 pub async fn set(
     State(state): State<AppState>,
-    Ops(actor): Ops,
+    ops: Ops,
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Json<WebhookSet>, AdminError> {
@@ -91,7 +91,7 @@ pub async fn set(
         body.url.as_deref(),
         low_balance_usd,
         state.sandbox,
-        &format!("ops:{actor}"),
+        &ops.actor(),
     )
     .await?;
     Ok(Json(WebhookSet {
@@ -136,10 +136,10 @@ pub async fn get(
         (status = 503, description = "Database unavailable; nothing changed", body = AdminErrorBody)))]
 pub async fn remove(
     State(state): State<AppState>,
-    Ops(actor): Ops,
+    ops: Ops,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookRemoved>, AdminError> {
-    if !webhooks::remove_endpoint(&state.pool, &id, &format!("ops:{actor}")).await? {
+    if !webhooks::remove_endpoint(&state.pool, &id, &ops.actor()).await? {
         return Err(AdminError::NotFound("webhook"));
     }
     Ok(Json(WebhookRemoved {

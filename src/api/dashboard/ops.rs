@@ -84,11 +84,8 @@ pub async fn settle(
 ) -> Result<Redirect, DashboardError> {
     let actor = viewer.ops()?;
     viewer.check_csrf(&form.csrf)?;
-    let verdict = match form.outcome.as_str() {
-        "success" => ReviewVerdict::Success,
-        "failed" => ReviewVerdict::Failed,
-        _ => return Err(DashboardError::Invalid("the outcome is success or failed".into())),
-    };
+    let verdict = ReviewVerdict::parse(&form.outcome)
+        .ok_or_else(|| DashboardError::Invalid("the outcome is success or failed".into()))?;
     match transactions::settle_review(&state.pool, &id, verdict, form.note.trim(), actor).await? {
         Settlement::Settled => {}
         Settlement::NotFound => return Err(DashboardError::NotFound),
