@@ -86,14 +86,19 @@ async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
 }
 
+/// The element's text once it is on the page. An element found on the page a click is
+/// leaving goes stale before its text is read: it is looked up again on the new page.
 async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let element = c.wait().for_element(Locator::Css(css)).await.unwrap();
+        match element.text().await {
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && std::time::Instant::now() < deadline => {}
+            read => return read.unwrap(),
+        }
+    }
 }
 
 #[tokio::test]
