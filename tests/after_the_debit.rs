@@ -104,6 +104,13 @@ async fn a_database_cut_never_answers_failure_for_a_purchase_whose_money_moved()
                 let (id, _) = recorded.unwrap_or_else(|| panic!("202 without a transaction: {body}"));
                 assert_eq!(body["transaction"]["id"], json!(id), "{body}");
             }
+            // The debit's answer was lost and the database could not be asked in time: the
+            // answer says neither way, and names the purchase it may have made.
+            503 if body["error"] == json!("Outcome unknown") => {
+                if let Some((id, _)) = recorded {
+                    assert_eq!(body["transaction_id"], json!(id), "{body}");
+                }
+            }
             // A failure is only said once nothing stays debited.
             _ => {
                 if recorded.is_some_and(|t| t.1 != "FAILED") {
@@ -141,6 +148,77 @@ async fn a_database_cut_never_answers_failure_for_a_purchase_whose_money_moved()
             "{id} is {status} after {calls} calls: {reason:?}"
         );
     }
+    assert_ledger_invariants(&pool).await;
+}
+
+/// The cut's worst moment, made certain: a debit commits, its answer is lost, and the
+/// database stays out of reach past the deadline. The reseller hears "outcome unknown"
+/// (not a failure), and the purchase, which nobody else would send (LATCOM cannot be
+/// asked by our reference), is sent once the database is back: delivered once, charged
+/// once.
+#[tokio::test]
+async fn a_debit_whose_commit_could_not_be_confirmed_is_still_carried_out() {
+    let proxy = DbProxy::start(&server_url()).await;
+    let (app, pool) = app_behind(|url| proxy.url(url), 2).await;
+    let c = app.customer("LOST", "100").await;
+
+    proxy.lose_answers_after("LOST-ANSWER-1");
+    let body = json!({"phone": "5512345678", "amount": 50, "reference": "LOST-ANSWER-1"});
+    let request = tokio::spawn(common::send(app.post("/api/enviadespensa/topup", &c).json(&body)));
+    // The debit commits (seen directly); its answer is lost; then the database goes away.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while by_reference(&pool, &c.id).await.is_empty() {
+        assert!(Instant::now() < deadline, "the debit never reached the database");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    proxy.cut();
+    let (status, body) = request.await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], json!("Outcome unknown"), "{body}");
+    let id = body["transaction_id"]
+        .as_str()
+        .expect("the purchase is named")
+        .to_string();
+    let status: String = sqlx::query_scalar("SELECT status FROM transactions WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .expect("the debit committed");
+    assert_eq!(status, "PROCESSING");
+    assert_eq!(app.latcom.calls_for(&id), 0, "not sent while its debit was unconfirmed");
+
+    proxy.restore();
+    settle(&pool, 20).await;
+    let status: String = sqlx::query_scalar("SELECT status FROM transactions WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "SUCCESS");
+    assert_eq!(app.latcom.calls_for(&id), 1, "delivered once");
+    // Where the answer said to look finds it, by the reference.
+    assert_eq!(
+        body["check_status_url"],
+        json!("/api/transactions?reference=LOST-ANSWER-1")
+    );
+    let found: Value = app
+        .client
+        .get(format!("{}{}", app.base, body["check_status_url"].as_str().unwrap()))
+        .header("x-api-key", &c.api_key)
+        .header("x-customer-id", &c.id)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(found.to_string().contains(&id), "{found}");
+    let charged: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = $1")
+        .bind(&c.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(charged, common::dec("97.06"), "charged once: 50 MXN at 17.0068");
     assert_ledger_invariants(&pool).await;
 }
 

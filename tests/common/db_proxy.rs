@@ -1,7 +1,9 @@
 //! A TCP proxy between the gateway and PostgreSQL, for faults at the database: `cut`
 //! drops every open connection and refuses new ones until `restore`; `set_delay`
 //! holds each chunk the gateway sends, so that a statement (a debit's commit, say)
-//! takes long enough for a client to hang up in the middle of it.
+//! takes long enough for a client to hang up in the middle of it; `lose_answers_after`
+//! lets a statement reach the server but drops every answer on its connection, so a
+//! debit can commit while the gateway never hears so.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,6 +16,7 @@ use tokio::task::AbortHandle;
 #[derive(Default)]
 struct Shared {
     cut: AtomicBool,
+    lose_answers_after: Mutex<Option<Vec<u8>>>,
     delay_ms: AtomicU64,
     links: Mutex<Vec<AbortHandle>>,
 }
@@ -73,6 +76,13 @@ impl DbProxy {
         self.shared.cut.store(false, Ordering::SeqCst);
     }
 
+    /// From the next message the gateway sends that contains `marker` (a bound value,
+    /// say; a message is read whole, as Postgres messages this small are), that one
+    /// connection's answers are dropped: the statement runs, its answer never arrives.
+    pub fn lose_answers_after(&self, marker: &str) {
+        *self.shared.lose_answers_after.lock().unwrap() = Some(marker.as_bytes().to_vec());
+    }
+
     pub fn set_delay(&self, delay: Duration) {
         self.shared.delay_ms.store(delay.as_millis() as u64, Ordering::SeqCst);
     }
@@ -81,6 +91,7 @@ impl DbProxy {
 async fn forward(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
+    let losing = AtomicBool::new(false);
     let to_server = async {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -92,9 +103,30 @@ async fn forward(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
             if delay > 0 {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
             }
+            {
+                let mut marker = shared.lose_answers_after.lock().unwrap();
+                if marker
+                    .as_deref()
+                    .is_some_and(|m| buf[..n].windows(m.len()).any(|w| w == m))
+                {
+                    *marker = None; // one message's connection only
+                    losing.store(true, Ordering::SeqCst);
+                }
+            }
             server_write.write_all(&buf[..n]).await?;
         }
     };
-    let to_client = tokio::io::copy(&mut server_read, &mut client_write);
+    let to_client = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = server_read.read(&mut buf).await?;
+            if n == 0 {
+                return Ok::<_, std::io::Error>(());
+            }
+            if !losing.load(Ordering::SeqCst) {
+                client_write.write_all(&buf[..n]).await?;
+            }
+        }
+    };
     let _ = tokio::try_join!(to_server, to_client);
 }

@@ -95,7 +95,9 @@ impl DistributorError {
                     dtid: d.map(str::to_owned),
                 }
             }
-            PurchaseError::Unconfirmed { transaction_id, cause } => {
+            PurchaseError::Unconfirmed {
+                transaction_id, cause, ..
+            } => {
                 tracing::warn!(txn = %transaction_id, error = ?cause, "purchase outcome unconfirmed");
                 Self::Unavailable {
                     transaction_id: Some(transaction_id),

@@ -213,8 +213,21 @@ fn purchase_error(e: PurchaseError) -> Response {
             )
         }
         PurchaseError::Unavailable(e) => RelierError::Unavailable(format!("{e:?}")).into_response(),
-        PurchaseError::Unconfirmed { transaction_id, cause } => {
+        PurchaseError::Unconfirmed {
+            transaction_id,
+            reference,
+            cause,
+        } => {
             tracing::warn!(txn = %transaction_id, error = ?cause, "purchase outcome unconfirmed");
+            // By reference when there is one: a twin request with it may have won the
+            // race, and then this id was never recorded but the reference was.
+            let check_status_url = match reference {
+                Some(reference) => format!(
+                    "/api/transactions?reference={}",
+                    url::form_urlencoded::byte_serialize(reference.as_bytes()).collect::<String>()
+                ),
+                None => format!("/api/transaction/{transaction_id}"),
+            };
             body(
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({
@@ -223,7 +236,7 @@ fn purchase_error(e: PurchaseError) -> Response {
                     "message": "The purchase may have been recorded. Check check_status_url before retrying, \
                                 or retry with the same reference (it is never charged twice).",
                     "transaction_id": transaction_id,
-                    "check_status_url": format!("/api/transaction/{transaction_id}"),
+                    "check_status_url": check_status_url,
                 }),
             )
         }
@@ -243,6 +256,8 @@ pub struct RelierErrorBody {
     pub details: Option<Vec<FieldProblem>>,
     /// 500 (refunded) and 503 "Outcome unknown".
     pub transaction_id: Option<String>,
+    /// 503 "Outcome unknown": where to look, by your reference when you sent one
+    /// (`/api/transactions?reference=…`), else by the transaction id.
     pub check_status_url: Option<String>,
     pub reason: Option<String>,
     pub refunded: Option<bool>,

@@ -39,7 +39,7 @@ mod submit;
 pub use offers::{DryRun, Lookup, PricedProduct, ProductFilter, Quote, QuoteRequest};
 pub use resolve::Notified;
 
-use send::{upstream_reference, upstream_request};
+use send::{persisting, upstream_reference, upstream_request};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -68,10 +68,12 @@ pub enum PurchaseError {
     #[error("database unavailable; nothing was debited")]
     Unavailable(#[source] StoreError),
     /// The debit's answer was lost and the database could not be asked in time whether
-    /// it committed: the purchase may exist under this id.
+    /// it committed: the purchase may exist under this id (or, if a twin request with
+    /// the same reference won, under the reference alone).
     #[error("could not confirm whether purchase {transaction_id} was recorded")]
     Unconfirmed {
         transaction_id: String,
+        reference: Option<String>,
         #[source]
         cause: StoreError,
     },

@@ -196,7 +196,10 @@ impl PurchaseService {
             // The upstream holds the request: a later "not found" can no longer mean it
             // never arrived, and its id (LATCOM's transId) is what enquiries go by.
             Outcome::Pending { upstream_id } => {
-                attempts::acknowledge(&self.pool, attempt.id, upstream_id.as_deref()).await?;
+                persisting("record an acknowledgement", || async {
+                    Ok(attempts::acknowledge(&self.pool, attempt.id, upstream_id.as_deref()).await?)
+                })
+                .await?;
                 Ok(None)
             }
             Outcome::Unknown { .. } => Ok(None),
@@ -220,15 +223,17 @@ fn outcome_label(outcome: &Outcome) -> &'static str {
     }
 }
 
-/// How long an upstream's verdict keeps trying to reach the database.
+/// How long an upstream's verdict (or a purchase's own question) keeps trying to reach
+/// the database.
 const PERSIST_OUTCOME_FOR: Duration = Duration::from_secs(300);
 
 /// Record an upstream's verdict even if the database fails for a while: only this task
 /// knows it, and without it a delivered top-up waits, funds held, for an enquiry (or
 /// for REVIEW where the upstream cannot be asked). Settlements happen exactly once, so a
 /// write that committed before its answer was lost is harmless to repeat, and any
-/// database error is worth another try.
-async fn persisting<T, W, F>(what: &str, mut write: W) -> Result<T, StoreError>
+/// database error is worth another try. Also a read only this task will act on: whether
+/// its own unconfirmed debit committed.
+pub(super) async fn persisting<T, W, F>(what: &str, mut write: W) -> Result<T, StoreError>
 where
     W: FnMut() -> F,
     F: std::future::Future<Output = Result<T, StoreError>>,

@@ -50,7 +50,7 @@ impl PurchaseService {
             Ok(created) => Ok(self.accepted(created).await),
             // The debit's own answer was lost, or never came: it may have committed.
             Err(e @ (StoreError::Db(_) | StoreError::Inconsistent(_) | StoreError::Stopped)) => {
-                self.after_lost_debit(&new.id, e).await
+                self.after_lost_debit(&new, e).await
             }
             Err(e) => Err(e.into()),
         }
@@ -143,7 +143,8 @@ impl PurchaseService {
     /// for the transaction by its id, which nobody else uses, until the sync deadline:
     /// found, it is this purchase, already debited (its first attempt is taken up again
     /// and sent); not found, nothing was debited.
-    async fn after_lost_debit(&self, id: &str, cause: StoreError) -> Result<Accepted, PurchaseError> {
+    async fn after_lost_debit(&self, new: &NewPurchase, cause: StoreError) -> Result<Accepted, PurchaseError> {
+        let id = new.id.as_str();
         tracing::warn!(txn = id, error = %cause, "debit failed in the database; checking whether it committed");
         let deadline = Instant::now() + self.sync_deadline;
         loop {
@@ -160,6 +161,7 @@ impl PurchaseService {
                     tracing::warn!(txn = id, error = %e, "could not confirm whether the debit committed");
                     return Err(PurchaseError::Unconfirmed {
                         transaction_id: id.to_string(),
+                        reference: new.reference.clone(),
                         cause,
                     });
                 }
@@ -182,7 +184,16 @@ impl PurchaseService {
 
     async fn carry_out(self: Arc<Self>, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
         let started = Instant::now();
-        let mut accepted = self.submit(req).await?;
+        let mut accepted = match self.submit(req).await {
+            Err(unconfirmed @ PurchaseError::Unconfirmed { .. }) => {
+                if let PurchaseError::Unconfirmed { transaction_id, .. } = &unconfirmed {
+                    let (this, id) = (Arc::clone(&self), transaction_id.clone());
+                    tokio::spawn(async move { this.take_up_unconfirmed(&id).await }.in_current_span());
+                }
+                return Err(unconfirmed);
+            }
+            submitted => submitted?,
+        };
         let within = self.sync_deadline.saturating_sub(started.elapsed());
         tracing::Span::current().record("txn", accepted.txn.id.as_str());
         if accepted.replay {
@@ -216,6 +227,29 @@ impl PurchaseService {
         let within = self.sync_deadline.saturating_sub(started.elapsed());
         accepted.txn = self.wait_for_final(accepted.txn, within).await;
         Ok(accepted)
+    }
+
+    /// A debit answered "unconfirmed" may still have committed, with its first attempt:
+    /// nobody else sends that attempt (the resolver only enquires, and an upstream that
+    /// cannot be asked by our reference leaves it to REVIEW), so keep asking the database
+    /// as a verdict is kept (`persisting`), and send it if it is there.
+    async fn take_up_unconfirmed(&self, id: &str) {
+        match persisting("confirm a debit", || txns::committed(&self.pool, id)).await {
+            Ok(Some(created)) => {
+                let accepted = self.accepted(created).await;
+                let Some(attempt) = accepted.attempt else {
+                    return; // queued (the queue sends it), or settled already
+                };
+                tracing::info!(txn = id, "the unconfirmed debit had committed; sending its purchase");
+                if let Err(e) = self.send(&accepted.txn, Some(attempt), None).await {
+                    tracing::warn!(txn = id, error = %e, "purchase left for the resolver");
+                }
+            }
+            Ok(None) => tracing::info!(txn = id, "the unconfirmed debit had not committed: nothing was debited"),
+            Err(e) => {
+                tracing::error!(txn = id, error = %e, "could not learn whether the debit committed; left for the resolver")
+            }
+        }
     }
 
     /// The transaction as the database has it now, or `known` if it cannot be read.
