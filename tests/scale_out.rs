@@ -305,3 +305,64 @@ async fn two_instances_share_one_smartcall_session_and_renew_it_with_one_login()
     );
     common::assert_ledger_invariants(&pool).await;
 }
+
+/// The login lease of an instance that died logging in lapses (the next instance waits
+/// for it, then logs in), and a stored token sealed under other credentials (the
+/// password changed) is replaced, not used.
+#[tokio::test]
+async fn a_dead_instances_login_lease_lapses_and_a_token_sealed_with_other_credentials_is_replaced() {
+    use recarga::domain::provider::{Outcome, Provider, UpstreamTopup};
+    use recarga::domain::upstream_session::SessionStore;
+    use recarga::providers::smartcall::adapter::SmartcallAdapter;
+    use recarga::sandbox::smartcall::{self as simulator, DEALER};
+    use recarga::store::upstream_sessions::PgSessions;
+
+    let url = common::fresh_database_url().await;
+    let pool = recarga::store::connect(&url, 4, Duration::from_secs(5)).await.unwrap();
+    let store: Arc<dyn SessionStore> = Arc::new(PgSessions::new(pool));
+    let (addr, sim) = simulator::spawn(Duration::ZERO).await.unwrap();
+    let base = format!("http://{addr}");
+    let adapter = |password: &str| {
+        // A one-second timeout: a login lease of two seconds.
+        SmartcallAdapter::new(
+            recarga::providers::executor::Executor::new(),
+            &base,
+            &base,
+            "user".into(),
+            password.to_string().into(),
+            DEALER.into(),
+            Duration::from_secs(1),
+            rust_decimal::Decimal::ZERO,
+        )
+        .sharing_session(Arc::clone(&store))
+    };
+    let topup = |reference: &str, msisdn: &str| UpstreamTopup {
+        upstream_reference: reference.into(),
+        msisdn: msisdn.into(),
+        upstream_product: "62".into(),
+        amount: rust_decimal::Decimal::from(20),
+        currency: "ZAR".into(),
+        operator: Some("Vodacom".into()),
+        service: None,
+        sku: None,
+        network_auto_correct: false,
+        upstream_transaction_id: None,
+    };
+
+    // An instance took the lease on the first login for one second, and died.
+    assert!(store.claim_login("smartcall", 0, Duration::from_secs(1)).await.unwrap());
+    let started = std::time::Instant::now();
+    let first = adapter("old password");
+    let outcome = first.topup(&topup("lease-1", "27821110001")).await;
+    assert!(matches!(outcome, Outcome::Success { .. }), "{outcome:?}");
+    assert!(started.elapsed() >= Duration::from_millis(900), "waited for the lease");
+    assert_eq!(sim.login_calls(), 1);
+
+    // Another instance with a new password cannot open the stored token: it logs in.
+    let second = adapter("new password");
+    let outcome = second.topup(&topup("sealed-1", "27821110002")).await;
+    assert!(matches!(outcome, Outcome::Success { .. }), "{outcome:?}");
+    assert_eq!(sim.login_calls(), 2);
+    let current = store.current("smartcall").await.unwrap();
+    assert_eq!(current.generation, 2);
+}

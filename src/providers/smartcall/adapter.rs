@@ -129,11 +129,12 @@ impl SmartcallAdapter {
     }
 
     /// Keep the session in `store`, shared by every instance, the token sealed with a key
-    /// derived from our credentials. A login may take two tries of both hosts and a
-    /// flush in between: six timeouts before another instance may take over.
+    /// derived from our credentials. The login lease covers one try of both hosts: an
+    /// instance that died logging in holds the others up no longer, and a login slower
+    /// than that at worst lets a second instance log in too (the first to publish wins).
     pub fn sharing_session(mut self, store: Arc<dyn SessionStore>) -> Self {
         let key = SealingKey::derive(ID, &self.username, &self.password);
-        self.session = Session::shared(ID, store, key, 6 * self.timeout);
+        self.session = Session::shared(ID, store, key, 2 * self.timeout);
         self
     }
 
