@@ -221,3 +221,87 @@ async fn instances_fetch_rates_one_at_a_time_and_price_alike() {
     let (ra, rb) = (a.current("MXN").unwrap(), b.current("MXN").unwrap());
     assert_eq!((ra.rate, &ra.source), (rb.rate, &rb.source));
 }
+
+/// Purchases of South African airtime through `bases` in turn, all at once: their
+/// HTTP statuses.
+async fn za_purchases(bases: &[String], token: &str, round: &str) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let buys = (0..6).map(|i| {
+        let body = serde_json::json!({"distributor_transaction_id": format!("{round}-{i}"),
+                                      "phone_number": format!("082{round}{i:04}"),
+                                      "product_id": "ZA_VODACOM_AIRTIME", "amount": 20});
+        let request = client
+            .post(format!("{}/api/distributor/product_purchase", bases[i % bases.len()]))
+            .bearer_auth(token)
+            .json(&body);
+        common::send(request)
+    });
+    futures::future::join_all(buys)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect()
+}
+
+/// Smartcall counts live tokens per account, and its "limit reached" flush ends every
+/// one of them: two instances share one session through the database. The simulator
+/// here allows one live token (Smartcall allows 50; one makes any second session show
+/// as a second login, refused with 429). Both instances start at once (each syncs the
+/// catalogue with a token), buy through it, and after the simulator expires the token
+/// both recover with one new login.
+#[tokio::test]
+async fn two_instances_share_one_smartcall_session_and_renew_it_with_one_login() {
+    use recarga::sandbox::smartcall::{self as simulator, SimState, DEALER};
+    let sim = SimState::default();
+    sim.set_token_limit(1);
+    sim.set_credentials("recarga", "smartcall-password");
+    let (api1, _) = simulator::serve(sim.clone()).await.unwrap();
+    let (api2, _) = simulator::serve(sim.clone()).await.unwrap();
+    let mut settings = test_settings().await;
+    // Live mode: both instances reach this one simulator as they would Smartcall.
+    settings.mode = recarga::config::Mode::Live;
+    settings.distributor.jwt_secret = Some("a live signing key of at least 32 bytes".to_string().into());
+    let s = &mut settings.providers.smartcall;
+    s.api1 = format!("http://{api1}");
+    s.api2 = format!("http://{api2}");
+    s.username = Some("recarga".into());
+    s.password = Some("smartcall-password".to_string().into());
+    s.smartload_id = Some(DEALER.into());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let start = |s| Application::build(s, Arc::clone(&clock));
+    let (a, b) = tokio::join!(start(settings.clone()), start(settings.clone()));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let pool = a.pool.clone();
+    let bases = [format!("http://{}", a.addr), format!("http://{}", b.addr)];
+    tokio::spawn(a.run_until_stopped(std::future::pending()));
+    tokio::spawn(b.run_until_stopped(std::future::pending()));
+
+    let c = common::create_customer(&settings, "ZA-SHARED", "100", |_| {}).await;
+    let login = reqwest::Client::new()
+        .post(format!("{}/api/distributor/login", bases[0]))
+        .json(&serde_json::json!({"customer_id": c.id, "secret_key": c.secret_key}));
+    let (status, body) = common::send(login).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_string();
+
+    assert_eq!(za_purchases(&bases, &token, "101").await, [200; 6]);
+    assert_eq!(sim.login_calls(), 1, "one session for both instances");
+    assert_eq!(sim.rejected_tokens(), 0);
+
+    sim.expire_tokens();
+    assert_eq!(za_purchases(&bases, &token, "102").await, [200; 6]);
+    assert_eq!(sim.login_calls(), 2, "one new login for both instances");
+    assert!(sim.rejected_tokens() >= 2, "each instance's token was refused once");
+    assert_eq!(sim.live_tokens(), 1);
+    assert_eq!(sim.recharge_calls(), 12, "a refused token processes nothing");
+
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed_token FROM upstream_sessions WHERE upstream = 'smartcall'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        !sealed.windows(4).any(|w| w == b"sim."),
+        "the token is stored sealed, not readable"
+    );
+    common::assert_ledger_invariants(&pool).await;
+}

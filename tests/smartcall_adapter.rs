@@ -1,5 +1,7 @@
 //! The Smartcall adapter against its simulator over real HTTP on loopback.
 
+mod common;
+
 use recarga::domain::catalog::{Catalog, ProductKind};
 use recarga::domain::provider::{Enquiry, Outcome, Provider, UpstreamTopup};
 use recarga::providers::executor::Executor;
@@ -14,12 +16,16 @@ use std::time::Duration;
 const SECOND: Duration = Duration::from_secs(1);
 
 fn adapter_for(api1: &str, api2: &str, timeout: Duration) -> SmartcallAdapter {
+    adapter_with_password(api1, api2, timeout, "secret")
+}
+
+fn adapter_with_password(api1: &str, api2: &str, timeout: Duration, password: &str) -> SmartcallAdapter {
     SmartcallAdapter::new(
         Executor::new(),
         api1,
         api2,
         "user".into(),
-        SecretString::from("secret"),
+        SecretString::from(password.to_string()),
         DEALER.into(),
         timeout,
         dec!(1000),
@@ -449,6 +455,42 @@ async fn invalidate_token_gives_it_back() {
     assert_eq!(sim.live_tokens(), 0);
     adapter.topup(&topup("inv-2", "27821008001", dec!(20))).await;
     assert_eq!(sim.login_calls(), 2);
+}
+
+/// A session shared through the database (as start-up wires it): the login lease of an
+/// instance that died logging in lapses (the next instance waits for it, then logs in),
+/// and a stored token sealed under other credentials (the password changed) is
+/// replaced, not used.
+#[tokio::test]
+async fn a_dead_instances_login_lease_lapses_and_a_token_sealed_with_other_credentials_is_replaced() {
+    use recarga::domain::upstream_session::SessionStore;
+    use recarga::store::upstream_sessions::PgSessions;
+
+    let url = common::fresh_database_url().await;
+    let pool = recarga::store::connect(&url, 4, SECOND * 5).await.unwrap();
+    let store: Arc<dyn SessionStore> = Arc::new(PgSessions::new(pool));
+    let (addr, sim) = simulator::spawn(Duration::ZERO).await.unwrap();
+    let base = format!("http://{addr}");
+    // A one-second timeout: a login lease of two seconds.
+    let adapter = |password| adapter_with_password(&base, &base, SECOND, password).sharing_session(Arc::clone(&store));
+
+    // An instance took the lease on the first login for one second, and died.
+    assert!(store.claim_login("smartcall", 0, SECOND).await.unwrap());
+    let started = std::time::Instant::now();
+    let outcome = adapter("old password")
+        .topup(&topup("lease-1", "27821110001", dec!(20)))
+        .await;
+    assert!(matches!(outcome, Outcome::Success { .. }), "{outcome:?}");
+    assert!(started.elapsed() >= SECOND * 9 / 10, "waited for the lease");
+    assert_eq!(sim.login_calls(), 1);
+
+    // Another instance with a new password cannot open the stored token: it logs in.
+    let outcome = adapter("new password")
+        .topup(&topup("sealed-1", "27821110002", dec!(20)))
+        .await;
+    assert!(matches!(outcome, Outcome::Success { .. }), "{outcome:?}");
+    assert_eq!(sim.login_calls(), 2);
+    assert_eq!(store.current("smartcall").await.unwrap().generation, 2);
 }
 
 #[tokio::test]

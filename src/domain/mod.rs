@@ -16,3 +16,4 @@ pub mod provider;
 pub mod refusal;
 pub mod signature;
 pub mod status;
+pub mod upstream_session;

@@ -7,6 +7,7 @@ pub mod evolution;
 pub mod executor;
 pub mod fx;
 pub mod latcom;
+pub mod sealing;
 pub mod session;
 pub mod smartcall;
 

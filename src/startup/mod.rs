@@ -150,7 +150,8 @@ impl Application {
             .with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
 
-        let upstreams = upstreams::start(&settings, sandbox, &executor, addr).await?;
+        let sessions = Arc::new(store::upstream_sessions::PgSessions::new(pool.clone()));
+        let upstreams = upstreams::start(&settings, sandbox, &executor, addr, sessions).await?;
         let catalog = Arc::new(CatalogHandle::new(catalog));
         let mut syncs: Vec<(Arc<dyn CatalogSync>, u64)> = Vec::new();
         if let Some(a) = upstreams.smartcall.clone() {
@@ -383,8 +384,9 @@ impl Application {
         })
     }
 
-    /// Serve until `shutdown` resolves; then stop the workers and give back the
-    /// upstream session (Smartcall allows only so many live tokens).
+    /// Serve until `shutdown` resolves; then stop the workers and give back an upstream
+    /// session of this process alone (Smartcall allows only so many live tokens; its
+    /// shared one stays for the other instances).
     pub async fn run_until_stopped(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,

@@ -4,6 +4,7 @@
 
 use crate::config::Settings;
 use crate::domain::notification::whatsapp::WhatsApp;
+use crate::domain::upstream_session::SessionStore;
 use crate::providers::datamart::adapter::{self as datamart, DatamartAdapter, FloatPolicy};
 use crate::providers::evolution::adapter::EvolutionAdapter;
 use crate::providers::executor::Executor;
@@ -64,12 +65,14 @@ struct Endpoints {
 }
 
 /// `gateway` is where this gateway listens: in sandbox mode the DataMart simulator's
-/// webhooks go there unless `providers.datamart.callback_url` says otherwise.
+/// webhooks go there unless `providers.datamart.callback_url` says otherwise. Upstream
+/// sessions that must be one per deployment (Smartcall's) are kept in `sessions`.
 pub async fn start(
     settings: &Settings,
     sandbox: bool,
     executor: &Executor,
     gateway: SocketAddr,
+    sessions: Arc<dyn SessionStore>,
 ) -> anyhow::Result<Upstreams> {
     let mut providers = Providers::default();
     let mut simulators = Simulators::default();
@@ -96,16 +99,19 @@ pub async fn start(
     let s = &settings.providers.smartcall;
     let smartcall = endpoints.smartcall.map(|(api1, api2, user, password, dealer)| {
         let timeout = Duration::from_secs(s.timeout_secs);
-        Arc::new(SmartcallAdapter::new(
-            executor.clone(),
-            &api1,
-            &api2,
-            user,
-            password,
-            dealer,
-            timeout,
-            s.low_float_threshold,
-        ))
+        Arc::new(
+            SmartcallAdapter::new(
+                executor.clone(),
+                &api1,
+                &api2,
+                user,
+                password,
+                dealer,
+                timeout,
+                s.low_float_threshold,
+            )
+            .sharing_session(sessions),
+        )
     });
     if let Some(adapter) = &smartcall {
         providers.insert(adapter.clone());

@@ -1,7 +1,9 @@
 //! The Smartcall adapter.
 //!
-//! - One bearer token per process (`providers::session`: concurrent callers share one
-//!   login), refreshed shortly before `expiresAt`; an `expiresAt` that is absent or
+//! - One bearer token for the deployment when start-up shares the session through the
+//!   database (`sharing_session`; Smartcall counts live tokens per account, and a flush
+//!   ends every one of them), else one per process; concurrent callers share one login
+//!   (`providers::session`). It is refreshed shortly before `expiresAt`; an `expiresAt` that is absent or
 //!   already past is unknown, and the token is used until refused. A 401 "Token
 //!   validation failed" means the request was not processed: log in again, send once more.
 //! - api1 and api2 are live-live; calls go to the host that last answered. A recharge
@@ -22,7 +24,9 @@ use super::wire::{
 use super::ID;
 use crate::domain::phone::normalize_za;
 use crate::domain::provider::{Enquiry, Outcome, Provider, ProviderHealth, UpstreamTopup};
+use crate::domain::upstream_session::SessionStore;
 use crate::providers::executor::{CallError, Executor};
+use crate::providers::sealing::SealingKey;
 use crate::providers::session::{Issued, Session};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -31,6 +35,7 @@ use reqwest::RequestBuilder;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Refresh this long before expiry at most (a tenth of the lifetime for short tokens).
@@ -121,6 +126,16 @@ impl SmartcallAdapter {
             preferred: AtomicUsize::new(0),
             float: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Keep the session in `store`, shared by every instance, the token sealed with a key
+    /// derived from our credentials. The login lease covers one try of both hosts: an
+    /// instance that died logging in holds the others up no longer, and a login slower
+    /// than that at worst lets a second instance log in too (the first to publish wins).
+    pub fn sharing_session(mut self, store: Arc<dyn SessionStore>) -> Self {
+        let key = SealingKey::derive(ID, &self.username, &self.password);
+        self.session = Session::shared(ID, store, key, 2 * self.timeout);
+        self
     }
 
     /// The last dealer balance seen (recharge answers, balance checks, error 15).
@@ -254,7 +269,8 @@ impl SmartcallAdapter {
     }
 
     /// Give the token back (`DELETE /auth`), e.g. on shutdown: tokens count against the
-    /// account's limit of 50 until they expire.
+    /// account's limit of 50 until they expire. A shared token stays: the other
+    /// instances use it, and the next start takes it up.
     pub async fn invalidate_token(&self) {
         let Some(token) = self.session.take().await else {
             return;
