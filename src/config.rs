@@ -75,6 +75,12 @@ pub struct LimitSettings {
     pub request_timeout_secs: u64,
     /// Where rate limits and login throttles are counted.
     pub store: LimitStoreKind,
+    /// `redis://[:password@]host:port[/db]` (or `rediss://`), for `store = "redis"`. A
+    /// secret when it holds a password: never logged.
+    pub redis_url: Option<SecretString>,
+    /// Every cell's Redis key starts with this: deployments (or test runs) sharing one
+    /// Redis keep apart.
+    pub redis_key_prefix: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -84,6 +90,8 @@ pub enum LimitStoreKind {
     Postgres,
     /// In each process: for a single instance only (several would each allow the whole).
     Memory,
+    /// In Redis (`limits.redis_url`): one allowance across every instance, off the database.
+    Redis,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -576,6 +584,8 @@ impl Default for LimitSettings {
             trusted_proxies: Vec::new(),
             request_timeout_secs: 60,
             store: LimitStoreKind::Postgres,
+            redis_url: None,
+            redis_key_prefix: "recarga:limit:".into(),
         }
     }
 }
@@ -752,6 +762,9 @@ impl Settings {
         let review_after = self.purchase.review_after_hours;
         if !review_after.is_finite() || review_after < 0.0 {
             return invalid("purchase.review_after_hours", "must be a number of hours, 0 or more");
+        }
+        if self.limits.store == LimitStoreKind::Redis && self.limits.redis_url.is_none() {
+            return invalid("limits.redis_url", "is required with limits.store = \"redis\"");
         }
         if self.limits.request_timeout_secs <= self.purchase.sync_deadline_secs {
             return invalid(

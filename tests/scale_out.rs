@@ -4,6 +4,7 @@
 mod common;
 
 use common::{test_settings, unmigrated_database_url};
+use recarga::config::{LimitStoreKind, Settings};
 use recarga::domain::clock::{Clock, SystemClock};
 use recarga::domain::fx::{Rate, RateSource, RateSourceError};
 use recarga::jobs::resolver;
@@ -122,7 +123,36 @@ async fn concurrent_sweeps_of_two_instances_enquire_each_stuck_transaction_once(
 /// would have allowed the whole limit).
 #[tokio::test]
 async fn rate_limits_and_the_login_throttle_are_one_across_instances() {
-    let app = common::TestApp::spawn_with(|s| s.distributor.login_failures_per_customer = 3, None).await;
+    one_allowance_across_instances(|_| {}).await;
+}
+
+/// The same, with the cells in Redis (the local server, under a prefix of this test's
+/// own so that runs and other tests never share a cell).
+#[tokio::test]
+async fn rate_limits_and_the_login_throttle_are_one_across_instances_in_redis() {
+    let prefix = format!("recarga-test:{}:", uuid::Uuid::new_v4());
+    let app = one_allowance_across_instances(|s| {
+        s.limits.store = LimitStoreKind::Redis;
+        s.limits.redis_url = Some(common::redis_url().into());
+        s.limits.redis_key_prefix = prefix;
+    })
+    .await;
+    let in_postgres: i64 = sqlx::query_scalar("SELECT count(*) FROM rate_limit_cells")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(in_postgres, 0, "counted in Redis, not in the database");
+}
+
+async fn one_allowance_across_instances(store: impl FnOnce(&mut Settings)) -> common::TestApp {
+    let app = common::TestApp::spawn_with(
+        |s| {
+            s.distributor.login_failures_per_customer = 3;
+            store(s);
+        },
+        None,
+    )
+    .await;
     let other = Application::build(app.settings.clone(), Arc::new(SystemClock))
         .await
         .unwrap();
@@ -161,6 +191,7 @@ async fn rate_limits_and_the_login_throttle_are_one_across_instances() {
     }
     assert_eq!(logins, [401, 401, 401, 401, 429, 429]);
     app.assert_ledger_invariants().await;
+    app
 }
 
 /// A rate source that counts its fetches and answers its own rate, slowly.

@@ -2,14 +2,13 @@
 //! address: each failure spends from an allowance; once one is spent, further attempts
 //! from that address (successful ones included) are refused until it refills. Never per
 //! customer alone: whoever knows a customer id could then keep its logins blocked. The
-//! allowances live in Postgres, shared by every instance, or in this process for a
-//! single instance.
+//! allowances live in Postgres or Redis, shared by every instance, or in this process
+//! for a single instance.
 
 use super::rate_limit::Limited;
-use crate::store::limits::{self, Allowance};
+use crate::store::limits::{Allowance, Cells};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use sqlx::PgPool;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -25,7 +24,7 @@ pub struct LoginGuard {
 }
 
 enum GuardStore {
-    Shared(PgPool),
+    Shared(Cells),
     InProcess(Box<Buckets>),
 }
 
@@ -53,12 +52,12 @@ fn allowance(failures: u32) -> Allowance {
 }
 
 impl LoginGuard {
-    /// Shared by every instance through `pool`.
-    pub fn shared(pool: PgPool, failures_per_customer: u32, failures_per_address: u32) -> Self {
+    /// Shared by every instance through `cells`.
+    pub fn shared(cells: Cells, failures_per_customer: u32, failures_per_address: u32) -> Self {
         Self {
             failures_per_customer,
             failures_per_address,
-            store: GuardStore::Shared(pool),
+            store: GuardStore::Shared(cells),
         }
     }
 
@@ -88,10 +87,10 @@ impl LoginGuard {
     /// Ok, or how long until this customer may try again from this address.
     pub async fn check(&self, customer: &str, addr: IpAddr) -> Result<(), Limited> {
         let wait = match &self.store {
-            GuardStore::Shared(pool) => {
+            GuardStore::Shared(cells) => {
                 let mut longest = None;
                 for (key, allowance) in self.keys(customer, addr) {
-                    let wait = limits::wait(pool, &key, allowance).await.map_err(Limited::Db)?;
+                    let wait = cells.wait(&key, allowance).await.map_err(Limited::Store)?;
                     longest = longest.max(wait);
                 }
                 longest
@@ -112,9 +111,9 @@ impl LoginGuard {
 
     pub async fn record_failure(&self, customer: &str, addr: IpAddr) {
         match &self.store {
-            GuardStore::Shared(pool) => {
+            GuardStore::Shared(cells) => {
                 for (key, allowance) in self.keys(customer, addr) {
-                    if let Err(e) = limits::spend(pool, &key, allowance).await {
+                    if let Err(e) = cells.spend(&key, allowance).await {
                         tracing::warn!(error = %e, "a failed login could not be counted");
                     }
                 }

@@ -1,10 +1,10 @@
-//! Request rate limits per customer, with per-customer overrides: in Postgres, shared by
-//! every instance (the default), or in this process (governor) for a single instance.
+//! Request rate limits per customer, with per-customer overrides: in Postgres (the
+//! default) or Redis, shared by every instance, or in this process (governor) for a
+//! single instance.
 
-use crate::store::limits::{self, Allowance};
+use crate::store::limits::{Allowance, CellError, Cells};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use sqlx::PgPool;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -23,7 +23,7 @@ pub enum Limited {
     /// Over the limit: try again after this long.
     Wait(Duration),
     /// The shared limits could not be read: nothing is let through unmetered.
-    Db(sqlx::Error),
+    Store(CellError),
 }
 
 /// A customer's in-process bucket, with the quota it was made for.
@@ -31,7 +31,7 @@ type Bucket = (u32, Arc<DefaultDirectRateLimiter>);
 
 /// Where the allowances are kept.
 pub enum LimitStore {
-    Shared(PgPool),
+    Shared(Cells),
     /// One instance only: several would each allow the whole limit.
     InProcess(Mutex<HashMap<(LimitKind, String), Bucket>>),
 }
@@ -75,12 +75,12 @@ impl RateLimits {
             return Err(Limited::Wait(period));
         };
         match &self.store {
-            LimitStore::Shared(pool) => {
+            LimitStore::Shared(cells) => {
                 let key = format!("{name}:{customer}");
-                match limits::spend(pool, &key, Allowance::per(n.get(), period)).await {
+                match cells.spend(&key, Allowance::per(n.get(), period)).await {
                     Ok(None) => Ok(()),
                     Ok(Some(wait)) => Err(Limited::Wait(wait)),
-                    Err(e) => Err(Limited::Db(e)),
+                    Err(e) => Err(Limited::Store(e)),
                 }
             }
             LimitStore::InProcess(buckets) => {

@@ -24,9 +24,12 @@ use crate::service::tokens::TokenService;
 use crate::service::webhooks::{DeliveryPolicy, WebhookService};
 use crate::store::customer_reads::CustomerReads;
 use crate::store::group_commit::{DebitBatcher, SettleBatcher};
+use crate::store::limits::redis::RedisCells;
+use crate::store::limits::Cells;
 use crate::{jobs, store};
 use anyhow::Context;
 use chrono_tz::Tz;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -319,15 +322,28 @@ impl Application {
             workers.push(jobs::catalog_sync::spawn(sync, Duration::from_secs(every)));
         }
 
-        let shared = settings.limits.store == LimitStoreKind::Postgres;
+        let cells = match settings.limits.store {
+            LimitStoreKind::Postgres => {
+                workers.push(tokio::spawn(forget_whole_limit_cells(pool.clone())));
+                Some(Cells::Postgres(pool.clone()))
+            }
+            LimitStoreKind::Redis => {
+                let url = settings
+                    .limits
+                    .redis_url
+                    .as_ref()
+                    .expect("checked by Settings::validate");
+                let cells = RedisCells::connect(url.expose_secret(), &settings.limits.redis_key_prefix)
+                    .await
+                    .context("limits.store = \"redis\": Redis cannot be reached at limits.redis_url")?;
+                Some(Cells::Redis(cells))
+            }
+            LimitStoreKind::Memory => None,
+        };
         let rate_limits = Arc::new(RateLimits::new(
             settings.limits.topup_requests_per_minute,
             settings.limits.api_requests_per_15_minutes,
-            if shared {
-                LimitStore::Shared(pool.clone())
-            } else {
-                LimitStore::in_process()
-            },
+            cells.clone().map_or_else(LimitStore::in_process, LimitStore::Shared),
         ));
         let d = &settings.distributor;
         let tokens = Arc::new(TokenService::new(
@@ -336,17 +352,9 @@ impl Application {
             d.access_token_ttl_secs,
             d.refresh_token_ttl_secs,
         ));
-        if shared {
-            workers.push(tokio::spawn(forget_whole_limit_cells(pool.clone())));
-        }
-        let login_guard = Arc::new(if shared {
-            LoginGuard::shared(
-                pool.clone(),
-                d.login_failures_per_customer,
-                d.login_failures_per_address,
-            )
-        } else {
-            LoginGuard::in_process(d.login_failures_per_customer, d.login_failures_per_address)
+        let login_guard = Arc::new(match cells {
+            Some(cells) => LoginGuard::shared(cells, d.login_failures_per_customer, d.login_failures_per_address),
+            None => LoginGuard::in_process(d.login_failures_per_customer, d.login_failures_per_address),
         });
         let header_read_timeout = Duration::from_secs(settings.server.header_read_timeout_secs);
         let state = AppState {
@@ -407,7 +415,7 @@ impl Application {
 async fn forget_whole_limit_cells(pool: PgPool) {
     loop {
         tokio::time::sleep(Duration::from_secs(300)).await;
-        if let Err(e) = store::limits::forget_whole(&pool).await {
+        if let Err(e) = store::limits::postgres::forget_whole(&pool).await {
             tracing::warn!(error = %e, "could not drop spent rate-limit cells");
         }
     }

@@ -46,6 +46,12 @@ pub fn server_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/recarga".into())
 }
 
+/// The Redis server for tests of `limits.store = "redis"`: `REDIS_URL`, or the local one
+/// (`.ci/run` starts it if it is down).
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
 /// Databases made by this harness: `recarga_test_<epoch secs>_<template tag>_<random>`.
 const TEST_DATABASE_PREFIX: &str = "recarga_test_";
 const TEMPLATE_PREFIX: &str = "recarga_tpl_";

@@ -3,6 +3,7 @@
 //! missing or dead session is a redirect to the login page.
 
 use crate::api::rate_limit::Limited;
+use crate::store::limits::CellError;
 use crate::store::{is_unavailable, StoreError};
 use askama::Template;
 use axum::http::header::{LOCATION, RETRY_AFTER};
@@ -39,7 +40,11 @@ impl From<Limited> for DashboardError {
     fn from(l: Limited) -> Self {
         match l {
             Limited::Wait(wait) => Self::TooManyAttempts(wait),
-            Limited::Db(e) => e.into(),
+            Limited::Store(CellError::Postgres(e)) => e.into(),
+            Limited::Store(e @ CellError::Redis(_)) => {
+                tracing::warn!(error = %e, "login throttle unavailable");
+                Self::Unavailable
+            }
         }
     }
 }

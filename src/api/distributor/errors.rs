@@ -7,6 +7,7 @@ use crate::api::responses::{no_route_message, payload_too_large, too_many_reques
 use crate::domain::refusal::Refusal;
 use crate::service::purchase::PurchaseError;
 use crate::service::tokens::TokenError;
+use crate::store::limits::CellError;
 use crate::store::{is_unavailable, StoreError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -137,7 +138,14 @@ impl From<Limited> for DistributorError {
     fn from(l: Limited) -> Self {
         match l {
             Limited::Wait(wait) => Self::TooManyRequests(wait),
-            Limited::Db(e) => e.into(),
+            Limited::Store(CellError::Postgres(e)) => e.into(),
+            Limited::Store(e @ CellError::Redis(_)) => {
+                tracing::warn!(error = %e, "rate limits unavailable");
+                Self::Unavailable {
+                    transaction_id: None,
+                    dtid: None,
+                }
+            }
         }
     }
 }

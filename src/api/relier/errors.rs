@@ -8,6 +8,7 @@ use crate::domain::money::DecimalNumber;
 use crate::domain::refusal::Refusal;
 use crate::service::fx::FxError;
 use crate::service::purchase::PurchaseError;
+use crate::store::limits::CellError;
 use crate::store::{is_unavailable, StoreError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -61,7 +62,8 @@ impl From<Limited> for RelierError {
     fn from(l: Limited) -> Self {
         match l {
             Limited::Wait(wait) => Self::RateLimited(wait),
-            Limited::Db(e) => e.into(),
+            Limited::Store(CellError::Postgres(e)) => e.into(),
+            Limited::Store(e @ CellError::Redis(_)) => Self::Unavailable(e.to_string()),
         }
     }
 }

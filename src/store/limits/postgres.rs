@@ -1,32 +1,9 @@
-//! Rate-limit cells in Postgres, so that every instance spends from the same allowance.
-//! GCRA (the generic cell rate algorithm): a cell keeps the time at which its allowance
-//! would be whole again (its TAT); one request moves it on by `interval`, and is allowed
-//! while that time is at most `burst − 1` intervals ahead of now. One statement per
-//! request, on the database's clock, whatever the instance.
+//! Rate-limit cells in Postgres (an UNLOGGED table): one statement per request, on the
+//! database's clock, whatever the instance.
 
+use super::{positive, Allowance};
 use sqlx::PgPool;
 use std::time::Duration;
-
-/// A cell's allowance: `burst` requests at once, one more every `interval`.
-#[derive(Debug, Clone, Copy)]
-pub struct Allowance {
-    pub interval: Duration,
-    pub burst: u32,
-}
-
-impl Allowance {
-    /// `n` per `period`, all of them at once if need be.
-    pub fn per(n: u32, period: Duration) -> Self {
-        Self {
-            interval: period / n.max(1),
-            burst: n.max(1),
-        }
-    }
-
-    fn tolerance_secs(&self) -> f64 {
-        self.interval.as_secs_f64() * f64::from(self.burst - 1)
-    }
-}
 
 /// Spend one from `key`'s allowance: None when allowed, else how long until it would be.
 pub async fn spend(pool: &PgPool, key: &str, allowance: Allowance) -> Result<Option<Duration>, sqlx::Error> {
@@ -69,9 +46,4 @@ pub async fn forget_whole(pool: &PgPool) -> Result<u64, sqlx::Error> {
         .execute(pool)
         .await?
         .rows_affected())
-}
-
-/// A wait of at least a millisecond (a refusal never says "now").
-fn positive(secs: f64) -> Duration {
-    Duration::from_secs_f64(secs.max(0.001))
 }
