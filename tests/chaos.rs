@@ -26,14 +26,13 @@ mod setup;
 use common::dec;
 use flaky_link::FlakyLink;
 use gateway::Gateway;
-use load::{Load, LoadFigures, Reseller};
+use load::{Load, LoadFigures};
 use postgres::PrivatePostgres;
 use recarga::config::SandboxSettings;
 use recarga::sandbox::standalone::{Sandbox, Urls};
 use recarga::sandbox::{datamart, smartcall};
-use setup::{create_reseller, free_port, gateway_env, login, CREDIT};
+use setup::{free_port, gateway_env};
 use sqlx::PgPool;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -137,15 +136,7 @@ async fn under_chaos_every_delivery_is_one_success_and_every_cent_is_accounted_f
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let mut resellers = Vec::new();
-    let mut credited = HashMap::new();
-    for r in 1..=scale.resellers {
-        let id = format!("CHAOS{r}");
-        let (api_key, secret) = create_reseller(&database_url, &id, None).await;
-        let token = login(&client, &base, &id, &secret).await;
-        credited.insert(id.clone(), dec(CREDIT));
-        resellers.push(Reseller { id, api_key, token });
-    }
+    let (resellers, credited) = setup::resellers(&database_url, &client, &base, "CHAOS", scale.resellers).await;
 
     // The load, and the chaos around it: faults reshuffled, the link cutting connections,
     // kills spread over the window and one PostgreSQL restart between two of them.
@@ -156,19 +147,12 @@ async fn under_chaos_every_delivery_is_one_success_and_every_cent_is_accounted_f
         figures: Arc::clone(&figures),
     });
     upstreams.link.set_every(25);
-    let buyers: Vec<_> = resellers
-        .iter()
-        .enumerate()
-        .map(|(r, reseller)| {
-            tokio::spawn(Arc::clone(&load).run(
-                r + 1,
-                reseller.clone(),
-                scale.purchases_per_reseller,
-                scale.workers_per_reseller,
-                scale.window,
-            ))
-        })
-        .collect();
+    let buyers = load.start_all(
+        &resellers,
+        scale.purchases_per_reseller,
+        scale.workers_per_reseller,
+        scale.window,
+    );
     let load_done = Arc::new(AtomicBool::new(false));
     let shuffler = {
         let (sims, done) = (upstreams.sims.clone(), Arc::clone(&load_done));

@@ -47,16 +47,15 @@ use common::dec;
 use faults::Tune;
 use flaky_link::FlakyLink;
 use gateway::Gateway;
-use load::{Load, LoadFigures, Reseller};
+use load::{Load, LoadFigures};
 use postgres::PrivatePostgres;
 use proxy::Proxy;
 use recarga::sandbox::control::Tuning;
 use recarga::sandbox::latcom;
 use remote_sandbox::RemoteSandbox;
 use serde_json::json;
-use setup::{create_reseller, free_port, gateway_env, login, CREDIT};
+use setup::{create_reseller, free_port, gateway_env, CREDIT};
 use sqlx::PgPool;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -141,15 +140,7 @@ async fn three_instances_behind_a_proxy_keep_every_cent_one_limit_and_one_enquir
         Some(&b"true"[..]),
         "sandbox mode says so in every answer"
     );
-    let mut resellers = Vec::new();
-    let mut credited = HashMap::new();
-    for r in 1..=RESELLERS {
-        let id = format!("MULTI{r}");
-        let (api_key, secret) = create_reseller(&database_url, &id, None).await;
-        let token = login(&client, &base, &id, &secret).await;
-        credited.insert(id.clone(), dec(CREDIT));
-        resellers.push(Reseller { id, api_key, token });
-    }
+    let (resellers, mut credited) = setup::resellers(&database_url, &client, &base, "MULTI", RESELLERS).await;
     let (limited_key, _) = create_reseller(&database_url, "LIMITED", Some(RATE_PER_MIN)).await;
     credited.insert("LIMITED".to_string(), dec(CREDIT));
 
@@ -162,19 +153,7 @@ async fn three_instances_behind_a_proxy_keep_every_cent_one_limit_and_one_enquir
         figures: Arc::clone(&figures),
     });
     link.set_every(25);
-    let buyers: Vec<_> = resellers
-        .iter()
-        .enumerate()
-        .map(|(r, reseller)| {
-            tokio::spawn(Arc::clone(&load).run(
-                r + 1,
-                reseller.clone(),
-                PURCHASES_PER_RESELLER,
-                WORKERS_PER_RESELLER,
-                WINDOW,
-            ))
-        })
-        .collect();
+    let buyers = load.start_all(&resellers, PURCHASES_PER_RESELLER, WORKERS_PER_RESELLER, WINDOW);
     let load_done = Arc::new(AtomicBool::new(false));
     let shuffler = {
         let (sims, done) = (Arc::clone(&sims), Arc::clone(&load_done));

@@ -2,10 +2,13 @@
 //! and their logins, and the settling wait.
 
 use crate::common::{dec, send};
+use crate::load::Reseller;
 use recarga::cli::{self, Command, CreateArgs, CustomerCommand};
 use recarga::config::Settings;
+use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::PgPool;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Unresolved this long (18 s) → REVIEW: long enough for every pending outcome the
@@ -85,7 +88,28 @@ pub async fn create_reseller(database_url: &str, id: &str, topup_rate_per_min: O
     )
 }
 
-pub async fn login(client: &reqwest::Client, base: &str, id: &str, secret: &str) -> String {
+/// `count` resellers, `{prefix}1`…, logged in to the distributor API through `base`;
+/// and what each was credited.
+pub async fn resellers(
+    database_url: &str,
+    client: &reqwest::Client,
+    base: &str,
+    prefix: &str,
+    count: usize,
+) -> (Vec<Reseller>, HashMap<String, Decimal>) {
+    let mut resellers = Vec::new();
+    let mut credited = HashMap::new();
+    for r in 1..=count {
+        let id = format!("{prefix}{r}");
+        let (api_key, secret) = create_reseller(database_url, &id, None).await;
+        let token = login(client, base, &id, &secret).await;
+        credited.insert(id.clone(), dec(CREDIT));
+        resellers.push(Reseller { id, api_key, token });
+    }
+    (resellers, credited)
+}
+
+async fn login(client: &reqwest::Client, base: &str, id: &str, secret: &str) -> String {
     let (status, body) = send(
         client
             .post(format!("{base}/api/distributor/login"))
