@@ -297,6 +297,7 @@ async fn sandbox_instances_share_one_sandbox_so_either_settles_what_the_other_se
             400,
         ),
         ("smartcall", serde_json::json!({"balance": 5}), 400),
+        ("datamart", serde_json::json!({"latency": 5}), 400),
     ] {
         let response = control(upstream, body).await.unwrap();
         assert_eq!(response.status(), expected, "{upstream}");

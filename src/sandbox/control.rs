@@ -8,12 +8,14 @@
 //! - `GET /_sandbox/{upstream}/enquiries`: every reference enquired about ([`Enquired`]).
 //!
 //! `{upstream}` is `latcom`, `smartcall` or `datamart`; anything else is 404, and a
-//! fault or setting that upstream does not have is 400, both with a JSON error.
+//! body that is not a tuning, or a fault or setting that upstream does not have, is 400,
+//! each with a JSON error.
 
 use super::enquiries::EnquiryLog;
 use super::history::Seen;
 use super::standalone::Sandbox;
 use super::{datamart, latcom, smartcall};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -66,13 +68,15 @@ pub enum ControlError {
     UnknownUpstream(String),
     #[error("{0}")]
     NotOffered(String),
+    #[error("the body is not a tuning: {0}")]
+    BadBody(String),
 }
 
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let status = match self {
             ControlError::UnknownUpstream(_) => StatusCode::NOT_FOUND,
-            ControlError::NotOffered(_) => StatusCode::BAD_REQUEST,
+            ControlError::NotOffered(_) | ControlError::BadBody(_) => StatusCode::BAD_REQUEST,
         };
         (status, Json(serde_json::json!({"error": self.to_string()}))).into_response()
     }
@@ -218,8 +222,9 @@ fn fault_for(upstream: Upstream, spec: FaultSpec) -> Option<Fault> {
 async fn tune(
     State(sandbox): State<Sandbox>,
     Path(upstream): Path<String>,
-    Json(tuning): Json<Tuning>,
+    tuning: Result<Json<Tuning>, JsonRejection>,
 ) -> Result<StatusCode, ControlError> {
+    let Json(tuning) = tuning.map_err(|e| ControlError::BadBody(e.body_text()))?;
     sandbox.tune(&upstream, &tuning)?;
     Ok(StatusCode::NO_CONTENT)
 }
