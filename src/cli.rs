@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, and ops commands whose output
+//! The command line: `serve` (the default), `sandbox`, `migrate`, and ops commands whose output
 //! is JSON on stdout.
 
 use crate::api::json::number;
@@ -41,6 +41,13 @@ pub enum Command {
     Serve {
         /// Address to listen on (default 0.0.0.0:8080).
         #[arg(long, env = "RECARGA_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Serve every upstream simulator as one process, for several sandbox instances of
+    /// `serve` to share (point them at it with `sandbox.simulators_url`); needs no database.
+    Sandbox {
+        /// Address to listen on (default `sandbox.listen`).
+        #[arg(long, env = "RECARGA_SANDBOX_LISTEN")]
         listen: Option<String>,
     },
     /// Create the database if missing and apply migrations.
@@ -352,7 +359,9 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             let service = InvoiceService::new(pool, Arc::new(SystemClock), timezone).with_notices(notices);
             Ok(json!({"month": month, "issued": service.issue_month(first_day).await?}))
         }
-        Command::Serve { .. } | Command::Openapi => unreachable!("handled above, or not an ops command"),
+        Command::Serve { .. } | Command::Sandbox { .. } | Command::Openapi => {
+            unreachable!("handled above, or not an ops command")
+        }
     }
 }
 

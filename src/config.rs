@@ -335,6 +335,13 @@ pub struct SandboxSettings {
     pub latency_ms: u64,
     /// How long the DataMart simulator keeps an order pending before settling it.
     pub datamart_pending_ms: u64,
+    /// How long the Smartcall simulator keeps a network-pending recharge (R13) pending.
+    pub smartcall_pending_ms: u64,
+    /// A shared `recarga sandbox` process (its base URL) that `recarga serve` in sandbox
+    /// mode uses instead of simulators of its own: required for several instances.
+    pub simulators_url: Option<String>,
+    /// Where `recarga sandbox` listens.
+    pub listen: String,
 }
 
 /// WhatsApp billing notifications (seed 002), sent through an Evolution API server.
@@ -558,6 +565,9 @@ impl Default for SandboxSettings {
         Self {
             latency_ms: 0,
             datamart_pending_ms: 5000,
+            smartcall_pending_ms: 30_000,
+            simulators_url: None,
+            listen: "127.0.0.1:9090".into(),
         }
     }
 }

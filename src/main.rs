@@ -23,6 +23,12 @@ async fn main() -> anyhow::Result<()> {
             let app = Application::build(settings, Arc::new(SystemClock)).await?;
             app.run_until_stopped(shutdown_signal()).await?;
         }
+        Command::Sandbox { listen } => {
+            if let Some(listen) = listen {
+                settings.sandbox.listen = listen;
+            }
+            recarga::startup::sandbox::run(&settings, shutdown_signal()).await?;
+        }
         command => {
             let out = cli::run_ops(settings, command).await?;
             println!("{}", serde_json::to_string_pretty(&out)?);

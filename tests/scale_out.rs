@@ -336,3 +336,94 @@ async fn two_instances_share_one_smartcall_session_and_renew_it_with_one_login()
     );
     common::assert_ledger_invariants(&pool).await;
 }
+
+/// Two sandbox instances pointed at one sandbox (the simulators `recarga sandbox`
+/// serves): a top-up left pending through one is settled as delivered by the other's
+/// enquiry, which reaches the simulator that took it. With simulators of their own, the
+/// second would find no record of it. The control API refuses, in JSON, what a
+/// simulator does not have.
+#[tokio::test]
+async fn sandbox_instances_share_one_sandbox_so_either_settles_what_the_other_sent() {
+    use recarga::sandbox::standalone::Sandbox;
+    let sandbox = Sandbox::new(&recarga::config::SandboxSettings::default(), false);
+    let sandbox_addr = recarga::sandbox::loopback::serve(sandbox.router(), "sandbox")
+        .await
+        .unwrap();
+    let mut settings = test_settings().await;
+    settings.sandbox.simulators_url = Some(format!("http://{sandbox_addr}"));
+    // Only this test's sweep may enquire.
+    settings.purchase.resolver_interval_secs = 3600;
+    settings.purchase.resolver_min_age_secs = 3600;
+    let sender = Application::build(settings.clone(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let other = Application::build(settings.clone(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    assert!(
+        sender.sandbox && sender.simulators.latcom.is_none(),
+        "sandbox mode, with no simulators of its own"
+    );
+    let base = format!("http://{}", sender.addr);
+    tokio::spawn(sender.run_until_stopped(std::future::pending()));
+    let c = common::create_customer(&settings, "SHARED", "100", |_| {}).await;
+    let client = reqwest::Client::new();
+    // Pending, then delivered 1 s later (a scenario number).
+    let response = client
+        .post(format!("{base}/api/enviadespensa/topup"))
+        .header("x-api-key", &c.api_key)
+        .header("x-customer-id", &c.id)
+        .json(&serde_json::json!({"phone": "5512347721", "amount": 10, "reference": "SHARED-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-recarga-sandbox"], "true");
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(status.is_success(), "{status} {body}");
+    let txn_status = || {
+        sqlx::query_scalar::<_, String>("SELECT status FROM transactions WHERE customer_id = 'SHARED'")
+            .fetch_one(&other.pool)
+    };
+    assert_eq!(txn_status().await.unwrap(), "PROCESSING", "{body}");
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(resolver::sweep(&other.purchases, 0).await.unwrap(), 1);
+    assert_eq!(
+        txn_status().await.unwrap(),
+        "SUCCESS",
+        "delivered, settled by the other instance"
+    );
+    let asked = sandbox.enquired("latcom").unwrap();
+    assert_eq!(asked.len(), 1, "one reference asked about: {asked:?}");
+    assert_eq!((asked[0].enquiries, asked[0].overlapping), (1, 0));
+
+    let control = |upstream: &str, body: serde_json::Value| {
+        client
+            .put(format!("http://{sandbox_addr}/_sandbox/{upstream}"))
+            .json(&body)
+            .send()
+    };
+    for (upstream, body, expected) in [
+        ("nowhere", serde_json::json!({}), 404),
+        (
+            "latcom",
+            serde_json::json!({"fault": {"kind": "unavailable_before_processing"}}),
+            400,
+        ),
+        ("smartcall", serde_json::json!({"balance": 5}), 400),
+        ("datamart", serde_json::json!({"latency": 5}), 400),
+    ] {
+        let response = control(upstream, body).await.unwrap();
+        assert_eq!(response.status(), expected, "{upstream}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "{error}");
+    }
+    let response = control(
+        "latcom",
+        serde_json::json!({"fault": {"kind": "none"}, "latency_ms": 0}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 204);
+}

@@ -12,7 +12,7 @@ use std::hash::Hash;
 pub const REMEMBERED: usize = 250_000;
 
 /// A request a simulator remembers, as an audit of its deliveries sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Seen {
     /// Our reference, as the request carried it.
     pub reference: String,

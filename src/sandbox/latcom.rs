@@ -12,6 +12,7 @@
 //! LATCOM's `transId`; by our `dist_transid` only when configured to (as an account
 //! LATCOM has confirmed for it would).
 
+use super::enquiries::EnquiryLog;
 use super::scenario::{self, Scenario};
 use super::{history, loopback};
 use crate::providers::latcom::wire::{LoginRequest, LoginResponse, TopupRequest, TopupResponse};
@@ -110,6 +111,7 @@ pub struct SimState {
     received: Arc<AtomicU64>,
     logins: Arc<AtomicU64>,
     seq: Arc<AtomicU64>,
+    asked: EnquiryLog,
 }
 
 impl SimState {
@@ -169,6 +171,10 @@ impl SimState {
     }
     /// Whether status lookups by our dist_transid are answered (only LATCOM's transId is
     /// documented; `providers.latcom.enquire_by_dist_transid` says an account has both).
+    /// Status lookups, by the id they asked about.
+    pub fn enquiry_log(&self) -> &EnquiryLog {
+        &self.asked
+    }
     pub fn set_dist_transid_lookup(&self, enabled: bool) {
         self.lock().dist_transid_lookup = enabled;
     }
@@ -407,6 +413,7 @@ async fn status(State(state): State<SimState>, headers: HeaderMap, Path(id): Pat
     if !authorised(&state, &headers) {
         return unauthorised();
     }
+    let _open = state.asked.enter(&id).await;
     let inner = state.lock();
     if inner.status_unavailable {
         return (

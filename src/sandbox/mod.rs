@@ -3,10 +3,13 @@
 //! types (they speak the same format); nothing outside start-up wiring and tests uses
 //! them, and a build without the `sandbox` feature leaves them out.
 
+pub mod control;
 pub mod datamart;
+pub mod enquiries;
 pub mod evolution;
 pub mod history;
 pub mod latcom;
 pub mod loopback;
 pub mod scenario;
 pub mod smartcall;
+pub mod standalone;

@@ -40,6 +40,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 mod fx;
+pub mod sandbox;
 mod serve;
 mod upstreams;
 

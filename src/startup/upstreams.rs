@@ -149,15 +149,34 @@ pub async fn start(
     })
 }
 
-/// Sandbox mode: every upstream is a simulator on loopback, reached with sandbox
-/// credentials.
+/// Sandbox mode: every upstream is a simulator, reached with sandbox credentials: those
+/// of a shared `recarga sandbox` process at `sandbox.simulators_url`, or else our own,
+/// served on loopback (whose handles tests hold).
 #[cfg(feature = "sandbox")]
 async fn simulated(settings: &Settings, simulators: &mut Simulators, gateway: SocketAddr) -> anyhow::Result<Endpoints> {
-    let latency = Duration::from_millis(settings.sandbox.latency_ms);
-
-    let (addr, state) = sandbox::latcom::spawn(latency).await?;
-    state.set_dist_transid_lookup(settings.providers.latcom.enquire_by_dist_transid);
-    simulators.latcom = Some(state);
+    use sandbox::standalone::{Sandbox, Urls};
+    let base = match &settings.sandbox.simulators_url {
+        Some(url) => {
+            tracing::warn!(url, "SANDBOX MODE: the simulators are the shared sandbox process's");
+            url.clone()
+        }
+        None => {
+            let own = Sandbox::new(&settings.sandbox, settings.providers.latcom.enquire_by_dist_transid);
+            let addr = sandbox::loopback::serve(own.router(), "sandbox").await?;
+            *simulators = Simulators {
+                latcom: Some(own.latcom),
+                smartcall: Some(SmartcallSim {
+                    state: own.smartcall,
+                    api1: own.api1,
+                    api2: own.api2,
+                }),
+                evolution: Some(own.evolution),
+                datamart: Some(own.datamart),
+            };
+            format!("http://{addr}")
+        }
+    };
+    let urls = Urls::under(&base);
     let sandbox_secret = || SecretString::from("sandbox");
     let creds = Credentials {
         username: "sandbox".into(),
@@ -165,46 +184,28 @@ async fn simulated(settings: &Settings, simulators: &mut Simulators, gateway: So
         dist_api: sandbox_secret(),
         user_uid: "0".into(),
     };
-    let latcom = Some((format!("http://{addr}"), creds));
-
-    let state = sandbox::smartcall::SimState::default();
-    state.set_latency(latency);
-    let (addr1, api1) = sandbox::smartcall::serve(state.clone()).await?;
-    let (addr2, api2) = sandbox::smartcall::serve(state.clone()).await?;
-    simulators.smartcall = Some(SmartcallSim { state, api1, api2 });
-    let dealer = sandbox::smartcall::DEALER.to_string();
-    let smartcall = Some((
-        format!("http://{addr1}"),
-        format!("http://{addr2}"),
+    let smartcall = (
+        urls.smartcall_api1,
+        urls.smartcall_api2,
         "sandbox".into(),
         sandbox_secret(),
-        dealer,
-    ));
-
-    let (addr, state) = sandbox::evolution::spawn().await?;
-    simulators.evolution = Some(state);
-    let evolution = Some((
-        format!("http://{addr}"),
-        SecretString::from(sandbox::evolution::API_KEY),
-    ));
-    let state = sandbox::datamart::SimState::new(Duration::from_millis(settings.sandbox.datamart_pending_ms));
-    state.set_latency(latency);
-    let base_url = sandbox::datamart::spawn(state.clone()).await?;
-    simulators.datamart = Some(state);
+        sandbox::smartcall::DEALER.to_string(),
+    );
+    let evolution = (urls.evolution, SecretString::from(sandbox::evolution::API_KEY));
     let credentials = datamart::Credentials {
         api_key: SecretString::from(sandbox::datamart::API_KEY),
         api_secret: SecretString::from(sandbox::datamart::API_SECRET),
     };
+    // Webhooks to this instance unless configured (behind a proxy: the proxy).
     let callback = settings.providers.datamart.callback_url.clone().unwrap_or_else(|| {
         let port = gateway.port();
         format!("http://127.0.0.1:{port}/api/webhooks/datamart")
     });
-    let datamart = Some((base_url, credentials, Some(callback)));
     Ok(Endpoints {
-        latcom,
-        smartcall,
-        evolution,
-        datamart,
+        latcom: Some((urls.latcom, creds)),
+        smartcall: Some(smartcall),
+        evolution: Some(evolution),
+        datamart: Some((urls.datamart, credentials, Some(callback))),
     })
 }
 

@@ -118,6 +118,24 @@ pub struct Load {
 }
 
 impl Load {
+    /// Every reseller's load at once (see [`Self::run`]); each handle ends when its
+    /// reseller's purchases are answered.
+    pub fn start_all(
+        self: &Arc<Self>,
+        resellers: &[Reseller],
+        purchases: usize,
+        workers: usize,
+        window: Duration,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        resellers
+            .iter()
+            .enumerate()
+            .map(|(r, reseller)| {
+                tokio::spawn(Arc::clone(self).run(r + 1, reseller.clone(), purchases, workers, window))
+            })
+            .collect()
+    }
+
     /// Send `purchases` for `reseller` (number `r`) with `workers` clients, evenly over `window`.
     pub async fn run(
         self: Arc<Self>,

@@ -42,7 +42,7 @@ impl PrivatePostgres {
         let cluster = Self {
             dir,
             bin: server_bin(),
-            port: super::free_port(),
+            port: crate::setup::free_port(),
         };
         run(cluster
             .program("initdb")

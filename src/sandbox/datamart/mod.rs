@@ -21,6 +21,7 @@
 
 mod orders;
 
+use super::enquiries::EnquiryLog;
 use super::{history, loopback};
 use crate::providers::datamart::wire::{BalanceData, Envelope, OrderStatus, ProductData, ProductsData};
 use axum::extract::State;
@@ -80,6 +81,7 @@ pub struct SimState {
     bulks: Arc<AtomicU64>,
     webhooks: Arc<AtomicU64>,
     seq: Arc<AtomicU64>,
+    asked: EnquiryLog,
     client: reqwest::Client,
 }
 
@@ -99,6 +101,7 @@ impl SimState {
             bulks: Arc::default(),
             webhooks: Arc::default(),
             seq: Arc::default(),
+            asked: EnquiryLog::default(),
             client: reqwest::Client::new(),
         }
     }
@@ -156,6 +159,10 @@ impl SimState {
                 delivered: o.status == OrderStatus::Completed,
             })
             .collect()
+    }
+    /// Transaction lookups, by reference.
+    pub fn enquiry_log(&self) -> &EnquiryLog {
+        &self.asked
     }
     /// An order's status now.
     pub fn status_of(&self, reference: &str) -> Option<OrderStatus> {

@@ -490,6 +490,7 @@ pub(super) async fn transaction(
         return refused;
     }
     state.enquiries.fetch_add(1, Ordering::SeqCst);
+    let _open = state.asked.enter(&reference).await;
     let inner = state.lock();
     let Some(order) = inner.orders.peek(&reference) else {
         return error(StatusCode::NOT_FOUND, "TRANSACTION_NOT_FOUND", "Transaction not found");

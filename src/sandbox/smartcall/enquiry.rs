@@ -39,6 +39,7 @@ pub(super) async fn enquiry(
         return response.into_response();
     }
     state.enquiries.fetch_add(1, Ordering::SeqCst);
+    let _open = state.asked.enter(&reference).await;
     if state.lock().enquiry_unavailable {
         return html(StatusCode::SERVICE_UNAVAILABLE);
     }

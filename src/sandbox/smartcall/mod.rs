@@ -83,9 +83,13 @@ pub async fn spawn(latency: Duration) -> std::io::Result<(SocketAddr, SimState)>
 /// and counts this host alone.
 pub async fn serve(state: SimState) -> std::io::Result<(SocketAddr, Host)> {
     let host = Host::default();
-    let app = router(state).layer(axum::middleware::from_fn_with_state(host.clone(), host_gate));
-    let addr = loopback::serve(app, "Smartcall").await?;
+    let addr = loopback::serve(host_router(state, &host), "Smartcall").await?;
     Ok((addr, host))
+}
+
+/// The simulator as one host of the pair: `host` controls and counts what reaches it.
+pub fn host_router(state: SimState, host: &Host) -> Router {
+    router(state).layer(axum::middleware::from_fn_with_state(host.clone(), host_gate))
 }
 
 /// One server of a live-live pair.

@@ -2,6 +2,7 @@
 //! through which tests steer it (faults, scripted answers, QA settings) and count calls.
 
 use super::TOKEN_LIMIT;
+use crate::sandbox::enquiries::EnquiryLog;
 use crate::sandbox::history;
 use hashlink::LruCache;
 use rust_decimal::Decimal;
@@ -165,6 +166,7 @@ pub struct SimState {
     pub(super) rejected_tokens: Arc<AtomicU64>,
     pub(super) enquiries: Arc<AtomicU64>,
     pub(super) seq: Arc<AtomicU64>,
+    pub(super) asked: EnquiryLog,
 }
 
 impl SimState {
@@ -252,6 +254,10 @@ impl SimState {
     /// Transaction enquiries by client reference that arrived with a live token.
     pub fn enquiry_calls(&self) -> u64 {
         self.enquiries.load(Ordering::SeqCst)
+    }
+    /// Enquiries by client reference.
+    pub fn enquiry_log(&self) -> &EnquiryLog {
+        &self.asked
     }
     pub fn login_calls(&self) -> u64 {
         self.logins.load(Ordering::SeqCst)
