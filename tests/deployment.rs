@@ -5,6 +5,7 @@
 //! is a trusted proxy, and nginx balances over exactly the instances at their ports.
 
 use recarga::config::{LimitStoreKind, Settings};
+use secrecy::ExposeSecret;
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 
@@ -97,8 +98,13 @@ fn docker_compose_runs_three_instances_on_one_sandbox_behind_the_proxy() {
         );
         assert_eq!(
             settings.limits.store,
-            LimitStoreKind::Postgres,
+            LimitStoreKind::Redis,
             "{name} counts limits with the others"
+        );
+        assert_eq!(
+            settings.limits.redis_url.as_ref().map(|u| u.expose_secret().to_string()),
+            Some("redis://redis:6379".to_string()),
+            "{name} counts them in the compose file's Redis"
         );
         assert!(
             3 * settings.database.max_connections < 100,
@@ -109,9 +115,8 @@ fn docker_compose_runs_three_instances_on_one_sandbox_behind_the_proxy() {
     }
     assert_eq!(databases.len(), 1, "one database for all instances");
     assert_eq!(upstreams, instances, "nginx balances over the instances at their ports");
-    assert_eq!(
-        compose["services"]["redis"]["profiles"],
-        Value::from(vec!["redis"]),
-        "Redis starts only when asked for: nothing uses it yet"
+    assert!(
+        compose["services"]["redis"]["profiles"].is_null(),
+        "Redis starts with the instances, which need it"
     );
 }
