@@ -201,24 +201,14 @@ async fn a_debit_whose_commit_could_not_be_confirmed_is_still_carried_out() {
         body["check_status_url"],
         json!("/api/transactions?reference=LOST-ANSWER-1")
     );
-    let found: Value = app
-        .client
-        .get(format!("{}{}", app.base, body["check_status_url"].as_str().unwrap()))
-        .header("x-api-key", &c.api_key)
-        .header("x-customer-id", &c.id)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, found) = common::send(app.get(body["check_status_url"].as_str().unwrap(), &c)).await;
+    assert_eq!(status, 200, "{found}");
     assert!(found.to_string().contains(&id), "{found}");
-    let charged: rust_decimal::Decimal = sqlx::query_scalar("SELECT balance_usd FROM customers WHERE id = $1")
-        .bind(&c.id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(charged, common::dec("97.06"), "charged once: 50 MXN at 17.0068");
+    assert_eq!(
+        app.balance(&c).await,
+        common::dec("97.06"),
+        "charged once: 50 MXN at 17.0068"
+    );
     assert_ledger_invariants(&pool).await;
 }
 

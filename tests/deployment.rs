@@ -102,7 +102,11 @@ fn docker_compose_runs_three_instances_on_one_sandbox_behind_the_proxy() {
             "{name} counts limits with the others"
         );
         assert_eq!(
-            settings.limits.redis_url.as_ref().map(|u| u.expose_secret().to_string()),
+            settings
+                .limits
+                .redis_url
+                .as_ref()
+                .map(|u| u.expose_secret().to_string()),
             Some("redis://redis:6379".to_string()),
             "{name} counts them in the compose file's Redis"
         );
