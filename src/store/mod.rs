@@ -19,6 +19,7 @@ pub mod ops_users;
 pub mod reconcile;
 pub mod sessions;
 pub mod transactions;
+pub mod volume;
 pub mod webhooks;
 
 use crate::domain::refusal::Refusal;
