@@ -4,7 +4,7 @@
 -- SMALL (recarga customer create):
 --   psql -d <db> -f bench/dashboard/seed_1m.sql; psql -d <db> -f bench/dashboard/explain.sql
 INSERT INTO transactions (id, customer_id, reference, channel, mode, product_id, phone, operator, amount_local, currency,
-    exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status, upstream, created_at, updated_at, processed_at)
+    exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status, upstream, response_time_ms, created_at, updated_at, processed_at)
 SELECT 'T' || lpad(i::text, 8, '0'),
        CASE WHEN i % 20 < 14 THEN 'BIG' WHEN i % 20 < 19 THEN 'MID' ELSE 'SMALL' END,
        'REF-' || i, 'relier', 'sync', 'MOVISTAR_TAE',
@@ -13,6 +13,7 @@ SELECT 'T' || lpad(i::text, 8, '0'),
        (now() - ((i::bigint * 7) % 7776000) * interval '1 second')::date,
        CASE WHEN i % 1000 = 7 THEN 'REVIEW' WHEN i % 100 < 6 THEN 'FAILED' ELSE 'SUCCESS' END,
        'latcom',
+       CASE WHEN i % 1000 = 7 THEN NULL ELSE 100 + (i::bigint * 37) % 2900 END,
        now() - ((i::bigint * 7) % 7776000) * interval '1 second' - (i % 997) * interval '1 millisecond',
        now(),
        CASE WHEN i % 1000 = 7 THEN NULL ELSE now() END
