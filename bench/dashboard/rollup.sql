@@ -1,14 +1,15 @@
 -- EXPLAIN ANALYZE of the statements behind the volume chart, rates and latency
 -- percentiles (store::volume, the rollup of migration 0024) for reseller BIG of
 -- seed_1m.sql and for every reseller, over 7, 30 and 90 business days. First roll up
--- the closed days as the job does (seed_1m.sql cuts business days in UTC):
---   psql -d <db> -c "SELECT recarga_volume_roll_up(d::date, d - interval '1 hour', d + interval '25 hours')
+-- the closed days as the job does (or let `recarga serve` do it), in the business time zone:
+--   psql -d <db> -c "SELECT recarga_volume_roll_up(d::date, (d::date::timestamp AT TIME ZONE 'America/Mexico_City') - interval '1 hour',
+--                    (d::date::timestamp AT TIME ZONE 'America/Mexico_City') + interval '25 hours')
 --                    FROM generate_series(current_date - 91, current_date - 1, interval '1 day') d"
 --   psql -d <db> -v days=30 -f bench/dashboard/rollup.sql
 \pset pager off
 -- As store::volume runs them: without JIT (compiling the plan costs more than running it).
 SET jit = off;
-\set days_cte 'WITH days AS (SELECT d::date AS day, d - interval ''1 hour'' AS from_at, d + interval ''25 hours'' AS to_at FROM generate_series(current_date - (:days - 1), current_date, interval ''1 day'') d), rolled AS (SELECT day FROM days WHERE EXISTS (SELECT 1 FROM volume_days v WHERE v.business_day = days.day))'
+\set days_cte 'WITH days AS (SELECT d::date AS day, (d::date::timestamp AT TIME ZONE ''America/Mexico_City'') - interval ''1 hour'' AS from_at, (d::date::timestamp AT TIME ZONE ''America/Mexico_City'') + interval ''25 hours'' AS to_at FROM generate_series(current_date - (:days - 1), current_date, interval ''1 day'') d), rolled AS (SELECT day FROM days WHERE EXISTS (SELECT 1 FROM volume_days v WHERE v.business_day = days.day))'
 \echo '== volume by day, BIG,' :days 'days'
 EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) :days_cte
 SELECT business_day AS day, currency, status, sum(count)::bigint AS count, sum(amount_local) AS amount_local, sum(charged_usd) AS charged_usd FROM (
