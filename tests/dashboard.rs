@@ -6,7 +6,7 @@ mod common;
 
 use chrono::NaiveDate;
 use common::dashboard::{csrf, in_review, ops_user, Browser};
-use common::{dec, TestApp};
+use common::{dec, rollup_drift, TestApp};
 use recarga::cli::{self, Command, OpsUserCommand};
 use recarga::domain::clock::SystemClock;
 use recarga::domain::limits::business_day;
@@ -617,20 +617,7 @@ async fn rates_percentiles_and_the_daily_rollup_equal_a_direct_count_across_days
     assert_eq!(reversed.status(), 200, "{}", reversed.text().await.unwrap());
 
     // The rollup of the closed days is still exactly the transactions of those days.
-    let drift: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (
-             (SELECT customer_id, business_day, currency, status, count(*), sum(amount_local), sum(charged_usd)
-              FROM transactions WHERE business_day IN (SELECT business_day FROM volume_days) GROUP BY 1, 2, 3, 4
-              EXCEPT SELECT customer_id, business_day, currency, status, count, amount_local, charged_usd FROM daily_volume)
-             UNION ALL
-             (SELECT customer_id, business_day, currency, status, count, amount_local, charged_usd FROM daily_volume
-              EXCEPT SELECT customer_id, business_day, currency, status, count(*), sum(amount_local), sum(charged_usd)
-              FROM transactions WHERE business_day IN (SELECT business_day FROM volume_days) GROUP BY 1, 2, 3, 4)) d",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(drift, 0, "the rollup equals a direct count");
+    assert_eq!(rollup_drift(&app.pool).await, 0, "the rollup equals a direct count");
 
     // The reseller's own page: exactly their direct count (B's are not in it).
     let reseller = Browser::new(&app);
@@ -671,6 +658,7 @@ async fn rates_percentiles_and_the_daily_rollup_equal_a_direct_count_across_days
     assert_eq!(status, 200, "{page}");
     assert_page_counts(&page, &a_counts);
     assert_eq!(cell(&page, "p50"), le(900).await);
+    assert_eq!(ops.get("/dashboard/ops/overview?customer=NOBODY").await.0, 404);
     let (status, page) = ops.get("/dashboard/ops/overview?days=7").await;
     assert_eq!(status, 200);
     assert_page_counts(&page, &direct_counts(&app, None, today).await);

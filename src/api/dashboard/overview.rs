@@ -36,6 +36,9 @@ pub async fn overview(
 ) -> Result<Html<String>, DashboardError> {
     viewer.ops()?;
     let customer = whose(&viewer, q.customer.as_deref())?;
+    if let Some(id) = &customer {
+        state.customer_reads.get(id).await?.ok_or(DashboardError::NotFound)?;
+    }
     let days = range_days(q.days.as_deref())?;
     let summary = state.volume.summary(customer.as_deref(), days).await?;
     let recent =
