@@ -76,7 +76,7 @@ impl VolumeService {
     }
 
     /// The business day now.
-    pub fn today(&self) -> NaiveDate {
+    fn today(&self) -> NaiveDate {
         business_day(self.clock.now(), self.timezone)
     }
 
@@ -101,15 +101,6 @@ impl VolumeService {
         }
     }
 
-    /// The last `days` business days, today included, oldest first.
-    fn last_days(&self, days: i64) -> Vec<DayWindow> {
-        let today = self.today();
-        (0..days)
-            .rev()
-            .map(|back| self.window(today - Duration::days(back)))
-            .collect()
-    }
-
     /// The job's step: roll up every closed day of the last `MAX_RANGE_DAYS` that is not
     /// yet (a day with a transaction still open waits for a later run). How many were.
     pub async fn roll_up_closed_days(&self) -> Result<usize, sqlx::Error> {
@@ -127,17 +118,14 @@ impl VolumeService {
         Ok(rolled)
     }
 
-    /// The last `days` business days of one reseller, or (None) of all.
+    /// The last `days` business days (today included) of one reseller, or (None) of all.
     pub async fn summary(&self, customer_id: Option<&str>, days: i64) -> Result<VolumeSummary, sqlx::Error> {
-        let windows = self.last_days(days);
+        let last = self.today();
+        let first = last - Duration::days(days - 1);
+        let windows: Vec<DayWindow> = first.iter_days().take(days as usize).map(|d| self.window(d)).collect();
         let rows = volume::by_day(&self.pool, customer_id, &windows).await?;
         let buckets = volume::latency(&self.pool, customer_id, &windows).await?;
-        Ok(summarise(
-            windows.first().map_or(self.today(), |w| w.day),
-            self.today(),
-            &rows,
-            &buckets,
-        ))
+        Ok(summarise(first, last, &rows, &buckets))
     }
 }
 

@@ -338,3 +338,15 @@ pub struct OverviewPage {
     pub recent_minutes: i64,
     pub fx: Vec<FxLine>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn a_share_is_in_percent_to_one_decimal() {
+        assert_eq!(share(0, 0), "-");
+        assert_eq!(share(2, 3), "66.7 %");
+        assert_eq!(share(5, 5), "100 %");
+    }
+}
