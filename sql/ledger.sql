@@ -230,6 +230,7 @@ BEGIN
         RETURN recarga_not_settled(p_transaction);
     END IF;
     PERFORM recarga_refund(t);
+    PERFORM recarga_volume_changed(t);
     IF p_attempt_id IS NOT NULL THEN
         UPDATE attempts SET status = 'FAILED', response_code = p_response_code, message = p_reason,
             finished_at = now()
@@ -262,6 +263,7 @@ BEGIN
     IF p_verdict = 'failed' THEN
         PERFORM recarga_refund(t);
     END IF;
+    PERFORM recarga_volume_changed(t);
     INSERT INTO audit_notes (customer_id, transaction_id, action, note, actor)
     VALUES (t.customer_id, t.id, 'review_settled_' || p_verdict, p_note, p_actor);
     RETURN 'settled';
@@ -288,6 +290,7 @@ BEGIN
         RETURN recarga_not_settled(p_transaction);
     END IF;
     PERFORM recarga_refund(t);
+    PERFORM recarga_volume_changed(t);
     INSERT INTO audit_notes (customer_id, transaction_id, action, note, actor)
     VALUES (t.customer_id, t.id, 'reversed', p_evidence, p_actor);
     RETURN 'settled';
@@ -344,4 +347,110 @@ BEGIN
     END IF;
     SELECT r.outcome, r.balance_after INTO outcome, balance_after
     FROM recarga_post(p_customer, 'adjustment', p_usd, p_note) r;
+END $$;
+
+-- The per-day rollup behind /dashboard (daily_volume, daily_latency; migration 0024) ---
+--
+-- A job (service::volume) rolls up each closed business day once none of its
+-- transactions is PENDING or PROCESSING; pages read rolled-up days from the rollup and
+-- count the others (today) live with the same functions. After a day is rolled up its
+-- transactions change status only by leaving REVIEW or by a reversal, and the functions
+-- above that do so call recarga_volume_changed in their own transaction: the rollup is
+-- exact, and the hot path (the settlement batch) never touches it.
+
+-- The latency bucket a time falls in, named by its upper bound in ms: buckets grow by
+-- 10 % (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 14 … ms), so a percentile read from them is
+-- within 10 % above the exact one.
+CREATE OR REPLACE FUNCTION recarga_latency_le_ms(p_ms BIGINT) RETURNS BIGINT
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ceil(power(1.1::numeric, ceil(ln(greatest(p_ms, 1)) / ln(1.1))::int))::bigint
+$$;
+
+-- One reseller's transactions of one business day, by currency and status. They are read
+-- through transactions_customer_created within [p_from, p_to), a window of created_at
+-- that holds the whole business day (the debit's time), so that the table the hot path
+-- writes needs no index on business_day.
+CREATE OR REPLACE FUNCTION recarga_day_volume(p_customer TEXT, p_day DATE, p_from TIMESTAMPTZ, p_to TIMESTAMPTZ)
+    RETURNS TABLE (currency TEXT, status TEXT, count BIGINT, amount_local NUMERIC, charged_usd NUMERIC)
+LANGUAGE sql STABLE AS $$
+    SELECT t.currency, t.status, count(*), sum(t.amount_local), sum(t.charged_usd)
+    FROM transactions t
+    WHERE t.customer_id = p_customer AND t.created_at >= p_from AND t.created_at < p_to
+      AND t.business_day = p_day
+    GROUP BY t.currency, t.status
+$$;
+
+-- The upstream response times (response_time_ms) of one reseller's delivered top-ups of
+-- one business day, counted per latency bucket.
+CREATE OR REPLACE FUNCTION recarga_day_latency(p_customer TEXT, p_day DATE, p_from TIMESTAMPTZ, p_to TIMESTAMPTZ)
+    RETURNS TABLE (le_ms BIGINT, count BIGINT)
+LANGUAGE sql STABLE AS $$
+    SELECT recarga_latency_le_ms(t.response_time_ms), count(*)
+    FROM transactions t
+    WHERE t.customer_id = p_customer AND t.created_at >= p_from AND t.created_at < p_to
+      AND t.business_day = p_day AND t.status = 'SUCCESS' AND t.response_time_ms IS NOT NULL
+    GROUP BY 1
+$$;
+
+-- The advisory lock of a business day's rollup: the roll-up takes it exclusively, every
+-- status change after it shares it, so a change is either seen by the roll-up or recounted.
+CREATE OR REPLACE FUNCTION recarga_volume_day_lock(p_day DATE, p_exclusive BOOLEAN) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_exclusive THEN
+        PERFORM pg_advisory_xact_lock(hashtext('recarga_daily_volume'), p_day - DATE '2000-01-01');
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(hashtext('recarga_daily_volume'), p_day - DATE '2000-01-01');
+    END IF;
+END $$;
+
+-- Write one reseller's rows (or every reseller's, p_customer NULL) of a rolled-up day.
+CREATE OR REPLACE FUNCTION recarga_volume_write(p_customer TEXT, p_day DATE, p_from TIMESTAMPTZ, p_to TIMESTAMPTZ)
+    RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM daily_volume WHERE business_day = p_day AND customer_id = COALESCE(p_customer, customer_id);
+    DELETE FROM daily_latency WHERE business_day = p_day AND customer_id = COALESCE(p_customer, customer_id);
+    INSERT INTO daily_volume (customer_id, business_day, currency, status, count, amount_local, charged_usd)
+    SELECT c.id, p_day, v.currency, v.status, v.count, v.amount_local, v.charged_usd
+    FROM customers c, LATERAL recarga_day_volume(c.id, p_day, p_from, p_to) v
+    WHERE c.id = COALESCE(p_customer, c.id);
+    INSERT INTO daily_latency (customer_id, business_day, le_ms, count)
+    SELECT c.id, p_day, l.le_ms, l.count
+    FROM customers c, LATERAL recarga_day_latency(c.id, p_day, p_from, p_to) l
+    WHERE c.id = COALESCE(p_customer, c.id);
+END $$;
+
+-- Roll up a closed business day whose created_at lie in [p_from, p_to): true if done
+-- now, false if it was already, or if a transaction of it is still PENDING or
+-- PROCESSING (the settlement batch moves those without telling the rollup).
+CREATE OR REPLACE FUNCTION recarga_volume_roll_up(p_day DATE, p_from TIMESTAMPTZ, p_to TIMESTAMPTZ) RETURNS BOOLEAN
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM recarga_volume_day_lock(p_day, true);
+    IF EXISTS (SELECT 1 FROM volume_days WHERE business_day = p_day)
+       OR EXISTS (SELECT 1 FROM transactions WHERE processed_at IS NULL AND status IN ('PENDING', 'PROCESSING')
+                  AND business_day = p_day) THEN
+        RETURN false;
+    END IF;
+    INSERT INTO volume_days (business_day) VALUES (p_day);
+    PERFORM recarga_volume_write(NULL, p_day, p_from, p_to);
+    RETURN true;
+END $$;
+
+-- A transaction changed status (out of REVIEW, or reversed): if its day is rolled up,
+-- recount its reseller's rows of that day. The window is wide (a day either side), as
+-- the time zone the day was cut in is not known here; recounts are rare.
+CREATE OR REPLACE FUNCTION recarga_volume_changed(t transactions) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_start TIMESTAMPTZ := t.business_day::timestamp AT TIME ZONE 'UTC';
+BEGIN
+    PERFORM recarga_volume_day_lock(t.business_day, false);
+    IF NOT EXISTS (SELECT 1 FROM volume_days WHERE business_day = t.business_day) THEN
+        RETURN;
+    END IF;
+    -- Two changes of one reseller's day recount one after the other, each seeing the other's.
+    PERFORM pg_advisory_xact_lock(hashtextextended(t.customer_id || '/' || t.business_day, 0));
+    PERFORM recarga_volume_write(t.customer_id, t.business_day, v_start - interval '1 day', v_start + interval '2 days');
 END $$;

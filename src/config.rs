@@ -471,6 +471,8 @@ pub struct DashboardSettings {
     /// Mark the session cookie `Secure` (sent over HTTPS only): set when /dashboard is
     /// served over TLS, directly or behind a TLS-terminating proxy.
     pub secure_cookie: bool,
+    /// How often the per-day rollup job looks for closed business days to roll up.
+    pub rollup_interval_secs: u64,
 }
 
 impl Default for DashboardSettings {
@@ -478,6 +480,7 @@ impl Default for DashboardSettings {
         Self {
             session_ttl_secs: 8 * 3600,
             secure_cookie: false,
+            rollup_interval_secs: 300,
         }
     }
 }

@@ -4,10 +4,15 @@
 
 mod common;
 
+use chrono::NaiveDate;
 use common::dashboard::{csrf, in_review, ops_user, Browser};
-use common::{dec, TestApp};
+use common::{dec, rollup_drift, TestApp};
 use recarga::cli::{self, Command, OpsUserCommand};
+use recarga::domain::clock::SystemClock;
+use recarga::domain::limits::business_day;
+use recarga::service::volume::VolumeService;
 use serde_json::json;
+use std::sync::Arc;
 
 /// A delivered top-up; its id.
 async fn delivered(app: &TestApp, c: &common::Creds, reference: &str, phone: &str) -> String {
@@ -34,7 +39,7 @@ async fn a_reseller_sees_only_their_own_data_through_every_page() {
     assert!(home.contains(&a_txn), "own history shows");
     assert!(home.contains(r#"<span id="available">97.06</span>"#), "{home}");
     assert!(home.contains("<svg"), "the volume chart is drawn");
-    assert!(home.contains(r#"<span id="success-rate">100 %</span>"#), "{home}");
+    assert_eq!(cell(&home, "success-rate"), "100 %");
     assert!(!home.contains(&b_txn) && !home.contains("DASH_B"));
 
     // By id, by reference, by phone: another reseller's rows are simply not there.
@@ -80,13 +85,7 @@ async fn a_reseller_sees_only_their_own_data_through_every_page() {
         )
         .await;
     assert_eq!(status, 403);
-    let (status, _, _) = browser
-        .post(
-            "/dashboard/ops/review/B_REVIEW/settle",
-            &[("csrf", &token), ("outcome", "failed"), ("note", "mine")],
-        )
-        .await;
-    assert_eq!(status, 403);
+    assert_eq!(browser.settle(&token, "B_REVIEW", "failed", "mine").await, 403);
     let status: String = sqlx::query_scalar("SELECT status FROM transactions WHERE id = 'B_REVIEW'")
         .fetch_one(&app.pool)
         .await
@@ -454,4 +453,285 @@ async fn a_suspended_resellers_session_is_refused() {
         .unwrap();
     assert_eq!(browser.get("/dashboard").await.0, 303);
     assert_eq!(browser.login_reseller(&a).await.0, 403, "and cannot log in again");
+}
+
+/// The text of the element with this id (`<td id="x">text</td>`).
+fn cell(page: &str, id: &str) -> String {
+    let open = format!(r#"id="{id}">"#);
+    let start = page.find(&open).unwrap_or_else(|| panic!("no #{id} in {page}")) + open.len();
+    page[start..].split('<').next().unwrap().to_string()
+}
+
+/// Move transactions `back` business days into the past, as if bought then (their
+/// daily-limit usage with them).
+async fn bought_days_ago(app: &TestApp, ids: &[&str], today: NaiveDate, back: i64) {
+    sqlx::query(
+        "UPDATE daily_usage u SET business_day = $2 FROM transactions t
+         WHERE t.id = ANY($1) AND u.customer_id = t.customer_id AND u.phone = t.phone
+           AND u.currency = t.currency AND u.business_day = t.business_day",
+    )
+    .bind(ids)
+    .bind(today - chrono::Duration::days(back))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE transactions SET business_day = $2, created_at = created_at - make_interval(days => $3)
+         WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .bind(today - chrono::Duration::days(back))
+    .bind(back as i32)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+/// Transactions per status, and delivered ones per business day.
+type Counts = (Vec<(String, i64)>, Vec<(NaiveDate, i64)>);
+
+/// What the pages must show, counted straight from `transactions` over the last 7
+/// business days of `customer` (or of all).
+async fn direct_counts(app: &TestApp, customer: Option<&str>, today: NaiveDate) -> Counts {
+    let rows: Vec<(NaiveDate, String, i64)> = sqlx::query_as(
+        "SELECT business_day, status, count(*) FROM transactions WHERE business_day BETWEEN $1 AND $2
+         AND customer_id = COALESCE($3, customer_id) GROUP BY 1, 2 ORDER BY 2, 1",
+    )
+    .bind(today - chrono::Duration::days(6))
+    .bind(today)
+    .bind(customer)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut by_status: Vec<(String, i64)> = Vec::new();
+    for (_, status, n) in &rows {
+        match by_status.last_mut() {
+            Some((s, total)) if s == status => *total += n,
+            _ => by_status.push((status.clone(), *n)),
+        }
+    }
+    let by_day = rows
+        .iter()
+        .filter(|(_, status, _)| status == "SUCCESS")
+        .map(|(day, _, n)| (*day, *n))
+        .collect();
+    (by_status, by_day)
+}
+
+/// The page shows exactly the direct counts: outcomes, rates and one bar per day.
+fn assert_page_counts(page: &str, (by_status, by_day): &Counts) {
+    let of = |s: &str| by_status.iter().find(|(status, _)| status == s).map_or(0, |(_, n)| *n);
+    let (delivered, failed) = (of("SUCCESS"), of("FAILED"));
+    assert_eq!(cell(page, "delivered"), delivered.to_string());
+    assert_eq!(cell(page, "failed"), failed.to_string());
+    assert_eq!(cell(page, "reversed"), of("REVERSED").to_string());
+    assert_eq!(
+        cell(page, "open"),
+        (of("PENDING") + of("PROCESSING") + of("REVIEW")).to_string()
+    );
+    let rate = rust_decimal::Decimal::from(delivered * 100) / rust_decimal::Decimal::from(delivered + failed);
+    assert_eq!(cell(page, "success-rate"), format!("{} %", rate.round_dp(1)));
+    for (day, count) in by_day {
+        assert!(
+            page.contains(&format!("<title>{day}: {count}</title>")),
+            "{day}: {count} in {page}"
+        );
+    }
+    let total: i64 = by_day.iter().map(|(_, n)| n).sum();
+    assert!(
+        page.contains(&format!("Top-ups delivered (count): total {total},")),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn rates_percentiles_and_the_daily_rollup_equal_a_direct_count_across_days_and_refunds() {
+    // The test rolls up itself, once the past days are staged.
+    let app = TestApp::spawn_with(|s| s.dashboard.rollup_interval_secs = 3600, None).await;
+    let tz: chrono_tz::Tz = app.settings.business_timezone.parse().unwrap();
+    let today = business_day(chrono::Utc::now(), tz);
+    let a = app.customer("ROLL_A", "1000").await;
+    let b = app.customer("ROLL_B", "1000").await;
+    let mut a_ids = Vec::new();
+    for i in 0..6 {
+        a_ids.push(delivered(&app, &a, &format!("RA-{i}"), &format!("551234560{i}")).await);
+    }
+    let (status, body) = app
+        .topup(&a, json!({"phone": "5500000001", "amount": 50, "reference": "RA-FAIL"}))
+        .await;
+    assert_eq!(status, 500, "the sandbox's failing number, refunded: {body}");
+    let a_failed: String = sqlx::query_scalar("SELECT id FROM transactions WHERE reference = 'RA-FAIL'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    in_review(&app, "ROLL_A", "ROLL_A_REVIEW").await;
+    delivered(&app, &b, "RB-0", "5587654320").await;
+    delivered(&app, &b, "RB-1", "5587654321").await;
+    // Known upstream times for A's deliveries: 40, 90, 200, 900, 1500 and 3000 ms.
+    for (id, ms) in a_ids.iter().zip([40i64, 90, 200, 900, 1500, 3000]) {
+        sqlx::query("UPDATE transactions SET response_time_ms = $2 WHERE id = $1")
+            .bind(id)
+            .bind(ms)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
+    // Three business days: two closed (rolled up below), and today (counted live).
+    bought_days_ago(&app, &[a_ids[0].as_str(), a_ids[1].as_str()], today, 3).await;
+    bought_days_ago(&app, &[a_ids[2].as_str(), a_failed.as_str(), "ROLL_A_REVIEW"], today, 2).await;
+    let volume = VolumeService::new(app.pool.clone(), Arc::new(SystemClock), tz);
+    assert_eq!(
+        volume.roll_up_closed_days().await.unwrap(),
+        90,
+        "the last 90 closed days"
+    );
+    let rolled: Vec<NaiveDate> =
+        sqlx::query_scalar("SELECT DISTINCT business_day FROM daily_volume WHERE customer_id = 'ROLL_A' ORDER BY 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rolled,
+        [today - chrono::Duration::days(3), today - chrono::Duration::days(2)]
+    );
+
+    // After the roll-up: a REVIEW of a closed day settled failed (refunded) from the
+    // dashboard, and a delivery of another closed day reversed through the admin API.
+    let (email, password) = ops_user(&app, "rollup@ops.example").await;
+    let ops = Browser::new(&app);
+    ops.login_ops(&email, &password).await;
+    let token = ops.session_csrf().await;
+    assert_eq!(
+        ops.settle(&token, "ROLL_A_REVIEW", "failed", "never delivered").await,
+        303
+    );
+    let admin = app.ops_token("rollup").await;
+    let reversed = app
+        .client
+        .post(app.url(&format!("/api/admin/transactions/{}/reverse", a_ids[0])))
+        .bearer_auth(&admin)
+        .json(&json!({"evidence": "LATCOM reversal report 2026-11-30"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reversed.status(), 200, "{}", reversed.text().await.unwrap());
+
+    // The rollup of the closed days is still exactly the transactions of those days.
+    assert_eq!(rollup_drift(&app.pool).await, 0, "the rollup equals a direct count");
+
+    // The reseller's own page: exactly their direct count (B's are not in it).
+    let reseller = Browser::new(&app);
+    reseller.login_reseller(&a).await;
+    let (status, page) = reseller.get("/dashboard?days=7").await;
+    assert_eq!(status, 200, "{page}");
+    let a_counts = direct_counts(&app, Some("ROLL_A"), today).await;
+    assert_eq!(
+        a_counts.0,
+        [
+            ("FAILED".to_string(), 2),
+            ("REVERSED".to_string(), 1),
+            ("SUCCESS".to_string(), 5)
+        ]
+    );
+    assert_page_counts(&page, &a_counts);
+    assert_eq!(cell(&page, "success-rate"), "71.4 %");
+    // Five deliveries timed 90, 200, 900, 1500 and 3000 ms (the 40 ms one was reversed):
+    // p50 is the 3rd, p95 and p99 the 5th, each shown as its bucket's upper bound.
+    let le = |ms: i64| {
+        let pool = app.pool.clone();
+        async move {
+            let le: i64 = sqlx::query_scalar("SELECT recarga_latency_le_ms($1)")
+                .bind(ms)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            format!("≤ {le} ms")
+        }
+    };
+    assert_eq!(cell(&page, "p50"), le(900).await);
+    assert_eq!(cell(&page, "p95"), le(3000).await);
+    assert_eq!(cell(&page, "p99"), le(3000).await);
+    assert_eq!(cell(&page, "timed"), "5");
+
+    // Ops see the same for A, and everyone's together without the filter.
+    let (status, page) = ops.get("/dashboard/ops/overview?customer=ROLL_A&days=7").await;
+    assert_eq!(status, 200, "{page}");
+    assert_page_counts(&page, &a_counts);
+    assert_eq!(cell(&page, "p50"), le(900).await);
+    assert_eq!(ops.get("/dashboard/ops/overview?customer=NOBODY").await.0, 404);
+    let (status, page) = ops.get("/dashboard/ops/overview?days=7").await;
+    assert_eq!(status, 200);
+    assert_page_counts(&page, &direct_counts(&app, None, today).await);
+    // LATCOM's recent attempts (every one of this test's), the decline among them.
+    let attempts: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM attempts WHERE upstream = 'latcom' GROUP BY 1 ORDER BY 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let row = &page[page.find(r#"id="upstream-latcom""#).expect("a LATCOM row")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    let total: i64 = attempts.iter().map(|(_, n)| n).sum();
+    assert!(row.contains(&format!("<td>{total}</td>")), "{attempts:?} {row}");
+    assert!(
+        row.contains(r#"<span class="ok">up</span>"#) && row.contains("closed"),
+        "{row}"
+    );
+    let of = |status: &str| {
+        attempts
+            .iter()
+            .filter(|(s, _)| s == status)
+            .map(|(_, n)| n)
+            .sum::<i64>()
+    };
+    let answered = total - of("SENT");
+    let errors =
+        rust_decimal::Decimal::from((of("FAILED") + of("UNKNOWN")) * 100) / rust_decimal::Decimal::from(answered);
+    assert!(row.contains(&format!("{} %", errors.round_dp(1))), "{attempts:?} {row}");
+
+    // A reseller never sees the ops overview, for all or for anyone.
+    for path in [
+        "/dashboard/ops/overview",
+        "/dashboard/ops/overview?customer=ROLL_B",
+        "/dashboard/ops/overview?customer=ROLL_A",
+    ] {
+        assert_eq!(reseller.get(path).await.0, 403, "{path}");
+    }
+    assert_eq!(reseller.get("/dashboard?customer=ROLL_B&days=7").await.0, 403);
+    assert_eq!(reseller.get("/dashboard?days=8").await.0, 400);
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn the_ops_overview_flags_a_low_float_and_a_stale_rate() {
+    let app = TestApp::spawn_with(
+        |s| {
+            // Smartcall's sandbox float (100,000 ZAR) is under this; every rate is stale at once.
+            s.providers.smartcall.low_float_threshold = dec("1000000");
+            s.fx.max_age_hours = 0;
+        },
+        None,
+    )
+    .await;
+    let (email, password) = ops_user(&app, "panels@ops.example").await;
+    let ops = Browser::new(&app);
+    ops.login_ops(&email, &password).await;
+    let (status, page) = ops.get("/dashboard/ops/overview").await;
+    assert_eq!(status, 200, "{page}");
+    let row = |id: &str| {
+        let at = page
+            .find(&format!(r#"id="{id}""#))
+            .unwrap_or_else(|| panic!("no {id} in {page}"));
+        page[at..at + page[at..].find("</tr>").unwrap()].to_string()
+    };
+    assert!(
+        row("upstream-smartcall").contains("float-low"),
+        "{}",
+        row("upstream-smartcall")
+    );
+    assert!(row("upstream-smartcall").contains("100000.00"));
+    assert!(!row("upstream-latcom").contains("float-low"));
+    let mxn = row("fx-MXN");
+    assert!(mxn.contains("STALE") && mxn.contains("17.0068"), "{mxn}");
+    assert_eq!(cell(&page, "delivered"), "0");
+    assert_eq!(cell(&page, "p50"), "-");
 }

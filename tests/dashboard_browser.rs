@@ -1,6 +1,7 @@
 //! /dashboard in a real headless browser (Debian's chromium, driven over WebDriver by
 //! chromedriver): a reseller logs in, sees the balance, filters the history and sees
-//! the chart; ops log in and settle a REVIEW transaction. Screenshots of each step go
+//! the chart; ops log in, settle a REVIEW transaction and open the overview (upstreams,
+//! rates, outcomes). Screenshots of each step go
 //! to `<target>/screenshots/`, and their paths are printed. `.ci/run` installs
 //! `chromium` and `chromium-driver`.
 
@@ -163,6 +164,16 @@ async fn a_reseller_and_ops_use_the_dashboard_in_a_real_browser() {
         "{audit}"
     );
     snap(&c, "5-ops-audit").await;
+
+    // The overview: upstream health, floats, error rates, exchange rates, outcomes.
+    click(&c, "#nav-overview").await;
+    let upstreams = text(&c, "#upstreams").await;
+    assert!(upstreams.contains("latcom") && upstreams.contains("up"), "{upstreams}");
+    assert!(text(&c, "#fx-MXN").await.contains("17.0068"));
+    assert_eq!(text(&c, "#delivered").await, "2");
+    assert_eq!(text(&c, "#failed").await, "1", "the REVIEW settled as failed");
+    assert!(c.find(Locator::Css("#chart svg")).await.is_ok());
+    snap(&c, "6-ops-overview").await;
     c.close().await.unwrap();
 
     assert_eq!(app.balance(&a).await, dec("94.12"), "the REVIEW debit was refunded");

@@ -4,12 +4,13 @@
 
 mod common;
 
-use common::{dec, TestApp};
+use common::{dec, rollup_drift, TestApp};
 use recarga::store::customers::{adjust, credit};
 use recarga::store::ledger::{drift, ReviewVerdict, Settlement};
 use recarga::store::transactions::{
     create_purchases, move_to_review, settle_failure, settle_review, Created, FirstAttempt, NewPurchase,
 };
+use recarga::store::volume::{roll_up, DayWindow};
 use recarga::store::{self, StoreError};
 use rust_decimal::Decimal;
 
@@ -416,4 +417,72 @@ async fn a_review_settlement_commits_with_its_audit_note_and_only_once() {
     .map(|(t, a, n)| (t.to_string(), a.to_string(), n.to_string()));
     assert_eq!(notes, expected);
     app.assert_ledger_invariants().await;
+}
+
+/// The per-day rollup stays exact when a REVIEW settlement races its day's roll-up,
+/// whichever takes the day's lock first: the roll-up waits for a settlement under way and
+/// counts it, and a settlement that comes second recounts the day.
+#[tokio::test]
+async fn a_review_settled_while_its_day_is_rolled_up_is_counted_once_whichever_goes_first() {
+    let app = TestApp::spawn().await;
+    app.customer("LEDGER", "10").await;
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = today - chrono::Duration::days(1);
+    for (id, day) in [("V1", today), ("V2", yesterday)] {
+        let p = NewPurchase {
+            business_day: day,
+            ..purchase(id, None)
+        };
+        assert!(matches!(buy(&app, p).await, Ok(Created::New { .. })));
+        assert!(move_to_review(&app.pool, id, "no answer").await.unwrap());
+    }
+    // Both were created now, whatever their business day.
+    let window = |day| DayWindow {
+        day,
+        from: chrono::Utc::now() - chrono::Duration::days(1),
+        to: chrono::Utc::now() + chrono::Duration::days(1),
+    };
+    let wait = || tokio::time::sleep(std::time::Duration::from_millis(300));
+
+    // The settlement first: the roll-up waits for its commit, then counts it.
+    let mut settling = app.pool.begin().await.unwrap();
+    let settled: Settlement =
+        sqlx::query_scalar("SELECT recarga_settle_review('V1', 'failed', 'not delivered', 'test')")
+            .fetch_one(&mut *settling)
+            .await
+            .unwrap();
+    assert_eq!(settled, Settlement::Settled);
+    let pool = app.pool.clone();
+    let rolling = tokio::spawn(async move { roll_up(&pool, &window(today)).await.unwrap() });
+    wait().await;
+    assert!(!rolling.is_finished(), "the roll-up waits for the settlement");
+    settling.commit().await.unwrap();
+    assert!(rolling.await.unwrap());
+    assert_eq!(rollup_drift(&app.pool).await, 0);
+
+    // The roll-up first: the settlement waits for its commit, then recounts the day.
+    let mut rolling = app.pool.begin().await.unwrap();
+    let day = window(yesterday);
+    let rolled: bool = sqlx::query_scalar("SELECT recarga_volume_roll_up($1, $2, $3)")
+        .bind(day.day)
+        .bind(day.from)
+        .bind(day.to)
+        .fetch_one(&mut *rolling)
+        .await
+        .unwrap();
+    assert!(rolled);
+    let pool = app.pool.clone();
+    let settling =
+        tokio::spawn(async move { settle_review(&pool, "V2", ReviewVerdict::Failed, "not delivered", "test").await });
+    wait().await;
+    assert!(!settling.is_finished(), "the settlement waits for the roll-up");
+    rolling.commit().await.unwrap();
+    assert_eq!(settling.await.unwrap().unwrap(), Settlement::Settled);
+    assert_eq!(rollup_drift(&app.pool).await, 0);
+    let failed: i64 = sqlx::query_scalar("SELECT sum(count)::bigint FROM daily_volume WHERE status = 'FAILED'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(failed, 2, "both refunds are in the rollup, neither as REVIEW");
+    common::assert_ledger_invariants(&app.pool).await;
 }

@@ -15,10 +15,7 @@ EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) SELECT :cols FROM transaction
 EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) SELECT :cols FROM transactions WHERE customer_id = 'BIG' AND created_at >= now() - interval '31 days' AND created_at < now() - interval '30 days' ORDER BY created_at DESC, id DESC LIMIT 26;
 \echo '== Q7 by id (reseller)'
 EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) SELECT :cols FROM transactions WHERE id = 'T00500001' AND customer_id = 'BIG';
-\echo '== Q8 daily volume, 30 days'
-EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*), COALESCE(sum(amount_local) FILTER (WHERE currency = 'MXN'), 0), COALESCE(sum(charged_usd), 0) FROM transactions WHERE customer_id = 'BIG' AND created_at >= now() - interval '30 days' AND created_at < now() AND status = 'SUCCESS' GROUP BY 1 ORDER BY 1;
-\echo '== Q9 daily volume, 90 days'
-EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*), COALESCE(sum(amount_local) FILTER (WHERE currency = 'MXN'), 0), COALESCE(sum(charged_usd), 0) FROM transactions WHERE customer_id = 'BIG' AND created_at >= now() - interval '90 days' AND created_at < now() AND status = 'SUCCESS' GROUP BY 1 ORDER BY 1;
+-- Q8/Q9 (the volume chart) read the per-day rollup now: bench/dashboard/rollup.sql.
 \echo '== Q10 REVIEW queue, all resellers, first page'
 EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) SELECT :cols FROM transactions WHERE status = 'REVIEW' ORDER BY created_at, id LIMIT 26;
 \echo '== Q11 REVIEW queue of one reseller'

@@ -29,6 +29,7 @@ use crate::service::health::HealthMonitor;
 use crate::service::notifications::NotificationService;
 use crate::service::purchase::PurchaseService;
 use crate::service::tokens::TokenService;
+use crate::service::volume::VolumeService;
 use crate::store::customer_reads::CustomerReads;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -58,6 +59,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub sandbox: bool,
     pub health: Arc<HealthMonitor>,
+    /// Volume, rates and latency percentiles for /dashboard (the per-day rollup).
+    pub volume: Arc<VolumeService>,
 }
 
 #[derive(OpenApi)]

@@ -1,5 +1,5 @@
 //! Background workers: the async top-up queue, the resolver, FX refresh, the upstream
-//! catalogue sync, the health checks, the metrics gauges, the WhatsApp notification
+//! catalogue sync, the health checks, the metrics gauges, the per-day volume rollup, the WhatsApp notification
 //! sender, and the money-out workers (events, webhook and callback deliveries, invoices).
 
 pub mod catalog_sync;
@@ -12,6 +12,7 @@ use crate::service::fx::FxService;
 use crate::service::gauges::Gauges;
 use crate::service::health::HealthMonitor;
 use crate::service::purchase::PurchaseService;
+use crate::service::volume::VolumeService;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -132,6 +133,21 @@ pub fn spawn_gauges(gauges: Arc<Gauges>, every: Duration) -> JoinHandle<()> {
         loop {
             tokio::time::sleep(every).await;
             gauges.refresh().await;
+        }
+    })
+}
+
+/// Roll up the closed business days for /dashboard every `every` (until the first run,
+/// pages count every day live: slower, not different).
+pub fn spawn_volume_rollup(volume: Arc<VolumeService>, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match volume.roll_up_closed_days().await {
+                Ok(n) if n > 0 => tracing::info!(days = n, "daily volume rolled up"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "daily volume roll-up failed; the pages count those days live"),
+            }
         }
     })
 }

@@ -11,5 +11,6 @@ pub mod invoices;
 pub mod notifications;
 pub mod purchase;
 pub mod tokens;
+pub mod volume;
 pub mod webhook_endpoints;
 pub mod webhooks;

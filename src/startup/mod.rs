@@ -21,6 +21,7 @@ use crate::service::invoices::InvoiceService;
 use crate::service::notifications::{LowBalanceNotices, NotificationConfig, NotificationService};
 use crate::service::purchase::{PendingBackoff, PurchaseConfig, PurchaseService};
 use crate::service::tokens::TokenService;
+use crate::service::volume::VolumeService;
 use crate::service::webhooks::{DeliveryPolicy, WebhookService};
 use crate::store::customer_reads::CustomerReads;
 use crate::store::group_commit::{DebitBatcher, SettleBatcher};
@@ -316,6 +317,11 @@ impl Application {
             gauges,
             Duration::from_secs(settings.metrics.refresh_interval_secs),
         ));
+        let volume = Arc::new(VolumeService::new(pool.clone(), Arc::clone(&clock), timezone));
+        workers.push(jobs::spawn_volume_rollup(
+            Arc::clone(&volume),
+            Duration::from_secs(settings.dashboard.rollup_interval_secs),
+        ));
         if settings.metrics.bearer_token.is_none() && !sandbox {
             tracing::warn!("metrics.bearer_token is not set: /metrics is open to anyone who reaches the listener");
         }
@@ -373,6 +379,7 @@ impl Application {
             settings: Arc::new(settings),
             sandbox,
             health,
+            volume,
         };
         if sandbox {
             tracing::warn!("SANDBOX MODE: every upstream is simulated; no real top-ups are made");

@@ -1,60 +1,35 @@
-//! Reads behind /dashboard that no API serves: daily volumes, the audit log, the list
+//! Reads behind /dashboard that no API serves: recent attempts, the audit log, the list
 //! of resellers. Each one reads through an index and a bounded range or page.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::{PgPool, QueryBuilder};
 
-/// Delivered top-ups of one UTC day.
+/// Attempts of one upstream in one status, recently.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DayVolume {
-    pub day: NaiveDate,
+pub struct RecentAttempts {
+    pub upstream: String,
+    /// SENT (no answer yet), SUCCESS, FAILED or UNKNOWN.
+    pub status: String,
     pub count: i64,
-    /// Face value of the day's MXN top-ups.
-    pub mxn: Decimal,
-    /// Charged to the reseller.
-    pub usd: Decimal,
 }
 
-/// SUCCESS volume per UTC day in [from, to) for one reseller, through
-/// `transactions_customer_created` (a range of one customer's rows).
-pub async fn daily_volume(
+/// Attempts made since `since`, per upstream and status, out of the newest `cap`
+/// attempts: a walk back along the primary key (ids grow with time), bounded, as
+/// `attempts` has no index on its time.
+pub async fn recent_attempts(
     pool: &PgPool,
-    customer_id: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<DayVolume>, sqlx::Error> {
+    since: DateTime<Utc>,
+    cap: i64,
+) -> Result<Vec<RecentAttempts>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS count,
-                COALESCE(sum(amount_local) FILTER (WHERE currency = 'MXN'), 0) AS mxn,
-                COALESCE(sum(charged_usd), 0) AS usd
-         FROM transactions
-         WHERE customer_id = $1 AND created_at >= $2 AND created_at < $3 AND status = 'SUCCESS'
-         GROUP BY 1 ORDER BY 1",
+        "SELECT upstream, status, count(*) AS count
+         FROM (SELECT upstream, status, created_at FROM attempts ORDER BY id DESC LIMIT $2) a
+         WHERE created_at >= $1 GROUP BY 1, 2 ORDER BY 1, 2",
     )
-    .bind(customer_id)
-    .bind(from)
-    .bind(to)
+    .bind(since)
+    .bind(cap)
     .fetch_all(pool)
-    .await
-}
-
-/// FAILED top-ups of one reseller in [from, to), through `transactions_customer_status`
-/// (failures only, so a small range of a small index).
-pub async fn failed_count(
-    pool: &PgPool,
-    customer_id: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM transactions
-         WHERE customer_id = $1 AND status = 'FAILED' AND created_at >= $2 AND created_at < $3",
-    )
-    .bind(customer_id)
-    .bind(from)
-    .bind(to)
-    .fetch_one(pool)
     .await
 }
 

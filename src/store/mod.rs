@@ -20,6 +20,7 @@ pub mod reconcile;
 pub mod sessions;
 pub mod transactions;
 pub mod upstream_sessions;
+pub mod volume;
 pub mod webhooks;
 
 use crate::domain::refusal::Refusal;

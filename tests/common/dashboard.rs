@@ -67,6 +67,15 @@ impl Browser {
             .await
     }
 
+    /// Settle a REVIEW transaction from the dashboard; the status.
+    pub async fn settle(&self, csrf: &str, id: &str, outcome: &str, note: &str) -> u16 {
+        let path = format!("/dashboard/ops/review/{id}/settle");
+        let (status, _, _) = self
+            .post(&path, &[("csrf", csrf), ("outcome", outcome), ("note", note)])
+            .await;
+        status
+    }
+
     /// The CSRF token of the session, as a page shows it.
     pub async fn session_csrf(&self) -> String {
         let (status, page) = self.get("/dashboard/ops/audit").await;

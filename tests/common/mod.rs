@@ -473,6 +473,23 @@ pub async fn assert_ledger_invariants(pool: &PgPool) {
     assert!(bad.is_empty(), "daily usage does not match purchases: {bad:?}");
 }
 
+/// Rows of the per-day rollup (`daily_volume`) that differ from a direct count over the
+/// transactions of the rolled-up days, either way: 0 when it is exact.
+pub async fn rollup_drift(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "WITH direct AS (
+             SELECT customer_id, business_day, currency, status, count(*) AS count,
+                    sum(amount_local) AS amount_local, sum(charged_usd) AS charged_usd
+             FROM transactions WHERE business_day IN (SELECT business_day FROM volume_days) GROUP BY 1, 2, 3, 4),
+         rolled AS (
+             SELECT customer_id, business_day, currency, status, count, amount_local, charged_usd FROM daily_volume)
+         SELECT count(*) FROM ((TABLE direct EXCEPT TABLE rolled) UNION ALL (TABLE rolled EXCEPT TABLE direct)) d",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
 /// The real binary, as ops run it: whether it succeeded, its JSON on stdout, its stderr.
 pub fn recarga(database_url: &str, args: &[&str]) -> (bool, Value, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_recarga"))

@@ -1,8 +1,8 @@
 //! The daily volume chart, drawn on the server as inline SVG: three bar panels (count,
-//! MXN face value, USD charged), one bar per UTC day of the range, missing days as zero.
+//! MXN face value, USD charged), one bar per business day of the range, missing days as zero.
 //! No script and no network fetch; everything written here is numbers and dates.
 
-use crate::store::dashboard::DayVolume;
+use crate::service::volume::DayTotals;
 use chrono::{Duration, NaiveDate};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -15,8 +15,8 @@ const TITLE: f64 = 18.0;
 const GAP: f64 = 14.0;
 
 /// The chart for the days `first..=last`.
-pub fn render(volumes: &[DayVolume], first: NaiveDate, last: NaiveDate) -> String {
-    let by_day: HashMap<NaiveDate, &DayVolume> = volumes.iter().map(|v| (v.day, v)).collect();
+pub fn render(volumes: &[DayTotals], first: NaiveDate, last: NaiveDate) -> String {
+    let by_day: HashMap<NaiveDate, &DayTotals> = volumes.iter().map(|v| (v.day, v)).collect();
     let days: Vec<NaiveDate> = std::iter::successors(Some(first), |d| Some(*d + Duration::days(1)))
         .take_while(|d| *d <= last)
         .collect();
@@ -42,8 +42,8 @@ pub fn render(volumes: &[DayVolume], first: NaiveDate, last: NaiveDate) -> Strin
 
 fn pick(
     days: &[NaiveDate],
-    by_day: &HashMap<NaiveDate, &DayVolume>,
-    f: impl Fn(&DayVolume) -> Decimal,
+    by_day: &HashMap<NaiveDate, &DayTotals>,
+    f: impl Fn(&DayTotals) -> Decimal,
 ) -> Vec<Decimal> {
     days.iter()
         .map(|d| by_day.get(d).map_or(Decimal::ZERO, |v| f(v)))
@@ -86,7 +86,7 @@ mod tests {
     #[test]
     fn every_day_of_the_range_has_a_bar_and_missing_days_are_zero() {
         let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
-        let volumes = [DayVolume {
+        let volumes = [DayTotals {
             day: day(2),
             count: 3,
             mxn: Decimal::new(15000, 2),

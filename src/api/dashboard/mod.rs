@@ -9,6 +9,7 @@ pub mod chart;
 pub mod errors;
 pub mod login;
 pub mod ops;
+pub mod overview;
 pub mod pages;
 pub mod session;
 pub mod views;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/login", get(login::page).post(login::login))
         .route("/dashboard/logout", post(login::logout))
         .route("/dashboard/transactions/{id}", get(pages::transaction))
+        .route("/dashboard/ops/overview", get(overview::overview))
         .route("/dashboard/ops/review", get(ops::review))
         .route("/dashboard/ops/review/{id}/settle", post(ops::settle))
         .route("/dashboard/ops/credit", post(ops::credit))

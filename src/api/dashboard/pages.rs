@@ -6,8 +6,8 @@ use super::chart;
 use super::errors::DashboardError;
 use super::session::{User, Viewer};
 use super::views::{
-    amount, AccountPage, Choice, EvidenceRow, Filters, Nav, ResellerLine, ResellersPage, TransactionPage, TxnRow,
-    RANGES, STATUSES,
+    amount, AccountPage, Choice, EvidenceRow, Filters, Nav, RatesView, ResellerLine, ResellersPage, TransactionPage,
+    TxnRow, RANGES, STATUSES,
 };
 use crate::api::search::SearchQuery;
 use crate::api::AppState;
@@ -15,8 +15,6 @@ use crate::store::{dashboard, transactions};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
-use chrono::{Duration, Utc};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 
 /// Rows per page of every list.
@@ -34,7 +32,7 @@ pub struct AccountQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub cursor: Option<String>,
-    /// The chart's range in days: 7, 30 or 90.
+    /// The chart's and rates' range in business days: 7, 30 or 90.
     pub days: Option<String>,
     /// Ops' list of resellers: the page after this id.
     pub after: Option<String>,
@@ -88,19 +86,8 @@ async fn account(
         .get(customer_id)
         .await?
         .ok_or(DashboardError::NotFound)?;
-    let days = match q.days.as_deref().unwrap_or("30") {
-        "7" => 7,
-        "30" => 30,
-        "90" => 90,
-        _ => return Err(DashboardError::Invalid("the chart's range is 7, 30 or 90 days".into())),
-    };
-    let last = Utc::now().date_naive();
-    let first = last - Duration::days(days - 1);
-    let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let (start, end) = (midnight(first), midnight(last + Duration::days(1)));
-    let volumes = dashboard::daily_volume(&state.pool, customer_id, start, end).await?;
-    let failed = dashboard::failed_count(&state.pool, customer_id, start, end).await?;
-    let delivered: i64 = volumes.iter().map(|v| v.count).sum();
+    let days = range_days(q.days.as_deref())?;
+    let summary = state.volume.summary(Some(customer_id), days).await?;
 
     let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_string();
     let filters = Filters {
@@ -144,10 +131,8 @@ async fn account(
             available: amount(customer.balance_usd),
             held: amount(customer.held_usd),
             credit_limit: amount(customer.credit_limit_usd),
-            chart_svg: chart::render(&volumes, first, last),
-            delivered,
-            failed,
-            success_rate: success_rate(delivered, failed),
+            chart_svg: chart::render(&summary.delivered_by_day, summary.first, summary.last),
+            rates: RatesView::from(&summary),
             ranges: Choice::list(RANGES, &days.to_string()),
             statuses: Choice::list(STATUSES, &status.to_ascii_uppercase()),
             filters,
@@ -158,14 +143,13 @@ async fn account(
     ))
 }
 
-/// Delivered out of delivered and failed, in percent to one decimal ("-" with neither).
-fn success_rate(delivered: i64, failed: i64) -> String {
-    match delivered + failed {
-        0 => "-".into(),
-        total => format!(
-            "{} %",
-            (Decimal::from(delivered) * Decimal::ONE_HUNDRED / Decimal::from(total)).round_dp(1)
-        ),
+/// The range of days a page covers: 7, 30 (by default) or 90.
+pub fn range_days(asked: Option<&str>) -> Result<i64, DashboardError> {
+    match asked.map(str::trim).filter(|d| !d.is_empty()).unwrap_or("30") {
+        "7" => Ok(7),
+        "30" => Ok(30),
+        "90" => Ok(90),
+        _ => Err(DashboardError::Invalid("the range is 7, 30 or 90 days".into())),
     }
 }
 
@@ -227,16 +211,4 @@ pub async fn transaction(
         }
         .render()?,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::success_rate;
-
-    #[test]
-    fn the_success_rate_is_delivered_over_settled() {
-        assert_eq!(success_rate(0, 0), "-");
-        assert_eq!(success_rate(2, 1), "66.7 %");
-        assert_eq!(success_rate(5, 0), "100 %");
-    }
 }

@@ -3,6 +3,7 @@
 //! only place text.
 
 use super::session::{User, Viewer};
+use crate::service::volume::{Percentiles, VolumeSummary};
 use crate::store::dashboard::{AuditNote, ResellerRow};
 use crate::store::transactions::{AttemptEvidence, Transaction};
 use askama::Template;
@@ -170,6 +171,55 @@ pub const STATUSES: &[(&str, &str)] = &[
     ("REVERSED", "REVERSED"),
 ];
 
+/// A range's outcomes, success rate and latency percentiles, as shown.
+pub struct RatesView {
+    pub first: String,
+    pub last: String,
+    pub delivered: i64,
+    pub failed: i64,
+    pub reversed: i64,
+    pub open: i64,
+    pub success_rate: String,
+    pub failure_rate: String,
+    pub p50: String,
+    pub p95: String,
+    pub p99: String,
+    /// How many delivered top-ups the percentiles are over.
+    pub timed: i64,
+}
+
+impl From<&VolumeSummary> for RatesView {
+    fn from(v: &VolumeSummary) -> Self {
+        let Percentiles { p50, p95, p99, of } = v.latency.clone();
+        let ms = |p: Option<i64>| p.map_or_else(|| "-".to_string(), |ms| format!("≤ {ms} ms"));
+        Self {
+            first: v.first.to_string(),
+            last: v.last.to_string(),
+            delivered: v.delivered,
+            failed: v.failed,
+            reversed: v.reversed,
+            open: v.open,
+            success_rate: share(v.delivered, v.delivered + v.failed),
+            failure_rate: share(v.failed, v.delivered + v.failed),
+            p50: ms(p50),
+            p95: ms(p95),
+            p99: ms(p99),
+            timed: of,
+        }
+    }
+}
+
+/// `part` of `whole` in percent to one decimal ("-" of nothing).
+pub fn share(part: i64, whole: i64) -> String {
+    match whole {
+        0 => "-".into(),
+        whole => format!(
+            "{} %",
+            (Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole)).round_dp(1)
+        ),
+    }
+}
+
 pub const RANGES: &[(&str, &str)] = &[("7", "7 days"), ("30", "30 days"), ("90", "90 days")];
 
 #[derive(Template)]
@@ -199,10 +249,7 @@ pub struct AccountPage {
     pub held: String,
     pub credit_limit: String,
     pub chart_svg: String,
-    /// Over the chart's range: delivered and failed top-ups, and the share delivered.
-    pub delivered: i64,
-    pub failed: i64,
-    pub success_rate: String,
+    pub rates: RatesView,
     pub ranges: Vec<Choice>,
     pub statuses: Vec<Choice>,
     pub filters: Filters,
@@ -248,4 +295,58 @@ pub struct AuditPage {
     pub customer: String,
     pub rows: Vec<AuditRow>,
     pub next: Option<String>,
+}
+
+/// An upstream as the ops overview shows it: the health checks' latest result, its
+/// circuit, its float, and its recent attempts.
+pub struct UpstreamLine {
+    pub name: String,
+    pub up: bool,
+    pub circuit_open: bool,
+    pub detail: String,
+    pub float: String,
+    pub float_low: bool,
+    pub attempts: i64,
+    pub failed: i64,
+    pub unknown: i64,
+    pub in_flight: i64,
+    pub error_rate: String,
+}
+
+/// An exchange rate in use, with where it came from and how old it is.
+pub struct FxLine {
+    pub currency: String,
+    pub rate: String,
+    pub source: String,
+    pub as_of: String,
+    pub age: String,
+    pub stale: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/overview.html")]
+pub struct OverviewPage {
+    pub nav: Nav,
+    /// The reseller filter ("" for all).
+    pub customer: String,
+    pub ranges: Vec<Choice>,
+    pub rates: RatesView,
+    pub chart_svg: String,
+    pub upstreams: Vec<UpstreamLine>,
+    pub upstreams_checked: String,
+    /// The attempts the error rates are over: the last this many minutes.
+    pub recent_minutes: i64,
+    pub fx: Vec<FxLine>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn a_share_is_in_percent_to_one_decimal() {
+        assert_eq!(share(0, 0), "-");
+        assert_eq!(share(2, 3), "66.7 %");
+        assert_eq!(share(5, 5), "100 %");
+    }
 }
