@@ -30,6 +30,8 @@ SELECT create_distributed_table('events', 'customer_id', colocate_with => 'custo
 SELECT create_distributed_table('deliveries', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('notification_api_keys', 'account_id', colocate_with => 'customers');
 SELECT create_distributed_table('notification_messages', 'reseller_id', colocate_with => 'customers');
+SELECT create_distributed_table('daily_volume', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('daily_latency', 'customer_id', colocate_with => 'customers');
 
 -- Small tables read with every request or by ops, copied to every node.
 SELECT create_reference_table('fx_rates');
@@ -41,6 +43,8 @@ SELECT create_reference_table('dashboard_sessions');
 SELECT create_reference_table('upstream_sessions');
 SELECT create_reference_table('notification_instances');
 SELECT create_reference_table('notification_dedup');
+-- The business days the dashboard's rollup holds (one row a day).
+SELECT create_reference_table('volume_days');
 
 -- Kept on the coordinator: written by every request (a reference table would write to
 -- every node) and unlogged, or no longer used.
