@@ -334,7 +334,9 @@ BEGIN
 END $$;
 
 -- An ops correction, either way; it must say why, and never takes a balance below zero.
-CREATE OR REPLACE FUNCTION recarga_adjust(p_customer TEXT, p_usd NUMERIC, p_note TEXT,
+-- p_actor is the ops user (or "cli") the audit note names: required, as an adjustment
+-- is always someone's decision.
+CREATE OR REPLACE FUNCTION recarga_adjust(p_customer TEXT, p_usd NUMERIC, p_note TEXT, p_actor TEXT,
     OUT outcome recarga_posting_outcome, OUT balance_after NUMERIC)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -343,5 +345,5 @@ BEGIN
         RETURN;
     END IF;
     SELECT r.outcome, r.balance_after INTO outcome, balance_after
-    FROM recarga_post(p_customer, 'adjustment', p_usd, p_note) r;
+    FROM recarga_post(p_customer, 'adjustment', p_usd, p_note, p_actor) r;
 END $$;
