@@ -557,6 +557,20 @@ async fn ops_open_and_run_a_resellers_account_from_the_pages() {
     }
     assert_eq!(app.balance(&creds).await, dec("24.50"));
     assert_eq!(app.ledger_entry_count().await, entries, "refusals move nothing");
+    let entry: (rust_decimal::Decimal, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT amount_usd, note, actor FROM ledger_entries WHERE customer_id = 'OLGA' AND kind = 'adjustment'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        entry,
+        (
+            dec("-15.50"),
+            Some("duplicate wire reversed".into()),
+            Some(email.clone())
+        )
+    );
 
     // Terms: the next request is priced and limited by them.
     let terms = |commission: &'static str, daily: &'static str, note: &'static str| {

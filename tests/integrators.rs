@@ -1023,8 +1023,8 @@ async fn ops_adjust_a_balance_through_the_admin_api() {
     assert_eq!(app.balance(&c).await, dec("0"));
     assert_eq!(app.balance(&other).await, dec("10"), "another reseller is untouched");
 
-    let ledger: Vec<(Decimal, Option<String>)> = sqlx::query_as(
-        "SELECT amount_usd, note FROM ledger_entries WHERE customer_id = 'ADJUSTED' AND kind = 'adjustment' ORDER BY id",
+    let ledger: Vec<(Decimal, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT amount_usd, note, actor FROM ledger_entries WHERE customer_id = 'ADJUSTED' AND kind = 'adjustment' ORDER BY id",
     )
     .fetch_all(&app.pool)
     .await
@@ -1034,7 +1034,7 @@ async fn ops_adjust_a_balance_through_the_admin_api() {
         ("1.25", "goodwill"),
         ("-6.75", "account closed"),
     ]
-    .map(|(a, n)| (dec(a), Some(n.to_string())));
+    .map(|(a, n)| (dec(a), Some(n.to_string()), Some("ops:ops-hugo".to_string())));
     assert_eq!(ledger, expected);
     let actors: Vec<Option<String>> =
         sqlx::query_scalar("SELECT actor FROM audit_notes WHERE customer_id = 'ADJUSTED' AND action = 'adjustment'")
