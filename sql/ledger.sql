@@ -299,7 +299,8 @@ END $$;
 -- Postings: money in or out outside a purchase ------------------------------------
 
 -- One posting of `p_usd` (either sign, cents) to a customer's balance: the balance
--- change, its ledger entry of kind `p_kind` and the audit note, or nothing at all.
+-- change, its ledger entry of kind `p_kind` (with the note and who posted it) and the
+-- audit note, or nothing at all.
 CREATE OR REPLACE FUNCTION recarga_post(p_customer TEXT, p_kind TEXT, p_usd NUMERIC, p_note TEXT,
     p_actor TEXT DEFAULT NULL, OUT outcome recarga_posting_outcome, OUT balance_after NUMERIC)
 LANGUAGE plpgsql AS $$
@@ -316,8 +317,8 @@ BEGIN
         outcome := CASE WHEN FOUND THEN 'below_zero' ELSE 'customer_not_found' END;
         RETURN;
     END IF;
-    INSERT INTO ledger_entries (customer_id, kind, amount_usd, balance_after_usd, note)
-    VALUES (p_customer, p_kind, p_usd, balance_after, p_note);
+    INSERT INTO ledger_entries (customer_id, kind, amount_usd, balance_after_usd, note, actor)
+    VALUES (p_customer, p_kind, p_usd, balance_after, p_note, p_actor);
     INSERT INTO audit_notes (customer_id, action, note, actor)
     VALUES (p_customer, p_kind, p_usd || ' USD' || COALESCE(': ' || p_note, ''), p_actor);
     outcome := 'posted';
@@ -337,7 +338,9 @@ BEGIN
 END $$;
 
 -- An ops correction, either way; it must say why, and never takes a balance below zero.
-CREATE OR REPLACE FUNCTION recarga_adjust(p_customer TEXT, p_usd NUMERIC, p_note TEXT,
+-- p_actor is the ops user (or "cli") the audit note names: required, as an adjustment
+-- is always someone's decision.
+CREATE OR REPLACE FUNCTION recarga_adjust(p_customer TEXT, p_usd NUMERIC, p_note TEXT, p_actor TEXT,
     OUT outcome recarga_posting_outcome, OUT balance_after NUMERIC)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -346,7 +349,7 @@ BEGIN
         RETURN;
     END IF;
     SELECT r.outcome, r.balance_after INTO outcome, balance_after
-    FROM recarga_post(p_customer, 'adjustment', p_usd, p_note) r;
+    FROM recarga_post(p_customer, 'adjustment', p_usd, p_note, p_actor) r;
 END $$;
 
 -- The per-day rollup behind /dashboard (daily_volume, daily_latency; migration 0024) ---

@@ -6,8 +6,10 @@ use crate::config::Settings;
 use crate::domain::clock::SystemClock;
 use crate::domain::keys;
 use crate::service::invoices::InvoiceService;
+use crate::service::resellers;
 use crate::service::webhook_endpoints::{self, EndpointError};
 use crate::startup;
+use crate::store::customers::TermsChange;
 use crate::store::ledger::{ReviewVerdict, Settlement};
 use crate::store::{self, customers, webhooks, StoreError};
 use anyhow::{bail, Context};
@@ -238,7 +240,9 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
             }))
         }
         Command::Customer(CustomerCommand::Adjust { id, usd, note }) => {
-            let balance = customers::adjust(&pool, &id, usd, &note).await.map_err(store_error)?;
+            let balance = customers::adjust(&pool, &id, usd, &note, CLI_ACTOR)
+                .await
+                .map_err(store_error)?;
             Ok(json!({"customer_id": id, "adjusted_usd": number(usd), "balance_usd": number(balance), "note": note}))
         }
         Command::Customer(CustomerCommand::Show { id }) => {
@@ -366,37 +370,23 @@ pub async fn run_ops(settings: Settings, command: Command) -> anyhow::Result<ser
 }
 
 async fn create(pool: &sqlx::PgPool, a: CreateArgs) -> anyhow::Result<serde_json::Value> {
-    if a.id.is_empty() || a.id.len() > 64 || !a.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        bail!("--id must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
-    }
-    if a.balance_usd < Decimal::ZERO || a.credit_limit_usd < Decimal::ZERO {
-        bail!("--balance-usd and --credit-limit-usd must not be negative");
-    }
-    if a.commission_rate < Decimal::ZERO || a.commission_rate >= Decimal::ONE {
-        bail!("--commission-rate is a fraction in [0, 1): 0.02 means 2 %");
-    }
-    let (api_key, secret_key, reconcile_key) = (keys::generate("rk_"), keys::generate("sk_"), keys::generate("rc_"));
-    let c = customers::create(
-        pool,
-        customers::NewCustomer {
-            id: &a.id,
-            name: &a.name,
-            opening_balance_usd: a.balance_usd,
-            credit_limit_usd: a.credit_limit_usd,
-            commission_rate: a.commission_rate,
-            daily_limit_local: a.daily_limit_mxn,
-            topup_rate_per_min: a.topup_rate_per_min,
-            api_rate_per_15min: a.api_rate_per_15min,
-            api_key_hash: &keys::hash(&api_key),
-            secret_key_hash: &keys::hash(&secret_key),
-            reconcile_key_hash: &keys::hash(&reconcile_key),
+    let new = resellers::NewReseller {
+        id: a.id,
+        name: a.name,
+        opening_balance_usd: a.balance_usd,
+        terms: TermsChange {
+            commission_rate: Some(a.commission_rate),
+            credit_limit_usd: Some(a.credit_limit_usd),
+            daily_limit_local: Some(a.daily_limit_mxn),
+            topup_rate_per_min: Some(a.topup_rate_per_min),
+            api_rate_per_15min: Some(a.api_rate_per_15min),
         },
-    )
-    .await
-    .map_err(store_error)?;
+    };
+    let opened = resellers::create(pool, new, CLI_ACTOR).await?;
+    let c = opened.customer;
     Ok(json!({
-        "customer_id": c.id, "name": c.name, "api_key": api_key, "secret_key": secret_key,
-        "reconcile_key": reconcile_key, "balance_usd": number(c.balance_usd),
+        "customer_id": c.id, "name": c.name, "api_key": opened.keys.api_key, "secret_key": opened.keys.secret_key,
+        "reconcile_key": opened.reconcile_key, "balance_usd": number(c.balance_usd),
         "credit_limit_usd": number(c.credit_limit_usd), "commission_rate": number(c.commission_rate),
         "note": "keys are shown once; only their hashes are stored",
     }))

@@ -111,10 +111,15 @@ async fn customer_adjust_either_way_with_a_note() {
     assert!(!ok && err.contains("cannot go below zero"), "{err}");
 
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
-    let notes: Vec<String> = sqlx::query_scalar("SELECT note FROM audit_notes WHERE action = 'adjustment' ORDER BY id")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    assert_eq!(notes, vec!["-5 USD: duplicate wire reversed", "0.25 USD: goodwill"]);
+    let notes: Vec<(String, String)> =
+        sqlx::query_as("SELECT note, actor FROM audit_notes WHERE action = 'adjustment' ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let cli = |note: &str| (note.to_string(), "cli".to_string());
+    assert_eq!(
+        notes,
+        vec![cli("-5 USD: duplicate wire reversed"), cli("0.25 USD: goodwill")]
+    );
     common::assert_ledger_invariants(&pool).await;
 }

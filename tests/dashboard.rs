@@ -455,7 +455,7 @@ async fn a_suspended_resellers_session_is_refused() {
     assert_eq!(browser.login_reseller(&a).await.0, 403, "and cannot log in again");
 }
 
-/// The text of the element with this id (`<td id="x">text</td>`).
+/// The text of the element with this id (`<td id="x">text</td>`, `<code id="api-key">…`).
 fn cell(page: &str, id: &str) -> String {
     let open = format!(r#"id="{id}">"#);
     let start = page.find(&open).unwrap_or_else(|| panic!("no #{id} in {page}")) + open.len();
@@ -734,4 +734,349 @@ async fn the_ops_overview_flags_a_low_float_and_a_stale_rate() {
     assert!(mxn.contains("STALE") && mxn.contains("17.0068"), "{mxn}");
     assert_eq!(cell(&page, "delivered"), "0");
     assert_eq!(cell(&page, "p50"), "-");
+}
+
+/// The audit log's rows for a reseller: (action, note, actor), oldest first.
+async fn audit_rows(app: &TestApp, customer: &str) -> Vec<(String, String, String)> {
+    sqlx::query_as(
+        "SELECT action, coalesce(note, ''), coalesce(actor, '') FROM audit_notes WHERE customer_id = $1 ORDER BY id",
+    )
+    .bind(customer)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// An ops user runs a reseller's account from the pages: opens it (keys shown once),
+/// adjusts its balance, sets its terms, suspends and reactivates it, rotates its keys;
+/// each takes effect at the reseller's next request, and the audit log names the ops user.
+#[tokio::test]
+async fn ops_open_and_run_a_resellers_account_from_the_pages() {
+    let app = TestApp::spawn().await;
+    let (email, password) = ops_user(&app, "olga@ops.example").await;
+    let browser = Browser::new(&app);
+    browser.login_ops(&email, &password).await;
+    let (status, list) = browser.get("/dashboard").await;
+    assert_eq!(status, 200);
+    let token = csrf(&list);
+    let create = |id: &'static str| {
+        vec![
+            ("customer_id", id),
+            ("name", "Tienda Olga"),
+            ("opening_balance_usd", "40"),
+            ("credit_limit_usd", ""),
+            ("commission_rate", ""),
+            ("daily_limit_local", ""),
+            ("topup_rate_per_min", ""),
+            ("api_rate_per_15min", ""),
+        ]
+    };
+    let with_csrf = |fields: Vec<(&'static str, &'static str)>, token: &str| {
+        let mut all = vec![("csrf".to_string(), token.to_string())];
+        all.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        all
+    };
+    let post = |path: &'static str, fields: Vec<(String, String)>| {
+        let browser = &browser;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            browser.post(path, &fields).await
+        }
+    };
+
+    // Opened: the keys are on the answer, and work at once.
+    let (status, _, page) = post("/dashboard/ops/resellers", with_csrf(create("OLGA"), &token)).await;
+    assert_eq!(status, 200, "{page}");
+    let creds = common::Creds {
+        id: cell(&page, "key-customer"),
+        api_key: cell(&page, "api-key"),
+        secret_key: cell(&page, "secret-key"),
+        reconcile_key: cell(&page, "reconcile-key"),
+    };
+    assert_eq!(creds.id, "OLGA");
+    assert_eq!(app.balance(&creds).await, dec("40"));
+    // Never shown again: not on the account page, the list or the audit log.
+    for path in [
+        "/dashboard?customer=OLGA",
+        "/dashboard",
+        "/dashboard/ops/audit?customer=OLGA",
+    ] {
+        let (status, page) = browser.get(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            !page.contains(&creds.api_key) && !page.contains(&creds.secret_key),
+            "{path} shows a key"
+        );
+    }
+    let (status, _, page) = post("/dashboard/ops/resellers", with_csrf(create("OLGA"), &token)).await;
+    assert_eq!(status, 409, "a taken id: {page}");
+    assert_eq!(app.balance(&creds).await, dec("40"), "the original stands");
+
+    // Adjusted either way, never below zero.
+    let adjust = |usd: &'static str, note: &'static str| {
+        with_csrf(vec![("customer", "OLGA"), ("usd", usd), ("note", note)], &token)
+    };
+    let (status, location, _) = post("/dashboard/ops/adjust", adjust("-15.50", "duplicate wire reversed")).await;
+    assert_eq!((status, location.as_str()), (303, "/dashboard?customer=OLGA"));
+    let entries = app.ledger_entry_count().await;
+    for (usd, note, refused) in [
+        ("-24.51", "too much", 409),
+        ("5", " ", 400),
+        ("0", "zero", 400),
+        ("x", "nan", 400),
+    ] {
+        let (status, _, page) = post("/dashboard/ops/adjust", adjust(usd, note)).await;
+        assert_eq!(status, refused, "{usd} {note}: {page}");
+    }
+    assert_eq!(app.balance(&creds).await, dec("24.50"));
+    assert_eq!(app.ledger_entry_count().await, entries, "refusals move nothing");
+    let entry: (rust_decimal::Decimal, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT amount_usd, note, actor FROM ledger_entries WHERE customer_id = 'OLGA' AND kind = 'adjustment'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        entry,
+        (
+            dec("-15.50"),
+            Some("duplicate wire reversed".into()),
+            Some(email.clone())
+        )
+    );
+
+    // Terms: the next request is priced and limited by them.
+    let terms = |commission: &'static str, daily: &'static str, note: &'static str| {
+        with_csrf(
+            vec![
+                ("customer", "OLGA"),
+                ("commission_rate", commission),
+                ("credit_limit_usd", "100"),
+                ("daily_limit_local", daily),
+                ("topup_rate_per_min", ""),
+                ("api_rate_per_15min", ""),
+                ("note", note),
+            ],
+            &token,
+        )
+    };
+    for (commission, daily, note) in [("1.5", "", "x"), ("0.02", "-1", "x"), ("0.02", "", " ")] {
+        let (status, _, _) = post("/dashboard/ops/terms", terms(commission, daily, note)).await;
+        assert_eq!(status, 400, "{commission} {daily} {note:?}");
+    }
+    let (status, location, _) = post("/dashboard/ops/terms", terms("0.02", "60", "new contract")).await;
+    assert_eq!((status, location.as_str()), (303, "/dashboard?customer=OLGA"));
+    let (_, account) = browser.get("/dashboard?customer=OLGA").await;
+    assert!(account.contains(r#"<span id="commission">0.02</span>"#), "{account}");
+    assert!(account.contains(r#"<span id="daily-limit">60.00</span>"#), "{account}");
+    let purchase = |reference: &str| json!({"phone": "5512345678", "amount": 50, "reference": reference});
+    let (status, body) = app.topup(&creds, purchase("OLGA-1")).await;
+    assert_eq!(
+        (status, body["billing"]["deducted_usd"].clone()),
+        (200, json!(3)),
+        "{body}"
+    );
+    let (status, body) = app.topup(&creds, purchase("OLGA-2")).await;
+    assert_eq!((status, body["daily_limit_mxn"].clone()), (429, json!(60)), "{body}");
+
+    // Suspended and reactivated, at once.
+    let note = |text: &'static str| with_csrf(vec![("customer", "OLGA"), ("note", text)], &token);
+    let (status, _, _) = post("/dashboard/ops/suspend", note(" ")).await;
+    assert_eq!(status, 400, "a note is required");
+    let (status, location, _) = post("/dashboard/ops/suspend", note("chargeback inquiry")).await;
+    assert_eq!((status, location.as_str()), (303, "/dashboard?customer=OLGA"));
+    assert_eq!(app.topup(&creds, purchase("OLGA-3")).await.0, 403);
+    let (_, account) = browser.get("/dashboard?customer=OLGA").await;
+    assert!(
+        account.contains(r#"id="activate-form""#),
+        "a suspended account offers reactivation"
+    );
+    let (status, _, _) = post("/dashboard/ops/activate", note("cleared")).await;
+    assert_eq!(status, 303);
+    assert_eq!(send_balance(&app, &creds).await, 200);
+
+    // Keys rotated (revoked): the new ones shown once, the old refused at once.
+    let (status, _, page) = post("/dashboard/ops/keys/rotate", note("key seen in a support ticket")).await;
+    assert_eq!(status, 200, "{page}");
+    let rotated = common::Creds {
+        api_key: cell(&page, "api-key"),
+        secret_key: cell(&page, "secret-key"),
+        ..creds.clone()
+    };
+    assert_ne!(rotated.api_key, creds.api_key);
+    assert_eq!(send_balance(&app, &creds).await, 401, "the old key is refused");
+    assert_eq!(app.balance(&rotated).await, dec("21.50"));
+    let (status, _, _) = post(
+        "/dashboard/ops/keys/rotate",
+        with_csrf(vec![("customer", "NOBODY"), ("note", "x")], &token),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let olga = email.clone();
+    let expected = [
+        ("created", "Tienda Olga"),
+        ("credit", "40 USD: opening balance"),
+        ("adjustment", "-15.50 USD: duplicate wire reversed"),
+        (
+            "terms_set",
+            "commission_rate 0.02, credit_limit_usd 100, daily_limit_local 60, topup_rate_per_min default, api_rate_per_15min default: new contract",
+        ),
+        ("suspended", "chargeback inquiry"),
+        ("reactivated", "cleared"),
+        ("keys_rotated", "key seen in a support ticket"),
+    ]
+    .map(|(a, n)| (a.to_string(), n.to_string(), olga.clone()));
+    assert_eq!(audit_rows(&app, "OLGA").await, expected);
+    let (_, audit) = browser.get("/dashboard/ops/audit?customer=OLGA").await;
+    for (action, _, _) in &expected {
+        assert!(
+            audit.contains(&format!("<td>{action}</td>")),
+            "{action} not on the audit page"
+        );
+    }
+    assert!(
+        audit.contains(&format!("<td>{email}</td>")),
+        "the audit page names the ops user"
+    );
+    app.assert_ledger_invariants().await;
+}
+
+async fn send_balance(app: &TestApp, c: &common::Creds) -> u16 {
+    common::send(app.get("/api/balance", c)).await.0
+}
+
+/// A reseller rotates their own keys: shown once, the old key refused at once, every
+/// session ended (this one too) so they log in again with the new key; audited.
+#[tokio::test]
+async fn a_reseller_rotates_their_own_keys_and_logs_in_again() {
+    let app = TestApp::spawn().await;
+    let a = app.customer("DASH_K", "10").await;
+    let browser = Browser::new(&app);
+    let elsewhere = Browser::new(&app);
+    browser.login_reseller(&a).await;
+    elsewhere.login_reseller(&a).await;
+    let (status, home) = browser.get("/dashboard").await;
+    assert_eq!(status, 200);
+    assert!(home.contains(r#"id="rotate-own-form""#), "{home}");
+    let token = csrf(&home);
+
+    let (status, _, _) = browser.post("/dashboard/keys/rotate", &[("csrf", "forged")]).await;
+    assert_eq!(status, 403);
+    assert_eq!(send_balance(&app, &a).await, 200, "a forged form changes nothing");
+
+    let (status, _, page) = browser.post("/dashboard/keys/rotate", &[("csrf", &token)]).await;
+    assert_eq!(status, 200, "{page}");
+    let new = common::Creds {
+        api_key: cell(&page, "api-key"),
+        secret_key: cell(&page, "secret-key"),
+        ..a.clone()
+    };
+    assert!(page.contains(r#"id="to-login""#), "told to log in again");
+    assert_eq!(send_balance(&app, &a).await, 401, "the old key is refused");
+    assert_eq!(app.balance(&new).await, dec("10"));
+    assert_eq!(browser.get("/dashboard").await.0, 303, "this session ended");
+    assert_eq!(elsewhere.get("/dashboard").await.0, 303, "and every other");
+    assert_eq!(browser.login_reseller(&a).await.0, 401, "the old key cannot log in");
+    assert_eq!(browser.login_reseller(&new).await, (303, "/dashboard".into()));
+    let (_, home) = browser.get("/dashboard").await;
+    assert!(!home.contains(&new.api_key), "shown once");
+    assert_eq!(
+        audit_rows(&app, "DASH_K").await.last().unwrap(),
+        &(
+            "keys_rotated".to_string(),
+            "rotated by the reseller from the dashboard".to_string(),
+            "reseller:DASH_K".to_string()
+        )
+    );
+}
+
+/// A reseller reaches none of the ops account forms (with their own valid token), and
+/// an ops form without this session's CSRF token is refused; nothing changes.
+#[tokio::test]
+async fn the_account_forms_refuse_resellers_and_forged_posts() {
+    let app = TestApp::spawn().await;
+    let a = app.customer("DASH_F", "10").await;
+    let (email, password) = ops_user(&app, "fred@ops.example").await;
+    let reseller = Browser::new(&app);
+    reseller.login_reseller(&a).await;
+    let reseller_token = reseller.session_csrf().await;
+    let ops = Browser::new(&app);
+    ops.login_ops(&email, &password).await;
+
+    let forms: [(&str, Vec<(&str, &str)>); 6] = [
+        (
+            "/dashboard/ops/resellers",
+            vec![
+                ("customer_id", "DASH_NEW"),
+                ("name", "New"),
+                ("opening_balance_usd", "100"),
+                ("credit_limit_usd", ""),
+                ("commission_rate", ""),
+                ("daily_limit_local", ""),
+                ("topup_rate_per_min", ""),
+                ("api_rate_per_15min", ""),
+            ],
+        ),
+        (
+            "/dashboard/ops/adjust",
+            vec![("customer", "DASH_F"), ("usd", "100"), ("note", "gift")],
+        ),
+        ("/dashboard/ops/suspend", vec![("customer", "DASH_F"), ("note", "x")]),
+        (
+            "/dashboard/ops/keys/rotate",
+            vec![("customer", "DASH_F"), ("note", "x")],
+        ),
+        (
+            "/dashboard/ops/terms",
+            vec![
+                ("customer", "DASH_F"),
+                ("commission_rate", "0.5"),
+                ("credit_limit_usd", "0"),
+                ("daily_limit_local", "1"),
+                ("topup_rate_per_min", "1"),
+                ("api_rate_per_15min", "1"),
+                ("note", "x"),
+            ],
+        ),
+        ("/dashboard/ops/activate", vec![("customer", "DASH_F"), ("note", "x")]),
+    ];
+    let entries = app.ledger_entry_count().await;
+    for (path, fields) in &forms {
+        let mut with = vec![("csrf", reseller_token.as_str())];
+        with.extend(fields.iter().copied());
+        assert_eq!(reseller.post(path, &with).await.0, 403, "a reseller on {path}");
+        for forged in ["", "forged"] {
+            let mut with = vec![("csrf", forged)];
+            with.extend(fields.iter().copied());
+            assert_eq!(ops.post(path, &with).await.0, 403, "{path} with csrf {forged:?}");
+        }
+        let (status, _, _) = ops.post(path, fields).await;
+        assert!(status == 403 || status == 422, "{path} without a token: {status}");
+    }
+    assert_eq!(ops.get("/dashboard").await.0, 200, "the ops session is intact");
+    assert_eq!(app.ledger_entry_count().await, entries);
+    assert_eq!(
+        send_balance(&app, &a).await,
+        200,
+        "the keys still work, the account is active"
+    );
+    assert_eq!(app.balance(&a).await, dec("10"));
+    let (created, terms): (i64, (rust_decimal::Decimal, Option<i32>)) = (
+        sqlx::query_scalar("SELECT count(*) FROM customers WHERE id = 'DASH_NEW'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap(),
+        sqlx::query_as("SELECT commission_rate, topup_rate_per_min FROM customers WHERE id = 'DASH_F'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap(),
+    );
+    assert_eq!((created, terms), (0, (dec("0"), None)));
+    let actions: Vec<String> = audit_rows(&app, "DASH_F")
+        .await
+        .into_iter()
+        .map(|(a, _, _)| a)
+        .collect();
+    assert_eq!(actions, ["created", "credit"], "only the CLI's opening of the account");
 }

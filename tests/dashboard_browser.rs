@@ -1,7 +1,8 @@
 //! /dashboard in a real headless browser (Debian's chromium, driven over WebDriver by
 //! chromedriver): a reseller logs in, sees the balance, filters the history and sees
-//! the chart; ops log in, settle a REVIEW transaction and open the overview (upstreams,
-//! rates, outcomes). Screenshots of each step go
+//! the chart; ops log in, settle a REVIEW transaction, open the overview (upstreams,
+//! rates, outcomes) and open a reseller whose keys are shown once. Screenshots of each
+//! step go
 //! to `<target>/screenshots/`, and their paths are printed. `.ci/run` installs
 //! `chromium` and `chromium-driver`.
 
@@ -174,6 +175,26 @@ async fn a_reseller_and_ops_use_the_dashboard_in_a_real_browser() {
     assert_eq!(text(&c, "#failed").await, "1", "the REVIEW settled as failed");
     assert!(c.find(Locator::Css("#chart svg")).await.is_ok());
     snap(&c, "6-ops-overview").await;
+
+    // Ops open a reseller: its keys are shown on the answer, once.
+    c.goto(&format!("{}/dashboard", app.base)).await.unwrap();
+    fill(&c, "#new-id", "WEB_NEW").await;
+    fill(&c, "#new-name", "Web Nueva").await;
+    fill(&c, "#new-balance", "12.50").await;
+    click(&c, "#create-submit").await;
+    let api_key = text(&c, "#api-key").await;
+    let opened = common::Creds {
+        id: text(&c, "#key-customer").await,
+        api_key: api_key.clone(),
+        secret_key: text(&c, "#secret-key").await,
+        reconcile_key: text(&c, "#reconcile-key").await,
+    };
+    snap(&c, "7-ops-new-reseller-keys").await;
+    click(&c, "#to-account").await;
+    assert_eq!(text(&c, "#available").await, "12.50");
+    let account = c.source().await.unwrap();
+    assert!(!account.contains(&api_key), "the keys are not shown again");
+    assert_eq!(app.balance(&opened).await, dec("12.50"), "the keys work");
     c.close().await.unwrap();
 
     assert_eq!(app.balance(&a).await, dec("94.12"), "the REVIEW debit was refunded");

@@ -583,6 +583,9 @@ async fn the_openapi_document_describes_the_new_operations() {
         "/api/distributor/quote",
         "/api/distributor/lookup/{phone}",
         "/api/admin/transactions/{id}/reverse",
+        "/api/admin/customers",
+        "/api/admin/customers/{id}/adjust",
+        "/api/admin/customers/{id}/terms",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
@@ -829,4 +832,361 @@ async fn ops_rotate_a_resellers_keys_through_the_admin_api() {
             .await
             .unwrap();
     assert_eq!(actor.as_deref(), Some("ops:ops-frank"));
+}
+
+/// Ops scripts open a reseller through the admin API, by the code path the CLI uses: its
+/// keys are shown once and work at once, the opening balance is a ledger credit, both
+/// audited under the token; a taken id is 409; bad input creates nothing.
+#[tokio::test]
+async fn ops_create_a_reseller_through_the_admin_api() {
+    let app = TestApp::spawn().await;
+    let existing = app.customer("TAKEN", "10").await;
+    let ops = app.ops_token("ops-gina").await;
+    let create = |token: &str, body: Value| {
+        app.client
+            .post(app.url("/api/admin/customers"))
+            .bearer_auth(token)
+            .json(&body)
+    };
+    let fresh = |id: &str| json!({"customer_id": id, "name": "Nueva Recarga SA", "opening_balance_usd": 20});
+
+    assert_eq!(
+        send(app.client.post(app.url("/api/admin/customers")).json(&fresh("NEWCO")))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        send(create(&existing.api_key, fresh("NEWCO"))).await.0,
+        401,
+        "a reseller key is not an ops token"
+    );
+    for bad in [
+        json!({"customer_id": "bad id!", "name": "x"}),
+        json!({"customer_id": "", "name": "x"}),
+        json!({"customer_id": "NEWCO", "name": "  "}),
+        json!({"customer_id": "NEWCO", "name": "x", "opening_balance_usd": -1}),
+        json!({"customer_id": "NEWCO", "name": "x", "opening_balance_usd": 1.001}),
+        json!({"customer_id": "NEWCO", "name": "x", "terms": {"commission_rate": 1}}),
+        json!({"customer_id": "NEWCO", "name": "x", "terms": {"topup_rate_per_min": 0}}),
+        json!({"customer_id": "NEWCO", "name": "x", "terms": {"daily_limit_local": -5}}),
+        json!({"customer_id": "NEWCO", "name": "x", "api_key": "mine"}),
+        json!({"name": "x"}),
+    ] {
+        let (status, body) = send(create(&ops, bad.clone())).await;
+        assert_eq!((status, body["success"].clone()), (400, json!(false)), "{bad}: {body}");
+    }
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM customers").await,
+        1,
+        "nothing created"
+    );
+
+    let (status, body) = send(create(
+        &ops,
+        json!({"customer_id": "NEWCO", "name": "Nueva Recarga SA", "opening_balance_usd": 20,
+               "terms": {"commission_rate": 0.02, "credit_limit_usd": 500, "topup_rate_per_min": 30}}),
+    ))
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let account = &body["account"];
+    assert_eq!(
+        (
+            account["balance_usd"].clone(),
+            account["commission_rate"].clone(),
+            account["credit_limit_usd"].clone()
+        ),
+        (json!(20), json!(0.02), json!(500))
+    );
+    assert_eq!(
+        (
+            account["topup_rate_per_min"].clone(),
+            account["daily_limit_local"].clone()
+        ),
+        (json!(30), Value::Null)
+    );
+    let creds = Creds {
+        id: "NEWCO".into(),
+        api_key: body["api_key"].as_str().unwrap().into(),
+        secret_key: body["secret_key"].as_str().unwrap().into(),
+        reconcile_key: body["reconcile_key"].as_str().unwrap().into(),
+    };
+    assert!(
+        creds.api_key.starts_with("rk_") && creds.secret_key.starts_with("sk_"),
+        "{body}"
+    );
+    assert_eq!(app.balance(&creds).await, dec("20"), "the API key works at once");
+    app.login(&creds).await;
+    let (status, _) = send(app.client.get(app.url("/api/admin/customers/NEWCO")).bearer_auth(&ops)).await;
+    assert_eq!(status, 200);
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT api_key_hash FROM customers WHERE id = 'NEWCO'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        recarga::domain::keys::hash(&creds.api_key),
+        "only its hash is kept"
+    );
+
+    // A taken id: 409, and the reseller who has it is untouched.
+    let (status, body) = send(create(&ops, fresh("TAKEN"))).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        app.balance(&existing).await,
+        dec("10"),
+        "the original's keys and balance stand"
+    );
+    let (status, _) = send(create(&ops, fresh("NEWCO"))).await;
+    assert_eq!(status, 409);
+    assert_eq!(app.balance(&creds).await, dec("20"));
+
+    let audit: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT action, note, actor FROM audit_notes WHERE customer_id = 'NEWCO' ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let gina = Some("ops:ops-gina".to_string());
+    assert_eq!(
+        audit,
+        [
+            ("created".to_string(), "Nueva Recarga SA".to_string(), gina.clone()),
+            ("credit".to_string(), "20 USD: opening balance".to_string(), gina)
+        ]
+    );
+    app.assert_ledger_invariants().await;
+}
+
+/// Ops scripts adjust a balance either way through the admin API: an `adjustment` ledger
+/// entry with the note, audited under the token; never below zero (409); bad input and
+/// refusals move nothing.
+#[tokio::test]
+async fn ops_adjust_a_balance_through_the_admin_api() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("ADJUSTED", "10").await;
+    let other = app.customer("ASIDE", "10").await;
+    let ops = app.ops_token("ops-hugo").await;
+    let adjust = |token: &str, id: &str, body: Value| {
+        app.client
+            .post(app.url(&format!("/api/admin/customers/{id}/adjust")))
+            .bearer_auth(token)
+            .json(&body)
+    };
+    let entries = app.ledger_entry_count().await;
+
+    let no_token = app
+        .client
+        .post(app.url("/api/admin/customers/ADJUSTED/adjust"))
+        .json(&json!({"usd": 5, "note": "x"}));
+    assert_eq!(send(no_token).await.0, 401);
+    let (status, _) = send(adjust(&c.api_key, "ADJUSTED", json!({"usd": 5, "note": "mine"}))).await;
+    assert_eq!(status, 401, "a reseller's key is not an ops token");
+    for bad in [
+        json!({"usd": 0, "note": "x"}),
+        json!({"usd": -1.005, "note": "x"}),
+        json!({"usd": "-1", "note": "x"}),
+        json!({"usd": -1, "note": " "}),
+        json!({"usd": -1}),
+        json!({"usd": -1, "note": "x", "actor": "someone else"}),
+    ] {
+        let (status, body) = send(adjust(&ops, "ADJUSTED", bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, _) = send(adjust(&ops, "NOBODY", json!({"usd": 1, "note": "x"}))).await;
+    assert_eq!(status, 404);
+    let (status, body) = send(adjust(&ops, "ADJUSTED", json!({"usd": -10.01, "note": "too much"}))).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("below zero"), "{body}");
+    app.assert_nothing_moved(&c, "10", entries).await;
+
+    let (status, body) = send(adjust(
+        &ops,
+        "ADJUSTED",
+        json!({"usd": -4.5, "note": "duplicate wire 4471 reversed"}),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["adjusted_usd"].clone(), body["balance_usd"].clone()),
+        (json!(-4.5), json!(5.5))
+    );
+    let (status, body) = send(adjust(&ops, "ADJUSTED", json!({"usd": 1.25, "note": "goodwill"}))).await;
+    assert_eq!((status, body["balance_usd"].clone()), (200, json!(6.75)), "{body}");
+    // To zero exactly is allowed.
+    let (status, body) = send(adjust(
+        &ops,
+        "ADJUSTED",
+        json!({"usd": -6.75, "note": "account closed"}),
+    ))
+    .await;
+    assert_eq!((status, body["balance_usd"].clone()), (200, json!(0)), "{body}");
+    assert_eq!(app.balance(&c).await, dec("0"));
+    assert_eq!(app.balance(&other).await, dec("10"), "another reseller is untouched");
+
+    let ledger: Vec<(Decimal, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT amount_usd, note, actor FROM ledger_entries WHERE customer_id = 'ADJUSTED' AND kind = 'adjustment' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let expected = [
+        ("-4.50", "duplicate wire 4471 reversed"),
+        ("1.25", "goodwill"),
+        ("-6.75", "account closed"),
+    ]
+    .map(|(a, n)| (dec(a), Some(n.to_string()), Some("ops:ops-hugo".to_string())));
+    assert_eq!(ledger, expected);
+    let actors: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT actor FROM audit_notes WHERE customer_id = 'ADJUSTED' AND action = 'adjustment'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(actors, vec![Some("ops:ops-hugo".to_string()); 3]);
+    app.assert_ledger_invariants().await;
+}
+
+/// Ops scripts set a reseller's commission and limits through the admin API; the next
+/// Relier request is priced and limited by them, though the reseller was in the
+/// authentication cache (default TTL) just before. Bad input changes nothing.
+#[tokio::test]
+async fn ops_set_commission_and_limits_through_the_admin_api() {
+    let app = TestApp::spawn().await;
+    assert!(app.settings.limits.auth_cache_ttl_ms >= 1000, "the cache is on");
+    let c = app.customer("TERMS", "100").await;
+    let other = app.customer("UNTOUCHED", "100").await;
+    let ops = app.ops_token("ops-ines").await;
+    let set = |token: &str, id: &str, body: Value| {
+        app.client
+            .patch(app.url(&format!("/api/admin/customers/{id}/terms")))
+            .bearer_auth(token)
+            .json(&body)
+    };
+    let purchase =
+        |reference: &str, amount: u32| json!({"phone": "5512345678", "amount": amount, "reference": reference});
+    // Cached now: commission 0, the default limits.
+    let (status, body) = app.topup(&c, purchase("T-1", 50)).await;
+    assert_eq!(
+        (status, body["billing"]["deducted_usd"].clone()),
+        (200, json!(2.94)),
+        "{body}"
+    );
+
+    let terms = json!({"commission_rate": 0.02, "daily_limit_local": 120, "topup_rate_per_min": 2});
+    let (status, _) = send(
+        app.client
+            .patch(app.url("/api/admin/customers/TERMS/terms"))
+            .json(&json!({"terms": terms, "note": "x"})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        send(set(&c.api_key, "TERMS", json!({"terms": terms, "note": "x"})))
+            .await
+            .0,
+        401
+    );
+    for bad in [
+        json!({"terms": {"commission_rate": 1}, "note": "x"}),
+        json!({"terms": {"commission_rate": -0.01}, "note": "x"}),
+        json!({"terms": {"commission_rate": "0.02"}, "note": "x"}),
+        json!({"terms": {"daily_limit_local": 0}, "note": "x"}),
+        json!({"terms": {"daily_limit_local": 10.001}, "note": "x"}),
+        json!({"terms": {"topup_rate_per_min": 0}, "note": "x"}),
+        json!({"terms": {"api_rate_per_15min": -3}, "note": "x"}),
+        json!({"terms": {"credit_limit_usd": -1}, "note": "x"}),
+        json!({"terms": {"status": "active"}, "note": "x"}),
+        json!({"terms": {}, "note": "nothing"}),
+        json!({"terms": terms, "note": " "}),
+        json!({"terms": terms}),
+    ] {
+        let (status, body) = send(set(&ops, "TERMS", bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    assert_eq!(
+        send(set(&ops, "NOBODY", json!({"terms": terms, "note": "x"}))).await.0,
+        404
+    );
+    let (_, account) = send(app.client.get(app.url("/api/admin/customers/TERMS")).bearer_auth(&ops)).await;
+    assert_eq!(
+        (
+            account["commission_rate"].clone(),
+            account["topup_rate_per_min"].clone()
+        ),
+        (json!(0), Value::Null),
+        "nothing changed: {account}"
+    );
+
+    let (status, account) = send(set(&ops, "TERMS", json!({"terms": terms, "note": "new contract"}))).await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(
+        (
+            account["commission_rate"].clone(),
+            account["daily_limit_local"].clone(),
+            account["topup_rate_per_min"].clone(),
+            account["api_rate_per_15min"].clone()
+        ),
+        (json!(0.02), json!(120), json!(2), Value::Null)
+    );
+
+    // The very next request: 2 % commission (50 MXN @ 17.0068 → 2.94 × 1.02 = 3.00) …
+    let (status, body) = app.topup(&c, purchase("T-2", 50)).await;
+    assert_eq!(
+        (status, body["billing"]["deducted_usd"].clone()),
+        (200, json!(3)),
+        "{body}"
+    );
+    // … 120 MXN a day for this phone (50 + 50 used) …
+    let (status, body) = app.topup(&c, purchase("T-3", 50)).await;
+    assert_eq!(
+        (status, body["error"].as_str(), body["daily_limit_mxn"].clone()),
+        (429, Some("Daily transaction limit exceeded"), json!(120)),
+        "over the new daily limit: {body}"
+    );
+    // … and 2 top-up requests a minute.
+    let (status, body) = app.topup(&c, purchase("T-4", 10)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("Too many requests")),
+        "over the new rate limit: {body}"
+    );
+    assert_eq!(app.balance(&c).await, dec("94.06"), "only T-1 and T-2 charged");
+    // Another reseller keeps the defaults.
+    for n in 0..3 {
+        assert_eq!(app.topup(&other, purchase(&format!("U-{n}"), 50)).await.0, 200);
+    }
+
+    // Null puts a limit back to the default.
+    let (status, account) = send(set(
+        &ops,
+        "TERMS",
+        json!({"terms": {"daily_limit_local": null}, "note": "back to standard"}),
+    ))
+    .await;
+    assert_eq!(
+        (
+            status,
+            account["daily_limit_local"].clone(),
+            account["commission_rate"].clone()
+        ),
+        (200, Value::Null, json!(0.02))
+    );
+
+    let notes: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT note, actor FROM audit_notes WHERE customer_id = 'TERMS' AND action = 'terms_set' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let ines = Some("ops:ops-ines".to_string());
+    assert_eq!(
+        notes,
+        [
+            (
+                "commission_rate 0.02, daily_limit_local 120, topup_rate_per_min 2: new contract".to_string(),
+                ines.clone()
+            ),
+            ("daily_limit_local default: back to standard".to_string(), ines)
+        ]
+    );
+    app.assert_ledger_invariants().await;
 }

@@ -81,7 +81,7 @@ async fn installed_ledger_is_the_canonical_file_and_drift_is_caught() {
 
     // A function edited in the database is caught, and the next migrate restores it.
     sqlx::raw_sql(
-        "CREATE OR REPLACE FUNCTION recarga_adjust(p_customer TEXT, p_usd NUMERIC, p_note TEXT,
+        "CREATE OR REPLACE FUNCTION recarga_adjust(p_customer TEXT, p_usd NUMERIC, p_note TEXT, p_actor TEXT,
              OUT outcome recarga_posting_outcome, OUT balance_after NUMERIC)
          LANGUAGE plpgsql AS $$ BEGIN outcome := 'posted'; END $$",
     )
@@ -256,10 +256,11 @@ async fn credit_posts_its_entry_and_audit_note_together() {
             Some("wire 2026-11-23".into())
         )
     );
-    let audit: (String, String) = sqlx::query_as("SELECT action, note FROM audit_notes WHERE customer_id = 'LEDGER'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let audit: (String, String) =
+        sqlx::query_as("SELECT action, note FROM audit_notes WHERE customer_id = 'LEDGER' AND action <> 'created'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(audit, ("credit".into(), "100.25 USD: wire 2026-11-23".into()));
     for bad in ["0", "-1", "1.001"] {
         assert!(
@@ -275,7 +276,7 @@ async fn credit_posts_its_entry_and_audit_note_together() {
         Err(StoreError::CustomerNotFound)
     ));
     assert_eq!(
-        scalar_i64(&app, "SELECT count(*) FROM audit_notes").await,
+        scalar_i64(&app, "SELECT count(*) FROM audit_notes WHERE action <> 'created'").await,
         1,
         "refusals write nothing"
     );
@@ -288,33 +289,38 @@ async fn adjustments_go_either_way_with_a_note_and_never_below_zero() {
     app.customer("LEDGER", "10").await;
     let note = "duplicate wire reversed";
     assert_eq!(
-        adjust(&app.pool, "LEDGER", dec("-4.50"), note).await.unwrap(),
+        adjust(&app.pool, "LEDGER", dec("-4.50"), note, "test").await.unwrap(),
         dec("5.50")
     );
     assert_eq!(
-        adjust(&app.pool, "LEDGER", dec("1.25"), "goodwill").await.unwrap(),
+        adjust(&app.pool, "LEDGER", dec("1.25"), "goodwill", "test")
+            .await
+            .unwrap(),
         dec("6.75")
     );
     assert!(matches!(
-        adjust(&app.pool, "LEDGER", dec("-6.76"), note).await,
+        adjust(&app.pool, "LEDGER", dec("-6.76"), note, "test").await,
         Err(StoreError::BelowZero { balance }) if balance == dec("6.75")
     ));
     for blank in ["", "  "] {
         assert!(matches!(
-            adjust(&app.pool, "LEDGER", dec("-1"), blank).await,
+            adjust(&app.pool, "LEDGER", dec("-1"), blank, "test").await,
             Err(StoreError::NoteRequired)
         ));
     }
     assert!(matches!(
-        adjust(&app.pool, "LEDGER", dec("0"), note).await,
+        adjust(&app.pool, "LEDGER", dec("0"), note, "test").await,
         Err(StoreError::InvalidAmount)
     ));
     assert!(matches!(
-        adjust(&app.pool, "NOBODY", dec("1"), note).await,
+        adjust(&app.pool, "NOBODY", dec("1"), note, "test").await,
         Err(StoreError::CustomerNotFound)
     ));
     // To zero exactly is allowed.
-    assert_eq!(adjust(&app.pool, "LEDGER", dec("-6.75"), note).await.unwrap(), dec("0"));
+    assert_eq!(
+        adjust(&app.pool, "LEDGER", dec("-6.75"), note, "test").await.unwrap(),
+        dec("0")
+    );
     let entries: Vec<(Decimal, Decimal, Option<String>)> = sqlx::query_as(
         "SELECT amount_usd, balance_after_usd, note FROM ledger_entries WHERE kind = 'adjustment' ORDER BY id",
     )

@@ -1,6 +1,7 @@
 //! Customer authentication data, cached for a short time: every API request needs it,
-//! and it changes rarely (a suspension or new key takes effect within the TTL). Only
-//! found customers are cached, so a newly created one is usable at once.
+//! and it changes rarely. A change made through this instance (`forget`) takes effect
+//! here at the next request; other instances see it within the TTL. Only found
+//! customers are cached, so a newly created one is usable at once.
 
 use crate::store::customers::{self, CustomerAuth};
 use sqlx::PgPool;
@@ -38,5 +39,11 @@ impl CustomerCache {
             entries.insert(id.to_string(), (Instant::now(), auth.clone()));
         }
         Ok(found)
+    }
+
+    /// Drop what is cached of `id` after changing it, so this instance's next request
+    /// reads the change.
+    pub fn forget(&self, id: &str) {
+        self.entries.lock().expect("customer cache").remove(id);
     }
 }

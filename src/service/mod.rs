@@ -10,6 +10,7 @@ pub mod ids;
 pub mod invoices;
 pub mod notifications;
 pub mod purchase;
+pub mod resellers;
 pub mod tokens;
 pub mod volume;
 pub mod webhook_endpoints;

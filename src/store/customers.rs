@@ -59,7 +59,9 @@ const CUSTOMER_COLUMNS: &str = "id, name, status, balance_usd, credit_limit_usd,
      (SELECT COALESCE(sum(t.charged_usd), 0) FROM transactions t
       WHERE t.customer_id = customers.id AND t.processed_at IS NULL) AS held_usd, low_balance_usd";
 
-pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, StoreError> {
+/// Create a reseller, with its opening balance (a credit) and an audit note naming
+/// `actor` (an ops user, or "cli"), in one transaction.
+pub async fn create(pool: &PgPool, c: NewCustomer<'_>, actor: &str) -> Result<Customer, StoreError> {
     let mut tx = pool.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO customers (id, name, credit_limit_usd, commission_rate, daily_limit_local,
@@ -82,6 +84,7 @@ pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, Store
         Err(e) if is_unique_violation(&e) => return Err(StoreError::CustomerExists),
         other => other?,
     };
+    audit(&mut tx, c.id, "created", c.name, actor).await?;
     if c.opening_balance_usd > Decimal::ZERO {
         post(
             &mut *tx,
@@ -89,7 +92,7 @@ pub async fn create(pool: &PgPool, c: NewCustomer<'_>) -> Result<Customer, Store
             c.id,
             c.opening_balance_usd,
             Some("opening balance"),
-            Some("cli"),
+            actor,
         )
         .await?;
     }
@@ -133,13 +136,14 @@ pub async fn credit(
     note: Option<&str>,
     actor: &str,
 ) -> Result<Decimal, StoreError> {
-    post(pool, CREDIT, id, usd, note, Some(actor)).await
+    post(pool, CREDIT, id, usd, note, actor).await
 }
 
 /// An ops correction either way (`recarga_adjust`): the note saying why is required, and
-/// a balance never goes below zero. Returns the new balance.
-pub async fn adjust(pool: &PgPool, id: &str, usd: Decimal, note: &str) -> Result<Decimal, StoreError> {
-    post(pool, ADJUST, id, usd, Some(note), None).await
+/// a balance never goes below zero (`BelowZero`, nothing written). The ledger entry and
+/// the audit note naming `actor` commit with it. Returns the new balance.
+pub async fn adjust(pool: &PgPool, id: &str, usd: Decimal, note: &str, actor: &str) -> Result<Decimal, StoreError> {
+    post(pool, ADJUST, id, usd, Some(note), actor).await
 }
 
 /// Suspend (`active = false`) or reactivate a reseller, with an audit note naming `actor`,
@@ -165,6 +169,59 @@ pub async fn set_active(pool: &PgPool, id: &str, active: bool, note: &str, actor
             actor,
         )
         .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// A change to a reseller's terms (checked by the caller): `None` leaves a term as it
+/// is; for the limits, `Some(None)` puts it back to the configured default.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TermsChange {
+    pub commission_rate: Option<Decimal>,
+    pub credit_limit_usd: Option<Decimal>,
+    pub daily_limit_local: Option<Option<Decimal>>,
+    pub topup_rate_per_min: Option<Option<i32>>,
+    pub api_rate_per_15min: Option<Option<i32>>,
+}
+
+/// Apply `change` in one statement (so two ops editing different terms at once both
+/// win), with an audit note naming `actor`. False when the reseller does not exist.
+pub async fn set_terms(
+    pool: &PgPool,
+    id: &str,
+    change: &TermsChange,
+    note: &str,
+    actor: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query(
+        "UPDATE customers SET
+             commission_rate    = CASE WHEN $2 THEN $3 ELSE commission_rate END,
+             credit_limit_usd   = CASE WHEN $4 THEN $5 ELSE credit_limit_usd END,
+             daily_limit_local  = CASE WHEN $6 THEN $7 ELSE daily_limit_local END,
+             topup_rate_per_min = CASE WHEN $8 THEN $9 ELSE topup_rate_per_min END,
+             api_rate_per_15min = CASE WHEN $10 THEN $11 ELSE api_rate_per_15min END,
+             updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(change.commission_rate.is_some())
+    .bind(change.commission_rate)
+    .bind(change.credit_limit_usd.is_some())
+    .bind(change.credit_limit_usd)
+    .bind(change.daily_limit_local.is_some())
+    .bind(change.daily_limit_local.flatten())
+    .bind(change.topup_rate_per_min.is_some())
+    .bind(change.topup_rate_per_min.flatten())
+    .bind(change.api_rate_per_15min.is_some())
+    .bind(change.api_rate_per_15min.flatten())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if found {
+        audit(&mut tx, id, "terms_set", note, actor).await?;
     }
     tx.commit().await?;
     Ok(found)
@@ -214,7 +271,7 @@ pub async fn rotate_keys(
 }
 
 const CREDIT: &str = "SELECT outcome, balance_after FROM recarga_credit($1, $2, $3, $4)";
-const ADJUST: &str = "SELECT outcome, balance_after FROM recarga_adjust($1, $2, $3)";
+const ADJUST: &str = "SELECT outcome, balance_after FROM recarga_adjust($1, $2, $3, $4)";
 
 async fn post(
     db: impl sqlx::PgExecutor<'_>,
@@ -222,14 +279,15 @@ async fn post(
     id: &str,
     usd: Decimal,
     note: Option<&str>,
-    actor: Option<&str>,
+    actor: &str,
 ) -> Result<Decimal, StoreError> {
-    let mut query = sqlx::query_as(statement).bind(id).bind(usd).bind(note);
-    // Only statements with a fourth parameter (the audit's actor) are given one.
-    if let Some(actor) = actor {
-        query = query.bind(actor);
-    }
-    let (outcome, balance): (PostingOutcome, Option<Decimal>) = query.fetch_one(db).await?;
+    let (outcome, balance): (PostingOutcome, Option<Decimal>) = sqlx::query_as(statement)
+        .bind(id)
+        .bind(usd)
+        .bind(note)
+        .bind(actor)
+        .fetch_one(db)
+        .await?;
     match (outcome, balance) {
         (PostingOutcome::Posted, Some(balance)) => Ok(balance),
         (PostingOutcome::Posted, None) => Err(StoreError::Inconsistent(

@@ -1,14 +1,14 @@
 //! A reseller's account for ops scripts: read it, credit it (as `recarga customer
-//! credit`), suspend and reactivate it, rotate its keys; every change audited under the
-//! token's name.
+//! credit`), suspend and reactivate it, rotate (that is, revoke and replace) its keys;
+//! every change audited under the token's name.
 
 use super::auth::Ops;
 use super::errors::{AdminError, AdminErrorBody};
 use crate::api::json::{decimal, money, opt_money, parse_body, JsonBody};
 use crate::api::AppState;
-use crate::domain::keys;
 use crate::domain::money::DecimalNumber;
-use crate::store::{customers, StoreError};
+use crate::service::resellers::{self, required};
+use crate::store::customers::{self, Customer};
 use axum::extract::{Path, State};
 use axum::Json;
 use rust_decimal::Decimal;
@@ -65,17 +65,6 @@ pub struct Credited {
     pub balance_usd: Decimal,
 }
 
-impl From<StoreError> for AdminError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Db(e) => e.into(),
-            StoreError::CustomerNotFound => Self::NotFound("customer"),
-            StoreError::InvalidAmount | StoreError::NoteRequired => Self::Invalid(e.to_string()),
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
 #[utoipa::path(get, path = "/api/admin/customers/{id}", operation_id = "admin_get_customer", tag = "admin",
     params(("id" = String, Path, description = "Customer id")), security(("ops_bearer" = [])),
     responses(
@@ -91,19 +80,25 @@ pub async fn get(
     let c = customers::get(&state.pool, &id)
         .await?
         .ok_or(AdminError::NotFound("customer"))?;
-    Ok(Json(Account {
-        success: true,
-        customer_id: c.id,
-        name: c.name,
-        status: c.status,
-        balance_usd: c.balance_usd,
-        held_usd: c.held_usd,
-        credit_limit_usd: c.credit_limit_usd,
-        commission_rate: c.commission_rate,
-        daily_limit_local: c.daily_limit_local,
-        topup_rate_per_min: c.topup_rate_per_min,
-        api_rate_per_15min: c.api_rate_per_15min,
-    }))
+    Ok(Json(Account::from(c)))
+}
+
+impl From<Customer> for Account {
+    fn from(c: Customer) -> Self {
+        Self {
+            success: true,
+            customer_id: c.id,
+            name: c.name,
+            status: c.status,
+            balance_usd: c.balance_usd,
+            held_usd: c.held_usd,
+            credit_limit_usd: c.credit_limit_usd,
+            commission_rate: c.commission_rate,
+            daily_limit_local: c.daily_limit_local,
+            topup_rate_per_min: c.topup_rate_per_min,
+            api_rate_per_15min: c.api_rate_per_15min,
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/api/admin/customers/{id}/credit", operation_id = "admin_credit_customer", tag = "admin", request_body = CreditBody,
@@ -153,7 +148,7 @@ pub struct StatusChanged {
 #[utoipa::path(post, path = "/api/admin/customers/{id}/suspend", operation_id = "admin_suspend_customer", tag = "admin", request_body = StatusBody,
     params(("id" = String, Path, description = "Customer id")), security(("ops_bearer" = [])),
     responses(
-        (status = 200, description = "Suspended: its requests are refused (403) within `limits.auth_cache_ttl_ms`; purchases under way finish; audited", body = StatusChanged),
+        (status = 200, description = "Suspended: its requests are refused (403) from the next one on this instance, on others within `limits.auth_cache_ttl_ms`; purchases under way finish; audited", body = StatusChanged),
         (status = 400, description = "Note missing, or body invalid", body = AdminErrorBody),
         (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
         (status = 404, description = "No such customer", body = AdminErrorBody),
@@ -171,7 +166,7 @@ pub async fn suspend(
 #[utoipa::path(post, path = "/api/admin/customers/{id}/activate", operation_id = "admin_activate_customer", tag = "admin", request_body = StatusBody,
     params(("id" = String, Path, description = "Customer id")), security(("ops_bearer" = [])),
     responses(
-        (status = 200, description = "Active again (within `limits.auth_cache_ttl_ms`); audited", body = StatusChanged),
+        (status = 200, description = "Active again (at once on this instance, on others within `limits.auth_cache_ttl_ms`); audited", body = StatusChanged),
         (status = 400, description = "Note missing, or body invalid", body = AdminErrorBody),
         (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
         (status = 404, description = "No such customer", body = AdminErrorBody),
@@ -194,12 +189,8 @@ async fn set_active(
     active: bool,
 ) -> Result<Json<StatusChanged>, AdminError> {
     let body: StatusBody = parse_body(body)?;
-    let (note, actor) = (required(&body.note)?, ops.actor());
-    if !customers::set_active(&state.pool, &id, active, note, &actor).await? {
-        return Err(AdminError::NotFound("customer"));
-    }
+    resellers::set_active(&state.pool, &state.customers, &id, active, &body.note, &ops.actor()).await?;
     let status = if active { "active" } else { "suspended" };
-    tracing::info!(customer = %id, actor, status, "customer status set");
     Ok(Json(StatusChanged {
         success: true,
         customer_id: id,
@@ -220,7 +211,7 @@ pub struct KeysRotated {
 #[utoipa::path(post, path = "/api/admin/customers/{id}/keys/rotate", operation_id = "admin_rotate_keys", tag = "admin", request_body = StatusBody,
     params(("id" = String, Path, description = "Customer id")), security(("ops_bearer" = [])),
     responses(
-        (status = 200, description = "New API key and secret, shown once (only their hashes are kept). The old ones stop within `limits.auth_cache_ttl_ms`; distributor tokens and dashboard sessions end at once; audited", body = KeysRotated),
+        (status = 200, description = "New API key and secret, shown once (only their hashes are kept). Revoking keys is rotating them. The old ones stop at once on this instance, on others within `limits.auth_cache_ttl_ms`; distributor tokens and dashboard sessions end at once; audited", body = KeysRotated),
         (status = 400, description = "Note missing, or body invalid", body = AdminErrorBody),
         (status = 401, description = "Missing, unknown or revoked ops token", body = AdminErrorBody),
         (status = 404, description = "No such customer", body = AdminErrorBody),
@@ -233,33 +224,11 @@ pub async fn rotate_keys(
     body: JsonBody,
 ) -> Result<Json<KeysRotated>, AdminError> {
     let body: StatusBody = parse_body(body)?;
-    let (note, actor) = (required(&body.note)?, ops.actor());
-    let (api_key, secret_key) = (keys::generate("rk_"), keys::generate("sk_"));
-    let rotated = customers::rotate_keys(
-        &state.pool,
-        &id,
-        &keys::hash(&api_key),
-        &keys::hash(&secret_key),
-        note,
-        &actor,
-    )
-    .await?;
-    if !rotated {
-        return Err(AdminError::NotFound("customer"));
-    }
-    tracing::info!(customer = %id, actor, "keys rotated");
+    let keys = resellers::rotate_keys(&state.pool, &state.customers, &id, &body.note, &ops.actor()).await?;
     Ok(Json(KeysRotated {
         success: true,
         customer_id: id,
-        api_key,
-        secret_key,
+        api_key: keys.api_key,
+        secret_key: keys.secret_key,
     }))
-}
-
-/// The note an action must carry, trimmed; refused when blank.
-fn required(note: &str) -> Result<&str, AdminError> {
-    match note.trim() {
-        "" => Err(AdminError::Invalid("a note is required".into())),
-        note => Ok(note),
-    }
 }

@@ -2,7 +2,8 @@
 
 use crate::api::json::BodyError;
 use crate::api::responses::{no_route_message, payload_too_large, UNSUPPORTED_MEDIA_TYPE};
-use crate::store::is_unavailable;
+use crate::service::resellers::ResellerError;
+use crate::store::{is_unavailable, StoreError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -38,6 +39,29 @@ impl From<sqlx::Error> for AdminError {
             Self::Unavailable
         } else {
             Self::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Db(e) => e.into(),
+            StoreError::CustomerNotFound => Self::NotFound("customer"),
+            StoreError::InvalidAmount | StoreError::NoteRequired => Self::Invalid(e.to_string()),
+            StoreError::BelowZero { .. } => Self::Conflict(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ResellerError> for AdminError {
+    fn from(e: ResellerError) -> Self {
+        match e {
+            ResellerError::Invalid(m) => Self::Invalid(m),
+            ResellerError::NotFound => Self::NotFound("customer"),
+            ResellerError::Exists(_) => Self::Conflict(e.to_string()),
+            ResellerError::Store(e) => e.into(),
         }
     }
 }

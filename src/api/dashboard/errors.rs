@@ -3,6 +3,7 @@
 //! missing or dead session is a redirect to the login page.
 
 use crate::api::rate_limit::Limited;
+use crate::service::resellers::ResellerError;
 use crate::store::limits::CellError;
 use crate::store::{is_unavailable, StoreError};
 use askama::Template;
@@ -30,6 +31,9 @@ pub enum DashboardError {
     NotFound,
     #[error("{0}")]
     Invalid(String),
+    /// The action does not fit the account as it is (an id taken, a balance too low).
+    #[error("{0}")]
+    Conflict(String),
     #[error("database unavailable; nothing changed")]
     Unavailable,
     #[error("internal error")]
@@ -64,9 +68,23 @@ impl From<StoreError> for DashboardError {
         match e {
             StoreError::Db(e) => e.into(),
             StoreError::CustomerNotFound => Self::NotFound,
-            StoreError::InvalidAmount => Self::Invalid("the amount must be positive, in whole cents".into()),
+            StoreError::InvalidAmount => {
+                Self::Invalid("the amount must be whole cents, not zero (and positive for a credit)".into())
+            }
             StoreError::NoteRequired => Self::Invalid("a note saying why is required".into()),
+            StoreError::BelowZero { .. } => Self::Conflict(e.to_string()),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ResellerError> for DashboardError {
+    fn from(e: ResellerError) -> Self {
+        match e {
+            ResellerError::Invalid(m) => Self::Invalid(m),
+            ResellerError::NotFound => Self::NotFound,
+            ResellerError::Exists(_) => Self::Conflict(e.to_string()),
+            ResellerError::Store(e) => e.into(),
         }
     }
 }
@@ -93,6 +111,7 @@ impl IntoResponse for DashboardError {
             Self::Csrf | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(cause) => {
                 tracing::error!(cause = %cause, "dashboard error");

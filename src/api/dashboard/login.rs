@@ -109,9 +109,10 @@ async fn ops(state: &AppState, addr: IpAddr, email: &str, presented: &str) -> Re
     }
 }
 
+/// A form that carries nothing but the session's CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
-    csrf: String,
+    pub csrf: String,
 }
 
 /// Ends the session server-side (the cookie alone would not: it may have been copied).

@@ -5,6 +5,7 @@
 //!
 //! Not in the OpenAPI document: these are HTML pages for a browser, not an API.
 
+pub mod accounts;
 pub mod chart;
 pub mod errors;
 pub mod login;
@@ -39,6 +40,13 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/ops/review/{id}/settle", post(ops::settle))
         .route("/dashboard/ops/credit", post(ops::credit))
         .route("/dashboard/ops/audit", get(ops::audit))
+        .route("/dashboard/ops/resellers", post(accounts::create))
+        .route("/dashboard/ops/adjust", post(accounts::adjust))
+        .route("/dashboard/ops/suspend", post(accounts::suspend))
+        .route("/dashboard/ops/activate", post(accounts::activate))
+        .route("/dashboard/ops/keys/rotate", post(accounts::rotate_keys))
+        .route("/dashboard/ops/terms", post(accounts::set_terms))
+        .route("/dashboard/keys/rotate", post(accounts::rotate_own_keys))
         .route("/dashboard/assets/dashboard.css", get(stylesheet))
         .layer(SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,

@@ -6,11 +6,12 @@ use super::chart;
 use super::errors::DashboardError;
 use super::session::{User, Viewer};
 use super::views::{
-    amount, AccountPage, Choice, EvidenceRow, Filters, Nav, RatesView, ResellerLine, ResellersPage, TransactionPage,
-    TxnRow, RANGES, STATUSES,
+    amount, AccountPage, Choice, EvidenceRow, Filters, Nav, RatesView, ResellerLine, ResellersPage, TermsView,
+    TransactionPage, TxnRow, RANGES, STATUSES,
 };
 use crate::api::search::SearchQuery;
 use crate::api::AppState;
+use crate::store::customers::Customer;
 use crate::store::{dashboard, transactions};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -138,9 +139,25 @@ async fn account(
             filters,
             rows: rows.iter().map(TxnRow::from).collect(),
             next,
+            terms: terms(state, &customer),
         }
         .render()?,
     ))
+}
+
+fn terms(state: &AppState, c: &Customer) -> TermsView {
+    let limits = &state.settings.limits;
+    let or_blank = |v: Option<String>| v.unwrap_or_default();
+    TermsView {
+        commission_rate: c.commission_rate.normalize().to_string(),
+        credit_limit_usd: amount(c.credit_limit_usd),
+        daily_limit_local: or_blank(c.daily_limit_local.map(amount)),
+        topup_rate_per_min: or_blank(c.topup_rate_per_min.map(|n| n.to_string())),
+        api_rate_per_15min: or_blank(c.api_rate_per_15min.map(|n| n.to_string())),
+        default_daily_limit_local: amount(limits.daily_limit_local),
+        default_topup_rate_per_min: limits.topup_requests_per_minute,
+        default_api_rate_per_15min: limits.api_requests_per_15_minutes,
+    }
 }
 
 /// The range of days a page covers: 7, 30 (by default) or 90.

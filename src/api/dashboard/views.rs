@@ -256,6 +256,43 @@ pub struct AccountPage {
     pub rows: Vec<TxnRow>,
     /// The next page's URL, if there is one.
     pub next: Option<String>,
+    pub terms: TermsView,
+}
+
+impl AccountPage {
+    /// What the access form does: suspend an active account, reactivate another.
+    pub fn status_action(&self) -> &'static str {
+        if self.account_status == "active" {
+            "suspend"
+        } else {
+            "activate"
+        }
+    }
+}
+
+/// A reseller's commission and limits as the terms form shows them: a limit left blank
+/// is the configured default, named beside it.
+pub struct TermsView {
+    pub commission_rate: String,
+    pub credit_limit_usd: String,
+    pub daily_limit_local: String,
+    pub topup_rate_per_min: String,
+    pub api_rate_per_15min: String,
+    pub default_daily_limit_local: String,
+    pub default_topup_rate_per_min: u32,
+    pub default_api_rate_per_15min: u32,
+}
+
+/// New keys, shown on the answer to the form that made them and never again. `nav` is
+/// None when the rotation ended the viewer's own session.
+#[derive(Template)]
+#[template(path = "dashboard/keys.html")]
+pub struct KeysPage {
+    pub nav: Option<Nav>,
+    pub customer_id: String,
+    pub api_key: String,
+    pub secret_key: String,
+    pub reconcile_key: Option<String>,
 }
 
 #[derive(Template)]
