@@ -1190,3 +1190,120 @@ async fn ops_set_commission_and_limits_through_the_admin_api() {
     );
     app.assert_ledger_invariants().await;
 }
+
+/// Ops scripts find what ops work on without SQL: the resellers, the REVIEW queue with
+/// each transaction's attempts, and the audit log, a page at a time; a reseller's key
+/// reads none of it.
+#[tokio::test]
+async fn ops_list_resellers_the_review_queue_and_the_audit_log_through_the_admin_api() {
+    let app = TestApp::spawn().await;
+    let a = app.customer("LISTA", "10").await;
+    app.customer("LISTB", "10").await;
+    for (customer, id) in [
+        ("LISTA", "RLRLIST0001"),
+        ("LISTB", "RLRLIST0002"),
+        ("LISTA", "RLRLIST0003"),
+    ] {
+        common::dashboard::in_review(&app, customer, id).await;
+    }
+    let ops = app.ops_token("ops-erin").await;
+    let read = |token: &str, path: &str| app.client.get(app.url(path)).bearer_auth(token);
+
+    for path in ["/api/admin/customers", "/api/admin/review", "/api/admin/audit"] {
+        let (status, _) = send(app.client.get(app.url(path))).await;
+        assert_eq!(status, 401, "{path} without a token");
+        let (status, _) = send(read(&a.api_key, path)).await;
+        assert_eq!(status, 401, "{path} with a reseller's key");
+        for bad in ["limit=0", "limit=201", "limit=x", "colour=red"] {
+            let (status, body) = send(read(&ops, &format!("{path}?{bad}"))).await;
+            assert_eq!(status, 400, "{path}?{bad}: {body}");
+        }
+    }
+    for path in ["/api/admin/review?cursor=nonsense", "/api/admin/audit?cursor=nonsense"] {
+        let (status, body) = send(read(&ops, path)).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
+
+    // Every page followed to the end: each item once, in order.
+    let walk = |path: &'static str, items: &'static str, key: &'static str| {
+        let (read, ops) = (&read, &ops);
+        async move {
+            let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+            loop {
+                let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+                let (status, body) = send(read(ops, &format!("{path}{after}"))).await;
+                assert_eq!(status, 200, "{body}");
+                let page = body[items].as_array().unwrap();
+                assert!(page.len() <= 1, "{body}");
+                seen.extend(page.iter().map(|i| i[key].as_str().unwrap().to_string()));
+                match body["next_cursor"].as_str() {
+                    Some(next) => cursor = Some(next.to_string()),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    assert_eq!(
+        walk("/api/admin/customers?limit=1", "customers", "customer_id").await,
+        ["LISTA", "LISTB"]
+    );
+    assert_eq!(
+        walk("/api/admin/review?limit=1", "transactions", "transaction_id").await,
+        ["RLRLIST0001", "RLRLIST0002", "RLRLIST0003"],
+        "oldest first"
+    );
+
+    let (status, queue) = send(read(&ops, "/api/admin/review?customer=LISTA")).await;
+    assert_eq!(status, 200, "{queue}");
+    let held: Vec<&str> = queue["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["transaction_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(held, ["RLRLIST0001", "RLRLIST0003"]);
+    let first = &queue["transactions"][0];
+    assert_eq!(first["charged_usd"], json!(2.94));
+    assert_eq!(first["attempts"][0]["upstream"], json!("latcom"));
+    assert_eq!(first["attempts"][0]["upstream_reference"], json!("RLRLIST0001"));
+
+    let (status, body) = send(
+        app.client
+            .post(app.url("/api/admin/transactions/RLRLIST0001/settle"))
+            .bearer_auth(&ops)
+            .json(&json!({"outcome": "failed", "note": "LATCOM: never delivered"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, queue) = send(read(&ops, "/api/admin/review?customer=LISTA")).await;
+    assert_eq!(
+        queue["transactions"].as_array().unwrap().len(),
+        1,
+        "settled: off the queue"
+    );
+
+    let (status, log) = send(read(&ops, "/api/admin/audit?customer=LISTA&limit=1")).await;
+    assert_eq!(status, 200, "{log}");
+    let newest = &log["notes"][0];
+    assert_eq!(
+        (newest["transaction_id"].as_str(), newest["actor"].as_str()),
+        (Some("RLRLIST0001"), Some("ops:ops-erin")),
+        "{log}"
+    );
+    assert!(
+        newest["action"].as_str().unwrap().starts_with("review_settled"),
+        "{log}"
+    );
+    let (_, older) = send(read(
+        &ops,
+        &format!(
+            "/api/admin/audit?customer=LISTA&cursor={}",
+            log["next_cursor"].as_str().unwrap()
+        ),
+    ))
+    .await;
+    let older = older["notes"].as_array().unwrap();
+    assert!(!older.is_empty() && older.iter().all(|n| n["id"].as_i64() < newest["id"].as_i64()));
+    assert!(older.iter().all(|n| n["customer_id"] == json!("LISTA")), "only LISTA's");
+    app.assert_ledger_invariants().await;
+}

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod customers;
 pub mod errors;
 pub mod handlers;
+pub mod reads;
 pub mod resellers;
 pub mod webhooks;
 
@@ -17,7 +18,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/transactions/{id}/reverse", post(handlers::reverse))
         .route("/api/admin/transactions/{id}/settle", post(handlers::settle))
-        .route("/api/admin/customers", post(resellers::create))
+        .route("/api/admin/customers", post(resellers::create).get(reads::customers))
+        .route("/api/admin/review", get(reads::review))
+        .route("/api/admin/audit", get(reads::audit))
         .route("/api/admin/customers/{id}", get(customers::get))
         .route("/api/admin/customers/{id}/terms", patch(resellers::set_terms))
         .route("/api/admin/customers/{id}/adjust", post(resellers::adjust))
