@@ -12,6 +12,7 @@ pub mod json;
 pub mod login_guard;
 pub mod notifications;
 pub mod offers;
+pub mod paging;
 pub mod prometheus;
 pub mod rate_limit;
 pub mod reconcile;

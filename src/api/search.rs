@@ -1,6 +1,7 @@
 //! Transaction search, shared by both dialects: the query string, its validation, and
 //! the opaque cursor (where the previous page ended; clients pass it back untouched).
 
+use crate::api::paging::next_page;
 use crate::domain::status::TxnStatus;
 use crate::store::transactions::{self, Position, SearchFilter, Transaction};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -106,9 +107,7 @@ impl Search {
     }
 
     fn page(&self, mut rows: Vec<Transaction>) -> (Vec<Transaction>, Option<String>) {
-        let more = rows.len() as i64 > self.limit;
-        rows.truncate(self.limit as usize);
-        let next = rows.last().filter(|_| more).map(|t| encode_cursor(t.created_at, &t.id));
+        let next = next_page(&mut rows, self.limit).map(|t| encode_cursor(t.created_at, &t.id));
         (rows, next)
     }
 }

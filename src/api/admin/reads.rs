@@ -5,7 +5,8 @@
 use super::auth::Ops;
 use super::errors::{AdminError, AdminErrorBody};
 use crate::api::json::money;
-use crate::api::search::{decode_cursor, encode_cursor};
+use crate::api::paging::next_page;
+use crate::api::search::{decode_cursor, encode_cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::api::AppState;
 use crate::domain::money::DecimalNumber;
 use crate::store::dashboard::{self, AuditNote, ResellerRow};
@@ -16,9 +17,6 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-
-const DEFAULT_PAGE: i64 = 50;
-const MAX_PAGE: i64 = 200;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -36,31 +34,19 @@ pub struct PageQuery {
 impl PageQuery {
     fn parse(query: Result<Query<PageQuery>, QueryRejection>) -> Result<Self, AdminError> {
         let Query(q) = query.map_err(|e| AdminError::Invalid(e.body_text()))?;
-        if q.limit.is_some_and(|n| !(1..=MAX_PAGE).contains(&n)) {
-            return Err(AdminError::Invalid(format!("limit must be 1 to {MAX_PAGE}")));
+        if q.limit.is_some_and(|n| !(1..=MAX_LIMIT).contains(&n)) {
+            return Err(AdminError::Invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
         }
         Ok(q)
     }
 
-    /// One more than a page: whether there is a next page is whether it came back.
-    fn fetch(&self) -> i64 {
-        self.limit.unwrap_or(DEFAULT_PAGE) + 1
+    fn limit(&self) -> i64 {
+        self.limit.unwrap_or(DEFAULT_LIMIT)
     }
 
     fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty())
     }
-}
-
-/// Keep a page of `rows` fetched with [`PageQuery::fetch`], and the cursor after its last.
-fn page<T>(mut rows: Vec<T>, q: &PageQuery, cursor_after: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
-    let size = q.fetch() as usize - 1;
-    if rows.len() <= size {
-        return (rows, None);
-    }
-    rows.truncate(size);
-    let next = rows.last().map(cursor_after);
-    (rows, next)
 }
 
 fn stale_cursor() -> AdminError {
@@ -98,8 +84,8 @@ pub async fn customers(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Resellers>, AdminError> {
     let q = PageQuery::parse(query)?;
-    let rows = dashboard::resellers(&state.pool, q.cursor(), q.fetch()).await?;
-    let (rows, next_cursor) = page(rows, &q, |r: &ResellerRow| r.id.clone());
+    let mut rows = dashboard::resellers(&state.pool, q.cursor(), q.limit() + 1).await?;
+    let next_cursor = next_page(&mut rows, q.limit()).map(|r| r.id.clone());
     Ok(Json(Resellers {
         success: true,
         customers: rows.into_iter().map(Reseller::from).collect(),
@@ -183,16 +169,17 @@ pub async fn review(
         .cursor()
         .map(|c| decode_cursor(c).ok_or_else(stale_cursor))
         .transpose()?;
-    let rows = transactions::review_queue(&state.pool, q.customer.as_deref(), after.as_ref(), q.fetch()).await?;
-    let (rows, next_cursor) = page(rows, &q, |t: &Transaction| encode_cursor(t.created_at, &t.id));
-    let mut queue = Vec::with_capacity(rows.len());
-    for t in rows {
-        let attempts = transactions::evidence(&state.pool, &t.id).await?;
-        queue.push(InReview::new(t, attempts));
-    }
+    let mut rows =
+        transactions::review_queue(&state.pool, q.customer.as_deref(), after.as_ref(), q.limit() + 1).await?;
+    let next_cursor = next_page(&mut rows, q.limit()).map(|t| encode_cursor(t.created_at, &t.id));
+    let evidence = transactions::evidence_by_transaction(&state.pool, &rows).await?;
     Ok(Json(ReviewQueue {
         success: true,
-        transactions: queue,
+        transactions: rows
+            .into_iter()
+            .zip(evidence)
+            .map(|(t, a)| InReview::new(t, a))
+            .collect(),
         next_cursor,
     }))
 }
@@ -270,8 +257,8 @@ pub async fn audit(
         .cursor()
         .map(|c| c.parse::<i64>().map_err(|_| stale_cursor()))
         .transpose()?;
-    let rows = dashboard::audit_log(&state.pool, q.customer.as_deref(), before, q.fetch()).await?;
-    let (rows, next_cursor) = page(rows, &q, |n: &AuditNote| n.id.to_string());
+    let mut rows = dashboard::audit_log(&state.pool, q.customer.as_deref(), before, q.limit() + 1).await?;
+    let next_cursor = next_page(&mut rows, q.limit()).map(|n| n.id.to_string());
     Ok(Json(AuditLog {
         success: true,
         notes: rows.into_iter().map(AuditEntry::from).collect(),

@@ -3,9 +3,10 @@
 //! (`settle_review`, `customers::credit`), with the ops user's email as the audit actor.
 
 use super::errors::DashboardError;
-use super::pages::{encode, more, whose, PAGE};
+use super::pages::{encode, whose, PAGE};
 use super::session::Viewer;
 use super::views::{AuditPage, AuditRow, EvidenceRow, Nav, ReviewItem, ReviewPage, TxnRow};
+use crate::api::paging::next_page;
 use crate::api::search::{decode_cursor, encode_cursor};
 use crate::api::AppState;
 use crate::store::ledger::{ReviewVerdict, Settlement};
@@ -38,7 +39,7 @@ pub async fn review(
         None => None,
     };
     let mut rows = transactions::review_queue(&state.pool, customer.as_deref(), after.as_ref(), PAGE + 1).await?;
-    let next = more(&mut rows).map(|last| {
+    let next = next_page(&mut rows, PAGE).map(|last| {
         let only = customer
             .as_deref()
             .map(|c| format!("&customer={}", encode(c)))
@@ -48,14 +49,15 @@ pub async fn review(
             encode_cursor(last.created_at, &last.id)
         )
     });
-    let mut items = Vec::with_capacity(rows.len());
-    for t in &rows {
-        let evidence = transactions::evidence(&state.pool, &t.id).await?;
-        items.push(ReviewItem {
+    let evidence = transactions::evidence_by_transaction(&state.pool, &rows).await?;
+    let items = rows
+        .iter()
+        .zip(evidence)
+        .map(|(t, evidence)| ReviewItem {
             txn: TxnRow::from(t),
             evidence: evidence.iter().map(EvidenceRow::from).collect(),
-        });
-    }
+        })
+        .collect();
     Ok(Html(
         ReviewPage {
             nav: Nav::of(&viewer),
@@ -144,7 +146,7 @@ pub async fn audit(
     viewer.ops()?;
     let customer = whose(&viewer, q.customer.as_deref())?;
     let mut rows = dashboard::audit_log(&state.pool, customer.as_deref(), q.before, PAGE + 1).await?;
-    let next = more(&mut rows).map(|last| {
+    let next = next_page(&mut rows, PAGE).map(|last| {
         let only = customer
             .as_deref()
             .map(|c| format!("&customer={}", encode(c)))

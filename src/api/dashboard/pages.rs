@@ -9,6 +9,7 @@ use super::views::{
     amount, AccountPage, Choice, EvidenceRow, Filters, Nav, RatesView, ResellerLine, ResellersPage, TermsView,
     TransactionPage, TxnRow, RANGES, STATUSES,
 };
+use crate::api::paging::next_page;
 use crate::api::search::SearchQuery;
 use crate::api::AppState;
 use crate::store::customers::Customer;
@@ -65,7 +66,7 @@ pub async fn home(
 
 async fn resellers(state: &AppState, viewer: &Viewer, after: Option<&str>) -> Result<Html<String>, DashboardError> {
     let mut rows = dashboard::resellers(&state.pool, after, PAGE + 1).await?;
-    let next = more(&mut rows).map(|last| format!("/dashboard?after={}", encode(&last.id)));
+    let next = next_page(&mut rows, PAGE).map(|last| format!("/dashboard?after={}", encode(&last.id)));
     Ok(Html(
         ResellersPage {
             nav: Nav::of(viewer),
@@ -193,16 +194,6 @@ pub fn encode(v: &str) -> String {
     url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
-/// Drop the extra row read to know whether a next page exists; the page's last row if so.
-pub fn more<T>(rows: &mut Vec<T>) -> Option<&T> {
-    if rows.len() as i64 > PAGE {
-        rows.truncate(PAGE as usize);
-        rows.last()
-    } else {
-        None
-    }
-}
-
 /// One transaction; with its attempts and the upstreams' answers for ops.
 pub async fn transaction(
     State(state): State<AppState>,
@@ -216,7 +207,7 @@ pub async fn transaction(
         ),
         User::Ops { .. } => (
             transactions::get(&state.pool, &id).await?,
-            transactions::evidence(&state.pool, &id).await?,
+            transactions::evidence(&state.pool, &[&id]).await?,
         ),
     };
     let txn = txn.ok_or(DashboardError::NotFound)?;

@@ -3,6 +3,7 @@
 use super::auth::RelierCustomer;
 use super::errors::RelierError;
 use crate::api::json::timestamp;
+use crate::api::paging::next_page;
 use crate::api::rate_limit::LimitKind;
 use crate::api::search::MAX_LIMIT;
 use crate::api::AppState;
@@ -91,9 +92,7 @@ pub async fn log(
         return Err(RelierError::Validation(errors));
     }
     let mut rows = webhooks::deliveries_for(&state.pool, &customer.0.id, before, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = rows.last().filter(|_| more).map(|d| d.id.to_string());
+    let next_cursor = next_page(&mut rows, limit).map(|d| d.id.to_string());
     let deliveries: Vec<DeliveryView> = rows.into_iter().map(DeliveryView::from).collect();
     Ok(Json(json!({"success": true, "deliveries": deliveries, "next_cursor": next_cursor})).into_response())
 }

@@ -10,6 +10,7 @@ use sqlx::{PgPool, QueryBuilder};
 /// One send to an upstream and its answer.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AttemptEvidence {
+    pub transaction_id: String,
     pub attempt_no: i32,
     pub upstream: String,
     pub upstream_reference: String,
@@ -47,14 +48,35 @@ pub async fn review_queue(
     q.build_query_as().fetch_all(pool).await
 }
 
-/// Every attempt of a transaction, in order (through its unique (transaction_id, attempt_no)).
-pub async fn evidence(pool: &PgPool, transaction_id: &str) -> Result<Vec<AttemptEvidence>, sqlx::Error> {
+/// Every attempt of these transactions, by transaction and in order (through the
+/// unique (transaction_id, attempt_no)): one statement for a whole page of them.
+pub async fn evidence(pool: &PgPool, transaction_ids: &[&str]) -> Result<Vec<AttemptEvidence>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT attempt_no, upstream, upstream_reference, amount_sent, status, upstream_transaction_id,
-                response_code, message, created_at, finished_at
-         FROM attempts WHERE transaction_id = $1 ORDER BY attempt_no",
+        "SELECT transaction_id, attempt_no, upstream, upstream_reference, amount_sent, status,
+                upstream_transaction_id, response_code, message, created_at, finished_at
+         FROM attempts WHERE transaction_id = ANY($1) ORDER BY transaction_id, attempt_no",
     )
-    .bind(transaction_id)
+    .bind(transaction_ids)
     .fetch_all(pool)
     .await
+}
+
+/// `evidence` for a page of transactions, split back into each one's attempts, in the
+/// page's order.
+pub async fn evidence_by_transaction(
+    pool: &PgPool,
+    page: &[Transaction],
+) -> Result<Vec<Vec<AttemptEvidence>>, sqlx::Error> {
+    let ids: Vec<&str> = page.iter().map(|t| t.id.as_str()).collect();
+    let mut evidence = evidence(pool, &ids).await?;
+    Ok(page
+        .iter()
+        .map(|t| {
+            let (mine, rest) = std::mem::take(&mut evidence)
+                .into_iter()
+                .partition(|a| a.transaction_id == t.id);
+            evidence = rest;
+            mine
+        })
+        .collect())
 }
