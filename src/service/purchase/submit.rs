@@ -185,14 +185,14 @@ impl PurchaseService {
     async fn carry_out(self: Arc<Self>, req: PurchaseRequest) -> Result<Accepted, PurchaseError> {
         let started = Instant::now();
         let mut accepted = match self.submit(req).await {
-            Err(unconfirmed @ PurchaseError::Unconfirmed { .. }) => {
-                if let PurchaseError::Unconfirmed { transaction_id, .. } = &unconfirmed {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                if let PurchaseError::Unconfirmed { transaction_id, .. } = &e {
                     let (this, id) = (Arc::clone(&self), transaction_id.clone());
                     tokio::spawn(async move { this.take_up_unconfirmed(&id).await }.in_current_span());
                 }
-                return Err(unconfirmed);
+                return Err(e);
             }
-            submitted => submitted?,
         };
         let within = self.sync_deadline.saturating_sub(started.elapsed());
         tracing::Span::current().record("txn", accepted.txn.id.as_str());
