@@ -1307,3 +1307,33 @@ async fn ops_list_resellers_the_review_queue_and_the_audit_log_through_the_admin
     assert!(older.iter().all(|n| n["customer_id"] == json!("LISTA")), "only LISTA's");
     app.assert_ledger_invariants().await;
 }
+
+/// Adjustments raced against one balance: each is checked and written under the
+/// balance's row lock, so of eight −3.00 on 10.00 exactly three pass and the balance
+/// ends at 1.00, never below zero; the others are 409 and move nothing.
+#[tokio::test]
+async fn racing_adjustments_never_take_a_balance_below_zero() {
+    let app = TestApp::spawn().await;
+    let c = app.customer("RACED", "10").await;
+    let ops = app.ops_token("ops-race").await;
+    let entries = app.ledger_entry_count().await;
+    let adjustments = (0..8).map(|i| {
+        let request = app
+            .client
+            .post(app.url("/api/admin/customers/RACED/adjust"))
+            .bearer_auth(&ops)
+            .json(&json!({"usd": -3, "note": format!("chargeback {i}")}));
+        async move { send(request).await }
+    });
+    let answers = futures::future::join_all(adjustments).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 409, 409, 409, 409, 409], "{answers:?}");
+    assert_eq!(app.balance(&c).await, dec("1.00"));
+    assert_eq!(
+        app.ledger_entry_count().await,
+        entries + 3,
+        "one entry per adjustment that passed"
+    );
+    app.assert_ledger_invariants().await;
+}
