@@ -696,8 +696,11 @@ async fn a_claim_that_runs_out_is_taken_again_and_only_the_latest_settles() {
     use recarga::store::notifications::{instances, messages};
     let db = common::fresh_database_url().await;
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let reseller = "RESELLER_9";
+    assert!(recarga(&db, &["customer", "create", "--id", reseller, "--name", "Nine"]).0);
     let instance = instances::create(&pool, None, "recarga", "recarga").await.unwrap();
     let new = || messages::NewMessage {
+        customer_id: reseller,
         instance_id: instance.id,
         phone_number: "254712345678",
         customer_name: "John Doe",
@@ -707,7 +710,6 @@ async fn a_claim_that_runs_out_is_taken_again_and_only_the_latest_settles() {
         currency: "USD",
         due_date: None,
         body: "text",
-        reseller_id: None,
         request_id: Some("req-1"),
     };
     let messages::Stored::Queued(id) = messages::enqueue(&pool, new(), 3600).await.unwrap() else {
@@ -725,14 +727,19 @@ async fn a_claim_that_runs_out_is_taken_again_and_only_the_latest_settles() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let second = messages::claim_due(&pool, 10, 60).await.unwrap();
     assert_eq!((second[0].id, second[0].attempts), (id, 2), "taken again");
+    assert_eq!(second[0].customer_id, reseller);
 
     assert!(
-        !messages::mark_sent(&pool, id, 1, "late", false).await.unwrap(),
+        !messages::mark_sent(&pool, reseller, id, 1, "late", false)
+            .await
+            .unwrap(),
         "the dead claim settles nothing"
     );
-    assert!(messages::mark_sent(&pool, id, 2, "3EB0", false).await.unwrap());
+    assert!(messages::mark_sent(&pool, reseller, id, 2, "3EB0", false)
+        .await
+        .unwrap());
     assert!(
-        !messages::mark_failed(&pool, id, 2, "after").await.unwrap(),
+        !messages::mark_failed(&pool, reseller, id, 2, "after").await.unwrap(),
         "settled once"
     );
     let (status, whatsapp_id): (String, String) =
