@@ -29,7 +29,8 @@ SELECT create_distributed_table('webhook_endpoints', 'customer_id', colocate_wit
 SELECT create_distributed_table('events', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('deliveries', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('notification_api_keys', 'account_id', colocate_with => 'customers');
-SELECT create_distributed_table('notification_messages', 'reseller_id', colocate_with => 'customers');
+SELECT create_distributed_table('notification_messages', 'customer_id', colocate_with => 'customers');
+SELECT create_distributed_table('notification_dedup', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('daily_volume', 'customer_id', colocate_with => 'customers');
 SELECT create_distributed_table('daily_latency', 'customer_id', colocate_with => 'customers');
 
@@ -42,7 +43,6 @@ SELECT create_reference_table('ops_reconcile_keys');
 SELECT create_reference_table('dashboard_sessions');
 SELECT create_reference_table('upstream_sessions');
 SELECT create_reference_table('notification_instances');
-SELECT create_reference_table('notification_dedup');
 -- The business days the dashboard's rollup holds (one row a day).
 SELECT create_reference_table('volume_days');
 

@@ -207,12 +207,6 @@ const STILL_VIOLATING: &[&str] = &[
     "invoice_totals: foreign key invoice_totals_invoice_number_fkey to invoices does not pair the distribution columns",
     "invoice_totals: no column customer_id",
     "invoices: unique index invoices_pkey lacks customer_id",
-    // WhatsApp notifications.
-    "notification_api_keys: unique index notification_api_keys_key_hash_key lacks account_id",
-    "notification_api_keys: unique index notification_api_keys_pkey lacks account_id",
-    "notification_instances: foreign key notification_instances_account_id_fkey to customers references a distributed table from a table that is not",
-    "notification_messages.reseller_id: may be NULL",
-    "notification_messages: unique index notification_messages_pkey lacks reseller_id",
     // Distributor sessions.
     "refresh_tokens: foreign key refresh_tokens_family_id_fkey to token_families does not pair the distribution columns",
     "refresh_tokens: unique index refresh_tokens_pkey lacks customer_id",

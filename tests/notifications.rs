@@ -516,6 +516,48 @@ async fn resellers_without_a_contact_get_nothing() {
     assert_eq!(stored_messages(&app).await, 0);
 }
 
+/// recarga's own notices are de-duplicated per reseller: two resellers low the same
+/// day (the same LOW-BALANCE-<day> reference) are both told, each once.
+#[tokio::test]
+async fn two_resellers_low_the_same_day_are_both_told() {
+    let app = app().await;
+    instance(&app, None, "recarga").await;
+    let mut ids = Vec::new();
+    for (id, number) in [("RESELLER_A", "254700000001"), ("RESELLER_B", "254700000002")] {
+        app.customer(id, "1").await;
+        ops(
+            &app,
+            Command::Customer(CustomerCommand::Whatsapp {
+                id: id.into(),
+                number: Some(number.into()),
+                clear: false,
+            }),
+        )
+        .await;
+        let low = ResellerNotice::LowBalance {
+            balance_usd: dec!(1),
+            threshold_usd: dec!(10),
+        };
+        for _ in 0..2 {
+            ids.push(
+                app.notifications
+                    .notify_reseller(id, low.clone())
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+    }
+    assert_eq!(ids[0], ids[1], "a repeat answers the first");
+    assert_eq!(ids[2], ids[3], "a repeat answers the first");
+    assert_ne!(ids[0], ids[2], "another reseller's notice is its own");
+    let mut numbers: Vec<String> = delivered(&app, 2).await.into_iter().map(|m| m.number).collect();
+    numbers.sort();
+    assert_eq!(numbers, ["254700000001", "254700000002"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.evolution.delivered().len(), 2);
+}
+
 #[tokio::test]
 async fn keys_and_instances_are_managed_with_the_cli() {
     let db = common::fresh_database_url().await;
@@ -640,6 +682,24 @@ async fn keys_and_instances_are_managed_with_the_cli() {
     };
     assert!(!create("WISP_CLI", "send_message,admin").0);
     assert!(!create("NOBODY", "send_message").0);
+    let (ok, _, err) = recarga(
+        &db,
+        &[
+            "notifications",
+            "instance",
+            "create",
+            "--account",
+            "NOBODY",
+            "--name",
+            "billing",
+            "--evolution-instance",
+            "nobody-billing",
+        ],
+    );
+    assert!(
+        !ok && err.contains("customer not found"),
+        "no instance for an unknown account: {err}"
+    );
     assert!(
         !recarga(
             &db,
@@ -696,8 +756,11 @@ async fn a_claim_that_runs_out_is_taken_again_and_only_the_latest_settles() {
     use recarga::store::notifications::{instances, messages};
     let db = common::fresh_database_url().await;
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let reseller = "RESELLER_9";
+    assert!(recarga(&db, &["customer", "create", "--id", reseller, "--name", "Nine"]).0);
     let instance = instances::create(&pool, None, "recarga", "recarga").await.unwrap();
     let new = || messages::NewMessage {
+        customer_id: reseller,
         instance_id: instance.id,
         phone_number: "254712345678",
         customer_name: "John Doe",
@@ -707,7 +770,6 @@ async fn a_claim_that_runs_out_is_taken_again_and_only_the_latest_settles() {
         currency: "USD",
         due_date: None,
         body: "text",
-        reseller_id: None,
         request_id: Some("req-1"),
     };
     let messages::Stored::Queued(id) = messages::enqueue(&pool, new(), 3600).await.unwrap() else {
@@ -725,14 +787,19 @@ async fn a_claim_that_runs_out_is_taken_again_and_only_the_latest_settles() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let second = messages::claim_due(&pool, 10, 60).await.unwrap();
     assert_eq!((second[0].id, second[0].attempts), (id, 2), "taken again");
+    assert_eq!(second[0].customer_id, reseller);
 
     assert!(
-        !messages::mark_sent(&pool, id, 1, "late", false).await.unwrap(),
+        !messages::mark_sent(&pool, reseller, id, 1, "late", false)
+            .await
+            .unwrap(),
         "the dead claim settles nothing"
     );
-    assert!(messages::mark_sent(&pool, id, 2, "3EB0", false).await.unwrap());
+    assert!(messages::mark_sent(&pool, reseller, id, 2, "3EB0", false)
+        .await
+        .unwrap());
     assert!(
-        !messages::mark_failed(&pool, id, 2, "after").await.unwrap(),
+        !messages::mark_failed(&pool, reseller, id, 2, "after").await.unwrap(),
         "settled once"
     );
     let (status, whatsapp_id): (String, String) =

@@ -24,17 +24,25 @@ impl NotificationService {
             .await
         {
             Ok(accepted) => {
-                messages::mark_sent(&self.pool, m.id, m.attempts, &accepted.message_id, accepted.delivered).await?;
+                messages::mark_sent(
+                    &self.pool,
+                    &m.customer_id,
+                    m.id,
+                    m.attempts,
+                    &accepted.message_id,
+                    accepted.delivered,
+                )
+                .await?;
                 tracing::info!(whatsapp_id = %accepted.message_id, "notification sent");
             }
             Err(e) if e.is_retryable() && m.attempts < self.config.max_attempts => {
                 let wait = self.backoff(m.attempts);
                 let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                messages::retry_at(&self.pool, m.id, m.attempts, at, &e.to_string()).await?;
+                messages::retry_at(&self.pool, &m.customer_id, m.id, m.attempts, at, &e.to_string()).await?;
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "notification not sent; will retry");
             }
             Err(e) => {
-                messages::mark_failed(&self.pool, m.id, m.attempts, &e.to_string()).await?;
+                messages::mark_failed(&self.pool, &m.customer_id, m.id, m.attempts, &e.to_string()).await?;
                 tracing::warn!(error = %e, "notification failed");
             }
         }

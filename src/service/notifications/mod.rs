@@ -125,6 +125,6 @@ impl NotificationService {
         let instance = instances::of_account(&self.pool, instance_id, account_id)
             .await?
             .ok_or(NotifyError::InstanceNotFound)?;
-        Ok(messages::log(&self.pool, instance.id, filter).await?)
+        Ok(messages::log(&self.pool, account_id, instance.id, filter).await?)
     }
 }

@@ -83,6 +83,7 @@ impl NotificationService {
             return Ok(None);
         };
         let mut o = Outgoing {
+            customer_id,
             instance_id: instance.id,
             kind: MessageType::Confirmation,
             phone_number: &contact,
@@ -92,7 +93,6 @@ impl NotificationService {
             currency: USD,
             due_date: None,
             extra: Vec::new(),
-            reseller_id: Some(customer_id),
             request_id: None,
         };
         let invoice_id = match &notice {

@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 /// A message to render and queue.
 pub(super) struct Outgoing<'a> {
+    /// Whose message it is: the instance's account, or the reseller notified.
+    pub customer_id: &'a str,
     pub instance_id: Uuid,
     pub kind: MessageType,
     pub phone_number: &'a str,
@@ -23,7 +25,6 @@ pub(super) struct Outgoing<'a> {
     pub due_date: Option<NaiveDate>,
     /// Placeholders beyond the seed's four (`period`, `balance`, `threshold`).
     pub extra: Vec<(&'static str, Option<String>)>,
-    pub reseller_id: Option<&'a str>,
     pub request_id: Option<&'a str>,
 }
 
@@ -47,6 +48,7 @@ impl NotificationService {
         }
         let stored = self
             .queue(Outgoing {
+                customer_id: &caller.account_id,
                 instance_id: instance.id,
                 kind: request.message_type,
                 phone_number: &request.phone_number,
@@ -56,7 +58,6 @@ impl NotificationService {
                 currency: &request.currency,
                 due_date: request.due_date,
                 extra: Vec::new(),
-                reseller_id: None,
                 request_id,
             })
             .await?;
@@ -84,6 +85,7 @@ impl NotificationService {
         let stored = messages::enqueue(
             &self.pool,
             NewMessage {
+                customer_id: o.customer_id,
                 instance_id: o.instance_id,
                 phone_number: o.phone_number,
                 customer_name: o.customer_name,
@@ -93,7 +95,6 @@ impl NotificationService {
                 currency: o.currency,
                 due_date: o.due_date,
                 body: &body,
-                reseller_id: o.reseller_id,
                 request_id: o.request_id,
             },
             self.config.dedup_window_secs,

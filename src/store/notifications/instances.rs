@@ -1,6 +1,5 @@
 //! WhatsApp instances: an account's, or recarga's own (no account).
 
-use super::is_missing_reference;
 use crate::store::{is_unique_violation, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -28,6 +27,18 @@ pub async fn create(
     name: &str,
     evolution_instance: &str,
 ) -> Result<Instance, StoreError> {
+    // Checked here, not by a foreign key: instances are a reference table under Citus,
+    // which may not reference the distributed customers. Customers are never deleted,
+    // so the account cannot go between this read and the insert.
+    if let Some(account) = account_id {
+        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1)")
+            .bind(account)
+            .fetch_one(pool)
+            .await?;
+        if !known {
+            return Err(StoreError::CustomerNotFound);
+        }
+    }
     let created = sqlx::query_as(&format!(
         "INSERT INTO notification_instances (id, account_id, name, evolution_instance)
          VALUES ($1, $2, $3, $4) RETURNING {INSTANCE_COLUMNS}"
@@ -39,7 +50,6 @@ pub async fn create(
     .fetch_one(pool)
     .await;
     match created {
-        Err(e) if is_missing_reference(&e) => Err(StoreError::CustomerNotFound),
         Err(e) if is_unique_violation(&e) => Err(StoreError::OwnInstanceExists),
         other => Ok(other?),
     }

@@ -51,7 +51,8 @@ pub async fn create(
     }
 }
 
-/// The active (unrevoked) key with this hash.
+/// The active (unrevoked) key with this hash. The caller has only the key, no account,
+/// so under Citus this lookup runs on every shard (through the plain index on the hash).
 pub async fn active_by_hash(pool: &PgPool, key_hash: &[u8]) -> Result<Option<KeyAuth>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, account_id, permissions, key_hash FROM notification_api_keys
