@@ -47,6 +47,5 @@ SELECT create_reference_table('notification_instances');
 SELECT create_reference_table('volume_days');
 
 -- Kept on the coordinator: written by every request (a reference table would write to
--- every node) and unlogged, or no longer used.
+-- every node) and unlogged.
 SELECT citus_add_local_table_to_metadata('rate_limit_cells');
-SELECT citus_add_local_table_to_metadata('jobs');

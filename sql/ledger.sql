@@ -173,9 +173,9 @@ BEGIN
     END IF;
 
     IF p.upstream IS NOT NULL THEN
-        INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product,
-            amount_sent, status)
-        VALUES (p.id, 1, p.upstream, p.upstream_reference, p.upstream_product, p.amount_sent, 'SENT')
+        INSERT INTO attempts (customer_id, transaction_id, attempt_no, upstream, upstream_reference,
+            upstream_product, amount_sent, status)
+        VALUES (p.customer_id, p.id, 1, p.upstream, p.upstream_reference, p.upstream_product, p.amount_sent, 'SENT')
         RETURNING id INTO attempt_id;
     END IF;
     outcome := 'created';
@@ -196,7 +196,8 @@ BEGIN
     WHERE id = t.customer_id
     RETURNING balance_usd - t.charged_usd INTO v_balance;
     FOR e IN SELECT l.kind, l.amount_usd FROM ledger_entries l
-             WHERE l.transaction_id = t.id AND l.amount_usd < 0 ORDER BY l.id LOOP
+             WHERE l.customer_id = t.customer_id AND l.transaction_id = t.id AND l.amount_usd < 0
+             ORDER BY l.id LOOP
         v_balance := v_balance - e.amount_usd;
         INSERT INTO ledger_entries (customer_id, transaction_id, kind, amount_usd, balance_after_usd)
         VALUES (t.customer_id, t.id, 'refund_' || e.kind, -e.amount_usd, v_balance);
@@ -234,7 +235,7 @@ BEGIN
     IF p_attempt_id IS NOT NULL THEN
         UPDATE attempts SET status = 'FAILED', response_code = p_response_code, message = p_reason,
             finished_at = now()
-        WHERE id = p_attempt_id;
+        WHERE id = p_attempt_id AND customer_id = t.customer_id;
     END IF;
     RETURN 'settled';
 END $$;

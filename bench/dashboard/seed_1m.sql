@@ -19,8 +19,8 @@ SELECT 'T' || lpad(i::text, 8, '0'),
        now(),
        CASE WHEN i % 1000 = 7 THEN NULL ELSE now() END
 FROM generate_series(1, 1000000) AS i;
-INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status, message, created_at)
-SELECT id, 1, 'latcom', id, 'TFE_MXN_20_TO_2000', 43.10, 'UNKNOWN', 'timeout', created_at FROM transactions WHERE status = 'REVIEW';
+INSERT INTO attempts (customer_id, transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status, message, created_at)
+SELECT customer_id, id, 1, 'latcom', id, 'TFE_MXN_20_TO_2000', 43.10, 'UNKNOWN', 'timeout', created_at FROM transactions WHERE status = 'REVIEW';
 INSERT INTO audit_notes (customer_id, action, note, actor, created_at)
 SELECT CASE WHEN i % 3 = 0 THEN 'BIG' WHEN i % 3 = 1 THEN 'MID' ELSE 'SMALL' END, 'credit', i || ' USD: wire', 'bench@ops.example',
        now() - i * interval '1 minute'

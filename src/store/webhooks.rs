@@ -106,13 +106,22 @@ pub async fn endpoint(pool: &PgPool, customer_id: &str) -> Result<Option<Endpoin
         .await
 }
 
-/// Record a purchase's callback URL before its debit (see migration 0016).
-pub async fn add_callback(pool: &PgPool, transaction_id: &str, url: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO purchase_callbacks (transaction_id, url) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(transaction_id)
-        .bind(url)
-        .execute(pool)
-        .await?;
+/// Record a purchase's callback URL before its debit (see migration 0016), under the
+/// customer the debit will name.
+pub async fn add_callback(
+    pool: &PgPool,
+    customer_id: &str,
+    transaction_id: &str,
+    url: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO purchase_callbacks (customer_id, transaction_id, url) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(customer_id)
+    .bind(transaction_id)
+    .bind(url)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -159,7 +168,7 @@ pub async fn queue_deliveries(pool: &PgPool, event: &Event) -> Result<u64, sqlx:
          SELECT $1, $2, 'webhook', w.url FROM webhook_endpoints w WHERE w.customer_id = $2 AND w.url IS NOT NULL
          UNION ALL
          SELECT $1, $2, 'callback', c.url FROM purchase_callbacks c
-         WHERE c.transaction_id = $3 AND $4 LIKE 'transaction.%'
+         WHERE c.transaction_id = $3 AND c.customer_id = $2 AND $4 LIKE 'transaction.%'
          ON CONFLICT (event_id, target) DO NOTHING",
     )
     .bind(event.id)

@@ -35,7 +35,7 @@ impl PurchaseService {
             tracing::Span::current().record("txn", new.id.as_str());
             if let Some(url) = &req.callback_url {
                 // Committed before the debit: a settlement never commits without it.
-                notifications::add_callback(&self.pool, &new.id, url)
+                notifications::add_callback(&self.pool, &new.customer_id, &new.id, url)
                     .await
                     .map_err(|e| PurchaseError::Unavailable(e.into()))?;
             }

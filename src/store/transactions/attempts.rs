@@ -51,9 +51,11 @@ pub async fn begin_attempts(
              FROM a
              WHERE t.id = a.transaction_id
                AND t.status = CASE WHEN a.attempt_no = 1 THEN 'PENDING' ELSE 'PROCESSING' END
-             RETURNING a.*)
-         INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status)
-         SELECT transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, 'SENT' FROM owned
+             RETURNING t.customer_id, a.*)
+         INSERT INTO attempts (customer_id, transaction_id, attempt_no, upstream, upstream_reference, upstream_product,
+             amount_sent, status)
+         SELECT customer_id, transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent,
+             'SENT' FROM owned
          RETURNING id, transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status, created_at",
     )
     .bind(batch.iter().map(|a| a.transaction_id).collect::<Vec<_>>())
@@ -84,7 +86,8 @@ pub async fn latest_attempt(pool: &PgPool, transaction_id: &str) -> Result<Optio
     .await
 }
 
-/// The attempt sent to `upstream` under `upstream_reference` (unique per upstream).
+/// The attempt sent to `upstream` under `upstream_reference` (unique per upstream: the
+/// reference derives from the transaction id; the key proves it per customer).
 pub async fn attempt_by_reference(
     pool: &PgPool,
     upstream: &str,
