@@ -132,8 +132,8 @@ pub async fn claim_events(pool: &PgPool, limit: i64, lease_secs: i64) -> Result<
     sqlx::query_as(
         "UPDATE events e SET locked_until = now() + make_interval(secs => $2)
          WHERE (e.customer_id, e.id) IN (SELECT customer_id, id FROM events WHERE dispatched_at IS NULL
-                          AND (locked_until IS NULL OR locked_until < now())
-                        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                                           AND (locked_until IS NULL OR locked_until < now())
+                                         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING e.id, e.customer_id, e.kind, e.transaction_id, e.created_at",
     )
     .bind(limit)
@@ -204,8 +204,8 @@ pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: i64) -> Result<Vec
              UPDATE deliveries SET locked_until = now() + make_interval(secs => $2)
              WHERE (customer_id, id) IN (SELECT customer_id, id FROM deliveries
                                          WHERE status = 'pending' AND next_attempt_at <= now()
-                            AND (locked_until IS NULL OR locked_until < now())
-                          ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+                                           AND (locked_until IS NULL OR locked_until < now())
+                                         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
              RETURNING *)
          SELECT {DELIVERY_COLUMNS} FROM c d JOIN events e ON e.customer_id = d.customer_id AND e.id = d.event_id"
     ))
