@@ -188,19 +188,6 @@ const STILL_VIOLATING: &[&str] = &[
     "audit_notes: foreign key audit_notes_transaction_id_fkey to transactions does not pair the distribution columns",
     "audit_notes: unique index audit_notes_pkey lacks customer_id",
     "customers: unique index customers_reconcile_key lacks id",
-    // Webhooks.
-    "deliveries: foreign key deliveries_event_id_fkey to events does not pair the distribution columns",
-    "deliveries: unique index deliveries_event_id_target_key lacks customer_id",
-    "deliveries: unique index deliveries_pkey lacks customer_id",
-    "events: foreign key events_transaction_id_fkey to transactions does not pair the distribution columns",
-    "events: unique index events_pkey lacks customer_id",
-    // Invoices.
-    "invoice_lines: foreign key invoice_lines_invoice_number_fkey to invoices does not pair the distribution columns",
-    "invoice_lines: foreign key invoice_lines_transaction_id_fkey to transactions does not pair the distribution columns",
-    "invoice_lines: no column customer_id",
-    "invoice_totals: foreign key invoice_totals_invoice_number_fkey to invoices does not pair the distribution columns",
-    "invoice_totals: no column customer_id",
-    "invoices: unique index invoices_pkey lacks customer_id",
     // Distributor sessions.
     "refresh_tokens: foreign key refresh_tokens_family_id_fkey to token_families does not pair the distribution columns",
     "refresh_tokens: unique index refresh_tokens_pkey lacks customer_id",

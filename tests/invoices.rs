@@ -87,7 +87,8 @@ async fn the_monthly_run_issues_exact_immutable_invoices_each_reseller_sees_its_
     let rate = (local / cost).round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero);
     assert_eq!(money(&totals["average_rate"]), rate);
     let ledger: Decimal = sqlx::query_scalar(
-        "SELECT -sum(e.amount_usd) FROM ledger_entries e JOIN invoice_lines l ON l.transaction_id = e.transaction_id
+        "SELECT -sum(e.amount_usd) FROM ledger_entries e JOIN invoice_lines l
+             ON l.customer_id = e.customer_id AND l.transaction_id = e.transaction_id
          WHERE l.invoice_number = $1",
     )
     .bind(&number)
@@ -113,6 +114,22 @@ async fn the_monthly_run_issues_exact_immutable_invoices_each_reseller_sees_its_
     ] {
         assert!(sqlx::query(statement).execute(&app.pool).await.is_err(), "{statement}");
     }
+    // Invoices are keyed by (customer, number): a number stays one reseller's because
+    // the database holds it to name its month and reseller (23514: check violation).
+    let taken = sqlx::query(
+        "INSERT INTO invoices (number, customer_id, period_start, period_end, transactions, cost_usd,
+             commission_usd, total_usd)
+         VALUES ($1, 'B', $2, $2, 1, 1, 0, 1)",
+    )
+    .bind(&number)
+    .bind(invoice::next_month(this_month))
+    .execute(&app.pool)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        taken.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("23514")
+    );
     let (_, after) = send(app.get(&format!("/api/invoices/{number}"), &a)).await;
     assert_eq!(after, issued);
 

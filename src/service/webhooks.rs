@@ -113,7 +113,7 @@ impl WebhookService {
                     e
                 })?;
             }
-            store::mark_dispatched(&self.pool, event.id).await?;
+            store::mark_dispatched(&self.pool, event).await?;
         }
         Ok(events.len())
     }
@@ -128,7 +128,7 @@ impl WebhookService {
     pub async fn attempt(&self, d: &Delivery) -> Result<(), WebhookError> {
         let body = match &d.body {
             Some(b) => b.clone(),
-            None => store::fix_body(&self.pool, d.id, &self.payload(d).await?.to_string()).await?,
+            None => store::fix_body(&self.pool, d, &self.payload(d).await?.to_string()).await?,
         };
         let Some(endpoint) = store::endpoint(&self.pool, &d.customer_id).await? else {
             let result = AttemptResult::Failed {
@@ -136,7 +136,7 @@ impl WebhookService {
                 error: "no signing secret: the reseller's webhook was removed",
                 retry_at: None,
             };
-            return Ok(store::record_attempt(&self.pool, d.id, result).await?);
+            return Ok(store::record_attempt(&self.pool, d, result).await?);
         };
         let signature = signature::sign(&endpoint.secret, Utc::now().timestamp(), body.as_bytes());
         let sent = self
@@ -153,7 +153,7 @@ impl WebhookService {
             Ok(r) if r.status().is_success() => {
                 tracing::info!(status = r.status().as_u16(), "delivered");
                 let status = i32::from(r.status().as_u16());
-                return Ok(store::record_attempt(&self.pool, d.id, AttemptResult::Delivered { status }).await?);
+                return Ok(store::record_attempt(&self.pool, d, AttemptResult::Delivered { status }).await?);
             }
             Ok(r) => (Some(i32::from(r.status().as_u16())), format!("answered {}", r.status())),
             Err(e) => (None, format!("not delivered: {e}")),
@@ -168,13 +168,13 @@ impl WebhookService {
             error: &error,
             retry_at,
         };
-        Ok(store::record_attempt(&self.pool, d.id, result).await?)
+        Ok(store::record_attempt(&self.pool, d, result).await?)
     }
 
     /// The body of a delivery: the event and the state it is about, as of now.
     async fn payload(&self, d: &Delivery) -> Result<Value, WebhookError> {
         let data = match &d.transaction_id {
-            Some(id) => match transactions::get(&self.pool, id).await? {
+            Some(id) => match transactions::get_for_customer(&self.pool, &d.customer_id, id).await? {
                 Some(t) => json!({"transaction": {
                     "id": t.id, "customer_id": t.customer_id, "reference": t.reference, "status": t.status,
                     "product_id": t.product_id, "phone": t.phone, "amount": money(t.amount_local),

@@ -99,9 +99,9 @@ pub async fn issue(pool: &PgPool, number: &str, customer_id: &str, period: &Peri
         return Ok(false);
     }
     sqlx::query(
-        "INSERT INTO invoice_lines (invoice_number, transaction_id, reference, product_id, phone, amount_local,
-             currency, exchange_rate, cost_usd, commission_usd, charged_usd, settled_at)
-         SELECT $1, id, reference, product_id, phone, amount_local, currency, exchange_rate, cost_usd,
+        "INSERT INTO invoice_lines (invoice_number, customer_id, transaction_id, reference, product_id, phone,
+             amount_local, currency, exchange_rate, cost_usd, commission_usd, charged_usd, settled_at)
+         SELECT $1, customer_id, id, reference, product_id, phone, amount_local, currency, exchange_rate, cost_usd,
                 commission_usd, charged_usd, processed_at
          FROM transactions WHERE customer_id = $2 AND status = 'SUCCESS' AND processed_at >= $3 AND processed_at < $4",
     )
@@ -113,13 +113,14 @@ pub async fn issue(pool: &PgPool, number: &str, customer_id: &str, period: &Peri
     .await?;
     // The totals come from the lines just written, so they are their sum by construction.
     sqlx::query(
-        "INSERT INTO invoice_totals (invoice_number, currency, transactions, amount_local, cost_usd, commission_usd,
-             total_usd, average_rate)
-         SELECT $1, currency, count(*), sum(amount_local), sum(cost_usd), sum(commission_usd), sum(charged_usd),
+        "INSERT INTO invoice_totals (invoice_number, customer_id, currency, transactions, amount_local, cost_usd,
+             commission_usd, total_usd, average_rate)
+         SELECT $1, $2, currency, count(*), sum(amount_local), sum(cost_usd), sum(commission_usd), sum(charged_usd),
                 round(sum(amount_local) / NULLIF(sum(cost_usd), 0), 6)
-         FROM invoice_lines WHERE invoice_number = $1 GROUP BY currency",
+         FROM invoice_lines WHERE customer_id = $2 AND invoice_number = $1 GROUP BY currency",
     )
     .bind(number)
+    .bind(customer_id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -142,7 +143,7 @@ pub async fn list(pool: &PgPool, customer_id: &str) -> Result<Vec<Invoice>, sqlx
 /// One of the reseller's invoices; another's is simply not found.
 pub async fn get(pool: &PgPool, customer_id: &str, number: &str) -> Result<Option<Invoice>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {INVOICE_COLUMNS} FROM invoices WHERE number = $1 AND customer_id = $2"
+        "SELECT {INVOICE_COLUMNS} FROM invoices WHERE customer_id = $2 AND number = $1"
     ))
     .bind(number)
     .bind(customer_id)
@@ -150,22 +151,24 @@ pub async fn get(pool: &PgPool, customer_id: &str, number: &str) -> Result<Optio
     .await
 }
 
-pub async fn totals(pool: &PgPool, number: &str) -> Result<Vec<InvoiceTotal>, sqlx::Error> {
+pub async fn totals(pool: &PgPool, customer_id: &str, number: &str) -> Result<Vec<InvoiceTotal>, sqlx::Error> {
     sqlx::query_as(
         "SELECT currency, transactions, amount_local, cost_usd, commission_usd, total_usd, average_rate
-         FROM invoice_totals WHERE invoice_number = $1 ORDER BY currency",
+         FROM invoice_totals WHERE customer_id = $1 AND invoice_number = $2 ORDER BY currency",
     )
+    .bind(customer_id)
     .bind(number)
     .fetch_all(pool)
     .await
 }
 
-pub async fn lines(pool: &PgPool, number: &str) -> Result<Vec<InvoiceLine>, sqlx::Error> {
+pub async fn lines(pool: &PgPool, customer_id: &str, number: &str) -> Result<Vec<InvoiceLine>, sqlx::Error> {
     sqlx::query_as(
         "SELECT transaction_id, reference, product_id, phone, amount_local, currency, exchange_rate, cost_usd,
                 commission_usd, charged_usd, settled_at
-         FROM invoice_lines WHERE invoice_number = $1 ORDER BY settled_at, transaction_id",
+         FROM invoice_lines WHERE customer_id = $1 AND invoice_number = $2 ORDER BY settled_at, transaction_id",
     )
+    .bind(customer_id)
     .bind(number)
     .fetch_all(pool)
     .await

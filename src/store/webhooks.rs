@@ -136,13 +136,13 @@ pub struct Event {
 }
 
 /// Claim up to `limit` undispatched events, oldest first, for `lease_secs` (another
-/// dispatcher, on any instance, skips them until then).
+/// dispatcher, on any instance, skips them until then). A sweep over every customer.
 pub async fn claim_events(pool: &PgPool, limit: i64, lease_secs: i64) -> Result<Vec<Event>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE events e SET locked_until = now() + make_interval(secs => $2)
-         WHERE e.id IN (SELECT id FROM events WHERE dispatched_at IS NULL
-                          AND (locked_until IS NULL OR locked_until < now())
-                        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         WHERE (e.customer_id, e.id) IN (SELECT customer_id, id FROM events WHERE dispatched_at IS NULL
+                                           AND (locked_until IS NULL OR locked_until < now())
+                                         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING e.id, e.customer_id, e.kind, e.transaction_id, e.created_at",
     )
     .bind(limit)
@@ -151,9 +151,10 @@ pub async fn claim_events(pool: &PgPool, limit: i64, lease_secs: i64) -> Result<
     .await
 }
 
-pub async fn mark_dispatched(pool: &PgPool, event_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE events SET dispatched_at = now(), locked_until = NULL WHERE id = $1")
-        .bind(event_id)
+pub async fn mark_dispatched(pool: &PgPool, event: &Event) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE events SET dispatched_at = now(), locked_until = NULL WHERE customer_id = $1 AND id = $2")
+        .bind(&event.customer_id)
+        .bind(event.id)
         .execute(pool)
         .await?;
     Ok(())
@@ -169,7 +170,7 @@ pub async fn queue_deliveries(pool: &PgPool, event: &Event) -> Result<u64, sqlx:
          UNION ALL
          SELECT $1, $2, 'callback', c.url FROM purchase_callbacks c
          WHERE c.transaction_id = $3 AND c.customer_id = $2 AND $4 LIKE 'transaction.%'
-         ON CONFLICT (event_id, target) DO NOTHING",
+         ON CONFLICT (customer_id, event_id, target) DO NOTHING",
     )
     .bind(event.id)
     .bind(&event.customer_id)
@@ -205,16 +206,17 @@ const DELIVERY_COLUMNS: &str = "d.id, d.event_id, d.customer_id, e.kind, e.trans
      d.status, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at,
      e.created_at AS event_created_at";
 
-/// Claim up to `limit` deliveries that are due, for `lease_secs`.
+/// Claim up to `limit` deliveries that are due, for `lease_secs`. A sweep over every customer.
 pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: i64) -> Result<Vec<Delivery>, sqlx::Error> {
     sqlx::query_as(&format!(
         "WITH c AS (
              UPDATE deliveries SET locked_until = now() + make_interval(secs => $2)
-             WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= now()
-                            AND (locked_until IS NULL OR locked_until < now())
-                          ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+             WHERE (customer_id, id) IN (SELECT customer_id, id FROM deliveries
+                                         WHERE status = 'pending' AND next_attempt_at <= now()
+                                           AND (locked_until IS NULL OR locked_until < now())
+                                         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
              RETURNING *)
-         SELECT {DELIVERY_COLUMNS} FROM c d JOIN events e ON e.id = d.event_id"
+         SELECT {DELIVERY_COLUMNS} FROM c d JOIN events e ON e.customer_id = d.customer_id AND e.id = d.event_id"
     ))
     .bind(limit)
     .bind(lease_secs as f64)
@@ -223,12 +225,15 @@ pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: i64) -> Result<Vec
 }
 
 /// Fix the body a delivery sends, if none is fixed yet; the one that stands.
-pub async fn fix_body(pool: &PgPool, delivery_id: i64, body: &str) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("UPDATE deliveries SET body = COALESCE(body, $2) WHERE id = $1 RETURNING body")
-        .bind(delivery_id)
-        .bind(body)
-        .fetch_one(pool)
-        .await
+pub async fn fix_body(pool: &PgPool, delivery: &Delivery, body: &str) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE deliveries SET body = COALESCE(body, $3) WHERE customer_id = $1 AND id = $2 RETURNING body",
+    )
+    .bind(&delivery.customer_id)
+    .bind(delivery.id)
+    .bind(body)
+    .fetch_one(pool)
+    .await
 }
 
 /// What one attempt came to.
@@ -244,24 +249,27 @@ pub enum AttemptResult<'a> {
     },
 }
 
-pub async fn record_attempt(pool: &PgPool, delivery_id: i64, result: AttemptResult<'_>) -> Result<(), sqlx::Error> {
+pub async fn record_attempt(pool: &PgPool, delivery: &Delivery, result: AttemptResult<'_>) -> Result<(), sqlx::Error> {
     match result {
         AttemptResult::Delivered { status } => sqlx::query(
-            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_status = $2,
-                 last_error = NULL, delivered_at = now(), locked_until = NULL WHERE id = $1",
+            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_status = $3,
+                 last_error = NULL, delivered_at = now(), locked_until = NULL WHERE customer_id = $1 AND id = $2",
         )
-        .bind(delivery_id)
+        .bind(&delivery.customer_id)
+        .bind(delivery.id)
         .bind(status),
         AttemptResult::Failed {
             status,
             error,
             retry_at,
         } => sqlx::query(
-            "UPDATE deliveries SET status = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
-                 attempts = attempts + 1, last_status = $2, last_error = $3,
-                 next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL WHERE id = $1",
+            "UPDATE deliveries SET status = CASE WHEN $5::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
+                 attempts = attempts + 1, last_status = $3, last_error = $4,
+                 next_attempt_at = COALESCE($5, next_attempt_at), locked_until = NULL
+             WHERE customer_id = $1 AND id = $2",
         )
-        .bind(delivery_id)
+        .bind(&delivery.customer_id)
+        .bind(delivery.id)
         .bind(status)
         .bind(error)
         .bind(retry_at),
@@ -279,7 +287,7 @@ pub async fn deliveries_for(
     limit: i64,
 ) -> Result<Vec<Delivery>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.customer_id = d.customer_id AND e.id = d.event_id
          WHERE d.customer_id = $1 AND d.id < COALESCE($2, 9223372036854775807)
          ORDER BY d.id DESC LIMIT $3"
     ))
@@ -295,7 +303,7 @@ pub async fn deliveries_for(
 pub async fn resend(pool: &PgPool, customer_id: &str, delivery_id: i64) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = now(), locked_until = NULL
-         WHERE id = $1 AND customer_id = $2",
+         WHERE customer_id = $2 AND id = $1",
     )
     .bind(delivery_id)
     .bind(customer_id)

@@ -100,8 +100,8 @@ pub async fn get(
     let invoice = invoices::get(&state.pool, &customer.0.id, &invoice_number)
         .await?
         .ok_or(RelierError::InvoiceNotFound)?;
-    let totals = invoices::totals(&state.pool, &invoice.number).await?;
-    let lines = invoices::lines(&state.pool, &invoice.number).await?;
+    let totals = invoices::totals(&state.pool, &invoice.customer_id, &invoice.number).await?;
+    let lines = invoices::lines(&state.pool, &invoice.customer_id, &invoice.number).await?;
     Ok(match format.as_str() {
         "csv" => (
             [

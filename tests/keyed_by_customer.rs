@@ -1,0 +1,97 @@
+//! The migrations that key tables by customer (docs/scaling.md, "Past one PostgreSQL")
+//! run on a database that already has rows: the schema as a deployment had it before
+//! the migration, some rows, then every migration.
+
+mod common;
+
+use futures::future::BoxFuture;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, Migrator};
+use sqlx::PgPool;
+use std::path::Path;
+
+/// The migrations before `0`: the schema of a deployment not upgraded yet.
+#[derive(Debug)]
+struct Before(i64);
+
+impl MigrationSource<'static> for Before {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            let all = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+                .resolve()
+                .await?;
+            Ok(all.into_iter().filter(|m| m.version < self.0).collect())
+        })
+    }
+}
+
+/// A database migrated up to (not including) `version`, with `seed` run on it.
+async fn database_before(version: i64, seed: &str) -> PgPool {
+    let url = common::unmigrated_database_url();
+    recarga::store::ensure_database(&url).await.unwrap();
+    let pool = recarga::store::connect(&url, 2, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    Migrator::new(Before(version)).await.unwrap().run(&pool).await.unwrap();
+    sqlx::raw_sql(seed).execute(&pool).await.unwrap();
+    pool
+}
+
+#[tokio::test]
+async fn migration_0028_keys_issued_invoices_events_and_deliveries_by_customer() {
+    let pool = database_before(
+        28,
+        "INSERT INTO customers (id, name, api_key_hash, secret_key_hash, reconcile_key_hash)
+             VALUES ('A', 'a', '\\x01', '\\x01', '\\x01'), ('B', 'b', '\\x02', '\\x02', '\\x02');
+         INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
+             exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status, processed_at)
+             SELECT c || n, c, 'api', 'sync', 'p', '5512345678', 100, 'MXN', 20, 5, 0, 5, '2025-10-02', 'SUCCESS',
+                    '2025-10-02'
+             FROM unnest(ARRAY['A', 'B']) c, generate_series(1, 2) n;
+         INSERT INTO invoices (number, customer_id, period_start, period_end, transactions, cost_usd,
+             commission_usd, total_usd)
+             SELECT 'INV-202510-' || c, c, '2025-10-01', '2025-10-31', 2, 10, 0, 10 FROM unnest(ARRAY['A', 'B']) c;
+         INSERT INTO invoice_lines (invoice_number, transaction_id, product_id, phone, amount_local, currency,
+             exchange_rate, cost_usd, commission_usd, charged_usd, settled_at)
+             SELECT 'INV-202510-' || customer_id, id, product_id, phone, amount_local, currency, exchange_rate,
+                    cost_usd, commission_usd, charged_usd, processed_at
+             FROM transactions;
+         INSERT INTO invoice_totals (invoice_number, currency, transactions, amount_local, cost_usd,
+             commission_usd, total_usd, average_rate)
+             SELECT invoice_number, currency, count(*), sum(amount_local), sum(cost_usd), sum(commission_usd),
+                    sum(charged_usd), 20
+             FROM invoice_lines GROUP BY 1, 2;
+         INSERT INTO events (customer_id, kind, transaction_id)
+             SELECT customer_id, 'transaction.succeeded', id FROM transactions;
+         INSERT INTO events (customer_id, kind) VALUES ('A', 'balance.low');
+         INSERT INTO deliveries (event_id, customer_id, target, url)
+             SELECT id, customer_id, 'webhook', 'http://127.0.0.1:9/' FROM events;",
+    )
+    .await;
+    recarga::store::migrate(&pool).await.unwrap();
+
+    // Every issued total and line names its invoice's reseller, and is still read by it.
+    let keyed: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT i.customer_id,
+                (SELECT count(*) FROM invoice_lines l WHERE l.customer_id = i.customer_id AND l.invoice_number = i.number),
+                (SELECT count(*) FROM invoice_totals t WHERE t.customer_id = i.customer_id AND t.invoice_number = i.number)
+         FROM invoices i ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(keyed, [("A".into(), 2, 1), ("B".into(), 2, 1)]);
+    let a = recarga::store::invoices::lines(&pool, "A", "INV-202510-A")
+        .await
+        .unwrap();
+    assert_eq!(
+        a.iter().map(|l| l.transaction_id.as_str()).collect::<Vec<_>>(),
+        ["A1", "A2"]
+    );
+    // Each reseller's deliveries, with the event each is about (paired on the customer).
+    let deliveries = recarga::store::webhooks::deliveries_for(&pool, "A", None, 10)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = deliveries.iter().map(|d| d.kind.as_str()).collect();
+    assert_eq!(kinds, ["balance.low", "transaction.succeeded", "transaction.succeeded"]);
+}
