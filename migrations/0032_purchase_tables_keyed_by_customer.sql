@@ -45,3 +45,18 @@ ALTER TABLE purchase_callbacks ALTER COLUMN customer_id SET NOT NULL,
 -- Created by the first migration for a job queue that was never used (the queue is the
 -- PENDING transactions, migration 0006).
 DROP TABLE jobs;
+
+-- A settlement looks for the purchase's callback by its key, customer included.
+CREATE OR REPLACE FUNCTION events_on_status() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_kind TEXT;
+BEGIN
+    SELECT k.kind INTO v_kind FROM event_kinds k WHERE k.status = NEW.status;
+    IF v_kind IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.customer_id = NEW.customer_id)
+        OR EXISTS (SELECT 1 FROM purchase_callbacks c
+                   WHERE c.transaction_id = NEW.id AND c.customer_id = NEW.customer_id)) THEN
+        INSERT INTO events (customer_id, kind, transaction_id) VALUES (NEW.customer_id, v_kind, NEW.id);
+    END IF;
+    RETURN NULL;
+END $$;

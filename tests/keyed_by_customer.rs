@@ -95,3 +95,65 @@ async fn migration_0028_keys_issued_invoices_events_and_deliveries_by_customer()
     let kinds: Vec<&str> = deliveries.iter().map(|d| d.kind.as_str()).collect();
     assert_eq!(kinds, ["balance.low", "transaction.succeeded", "transaction.succeeded"]);
 }
+
+/// Rows of two resellers written before migration 0032 keep their data and gain
+/// their customer; a purchase callback whose debit never committed (it names no
+/// transaction) is the one row dropped.
+#[tokio::test]
+async fn migration_0032_keys_attempts_ledger_entries_and_callbacks_by_customer() {
+    let pool = database_before(
+        32,
+        "INSERT INTO customers (id, name, balance_usd, api_key_hash, secret_key_hash, reconcile_key_hash)
+         VALUES ('ANA', 'Ana', 90, 'a1', 'a2', 'a3'), ('BETO', 'Beto', 45, 'b1', 'b2', 'b3');
+         INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
+             exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status, upstream)
+         VALUES ('T1', 'ANA', 'relier', 'sync', 'P', '525512345678', 100, 'MXN', 17, 5.88, 0, 5.88, '2026-11-30', 'SUCCESS', 'latcom'),
+                ('T2', 'BETO', 'relier', 'sync', 'P', '27821234567', 50, 'ZAR', 18, 2.78, 0.05, 2.83, '2026-11-30', 'PROCESSING', 'smartcall');
+         INSERT INTO ledger_entries (customer_id, transaction_id, kind, amount_usd, balance_after_usd)
+         VALUES ('ANA', NULL, 'credit', 95.88, 95.88), ('ANA', 'T1', 'purchase', -5.88, 90),
+                ('BETO', 'T2', 'purchase', -2.78, 45.05), ('BETO', 'T2', 'commission', -0.05, 45);
+         INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status)
+         VALUES ('T1', 1, 'latcom', 'T1-1', 'P', 100, 'SUCCESS'), ('T2', 1, 'smartcall', 'T2-1', 'P', 50, 'SENT');
+         INSERT INTO purchase_callbacks (transaction_id, url)
+         VALUES ('T2', 'https://beto.example/cb'), ('NEVER-DEBITED', 'https://ana.example/cb');",
+    )
+    .await;
+
+    recarga::store::migrate(&pool).await.unwrap();
+
+    let attempts: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT transaction_id, customer_id, status FROM attempts ORDER BY transaction_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        attempts,
+        [("T1", "ANA", "SUCCESS"), ("T2", "BETO", "SENT")].map(|(t, c, s)| (t.into(), c.into(), s.into()))
+    );
+    let callbacks: Vec<(String, String)> =
+        sqlx::query_as("SELECT transaction_id, customer_id FROM purchase_callbacks")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(callbacks, [("T2".to_string(), "BETO".to_string())]);
+    let ledger: Vec<(String, Option<String>, rust_decimal::Decimal)> = sqlx::query_as(
+        "SELECT customer_id, transaction_id, amount_usd FROM ledger_entries ORDER BY customer_id, id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(ledger.len(), 4);
+    assert_eq!(ledger.iter().map(|l| l.2).sum::<rust_decimal::Decimal>(), rust_decimal::Decimal::new(8717, 2));
+    // The keys now pair the customer: an attempt naming another reseller's purchase is refused.
+    let crossed = sqlx::query(
+        "INSERT INTO attempts (customer_id, transaction_id, attempt_no, upstream, upstream_reference,
+             upstream_product, amount_sent, status)
+         VALUES ('ANA', 'T2', 2, 'smartcall', 'T2-2', 'P', 50, 'SENT')",
+    )
+    .execute(&pool)
+    .await;
+    assert!(
+        matches!(&crossed, Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503")),
+        "{crossed:?}"
+    );
+}
