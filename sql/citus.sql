@@ -42,6 +42,7 @@ SELECT create_reference_table('ops_tokens');
 SELECT create_reference_table('ops_reconcile_keys');
 SELECT create_reference_table('dashboard_sessions');
 SELECT create_reference_table('upstream_sessions');
+SELECT create_reference_table('upstream_catalogues');
 SELECT create_reference_table('notification_instances');
 -- The business days the dashboard's rollup holds (one row a day).
 SELECT create_reference_table('volume_days');

@@ -281,7 +281,11 @@ pub struct SmartcallSettings {
     pub timeout_secs: u64,
     /// Below this dealer balance (ZAR) health reports the float as low and an alarm is logged.
     pub low_float_threshold: Decimal,
+    /// The shared product list is fetched again once the stored one is this old.
     pub catalog_sync_interval_secs: u64,
+    /// How often each instance looks at the shared product list (and re-reads it when
+    /// it changed), so that all instances list the same products.
+    pub catalog_reload_interval_secs: u64,
 }
 
 impl SmartcallSettings {
@@ -301,6 +305,7 @@ impl Default for SmartcallSettings {
             timeout_secs: 30,
             low_float_threshold: dec!(5000),
             catalog_sync_interval_secs: 3600,
+            catalog_reload_interval_secs: 30,
         }
     }
 }
@@ -752,7 +757,7 @@ impl Settings {
                 "must be a PostgreSQL URL (postgres://user@host:port/database)",
             );
         }
-        let positive: [(&'static str, usize); 9] = [
+        let positive: [(&'static str, usize); 10] = [
             ("database.max_connections", self.database.max_connections as usize),
             ("database.read_shards", self.database.read_shards),
             ("purchase.queue_workers", self.purchase.queue_workers),
@@ -767,6 +772,10 @@ impl Settings {
             (
                 "metrics.refresh_interval_secs",
                 self.metrics.refresh_interval_secs as usize,
+            ),
+            (
+                "providers.smartcall.catalog_reload_interval_secs",
+                self.providers.smartcall.catalog_reload_interval_secs as usize,
             ),
         ];
         if let Some((key, _)) = positive.into_iter().find(|(_, value)| *value == 0) {

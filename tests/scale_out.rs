@@ -1,5 +1,6 @@
 //! Several instances on one PostgreSQL: starting together, and reaching a managed
-//! PostgreSQL that requires TLS.
+//! PostgreSQL that requires TLS; what they share (claims, limits, rates, Smartcall's
+//! session and product list).
 
 mod common;
 
@@ -8,6 +9,7 @@ use recarga::config::{LimitStoreKind, Settings};
 use recarga::domain::clock::{Clock, SystemClock};
 use recarga::domain::fx::{Rate, RateSource, RateSourceError};
 use recarga::jobs::resolver;
+use recarga::sandbox::smartcall::{self as smartcall_sim, SimState};
 use recarga::service::fx::FxService;
 use recarga::startup::Application;
 use std::sync::Arc;
@@ -274,22 +276,13 @@ async fn za_purchases(bases: &[String], token: &str, round: &str) -> Vec<u16> {
         .collect()
 }
 
-/// Smartcall counts live tokens per account, and its "limit reached" flush ends every
-/// one of them: two instances share one session through the database. The simulator
-/// here allows one live token (Smartcall allows 50; one makes any second session show
-/// as a second login, refused with 429). Both instances start at once (each syncs the
-/// catalogue with a token), buy through it, and after the simulator expires the token
-/// both recover with one new login.
-#[tokio::test]
-async fn two_instances_share_one_smartcall_session_and_renew_it_with_one_login() {
-    use recarga::sandbox::smartcall::{self as simulator, SimState, DEALER};
-    let sim = SimState::default();
-    sim.set_token_limit(1);
+/// Settings of a live instance whose Smartcall is `sim`, served as api1 and api2 (both
+/// instances reach this one simulator as they would Smartcall).
+async fn live_on_smartcall(sim: &SimState) -> Settings {
     sim.set_credentials("recarga", "smartcall-password");
-    let (api1, _) = simulator::serve(sim.clone()).await.unwrap();
-    let (api2, _) = simulator::serve(sim.clone()).await.unwrap();
+    let (api1, _) = smartcall_sim::serve(sim.clone()).await.unwrap();
+    let (api2, _) = smartcall_sim::serve(sim.clone()).await.unwrap();
     let mut settings = test_settings().await;
-    // Live mode: both instances reach this one simulator as they would Smartcall.
     settings.mode = recarga::config::Mode::Live;
     settings.distributor.jwt_secret = Some("a live signing key of at least 32 bytes".to_string().into());
     let s = &mut settings.providers.smartcall;
@@ -297,7 +290,12 @@ async fn two_instances_share_one_smartcall_session_and_renew_it_with_one_login()
     s.api2 = format!("http://{api2}");
     s.username = Some("recarga".into());
     s.password = Some("smartcall-password".to_string().into());
-    s.smartload_id = Some(DEALER.into());
+    s.smartload_id = Some(smartcall_sim::DEALER.into());
+    settings
+}
+
+/// Two instances started at the same moment and serving: their pool and base URLs.
+async fn two_instances(settings: &Settings) -> (sqlx::PgPool, [String; 2]) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let start = |s| Application::build(s, Arc::clone(&clock));
     let (a, b) = tokio::join!(start(settings.clone()), start(settings.clone()));
@@ -306,14 +304,34 @@ async fn two_instances_share_one_smartcall_session_and_renew_it_with_one_login()
     let bases = [format!("http://{}", a.addr), format!("http://{}", b.addr)];
     tokio::spawn(a.run_until_stopped(std::future::pending()));
     tokio::spawn(b.run_until_stopped(std::future::pending()));
+    (pool, bases)
+}
 
-    let c = common::create_customer(&settings, "ZA-SHARED", "100", |_| {}).await;
+/// A new customer's distributor token, from a login through `base`.
+async fn distributor_token(settings: &Settings, base: &str, name: &str) -> String {
+    let c = common::create_customer(settings, name, "100", |_| {}).await;
     let login = reqwest::Client::new()
-        .post(format!("{}/api/distributor/login", bases[0]))
+        .post(format!("{base}/api/distributor/login"))
         .json(&serde_json::json!({"customer_id": c.id, "secret_key": c.secret_key}));
     let (status, body) = common::send(login).await;
     assert_eq!(status, 200, "{body}");
-    let token = body["access_token"].as_str().unwrap().to_string();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+/// Smartcall counts live tokens per account, and its "limit reached" flush ends every
+/// one of them: two instances share one session through the database. The simulator
+/// here allows one live token (Smartcall allows 50; one makes any second session show
+/// as a second login, refused with 429). Both instances start at once (each syncs the
+/// catalogue with a token), buy through it, and after the simulator expires the token
+/// both recover with one new login.
+#[tokio::test]
+async fn two_instances_share_one_smartcall_session_and_renew_it_with_one_login() {
+    let sim = SimState::default();
+    sim.set_token_limit(1);
+    sim.set_credentials("recarga", "smartcall-password");
+    let settings = live_on_smartcall(&sim).await;
+    let (pool, bases) = two_instances(&settings).await;
+    let token = distributor_token(&settings, &bases[0], "ZA-SHARED").await;
 
     assert_eq!(za_purchases(&bases, &token, "101").await, [200; 6]);
     assert_eq!(sim.login_calls(), 1, "one session for both instances");
@@ -335,6 +353,81 @@ async fn two_instances_share_one_smartcall_session_and_renew_it_with_one_login()
         "the token is stored sealed, not readable"
     );
     common::assert_ledger_invariants(&pool).await;
+}
+
+/// Whether each instance at `bases` lists `product` (by its distributor API).
+async fn listed(bases: &[String; 2], token: &str, product: &str) -> [bool; 2] {
+    let mut found = [false; 2];
+    for (base, found) in bases.iter().zip(&mut found) {
+        let request = reqwest::Client::new()
+            .get(format!("{base}/api/distributor/products"))
+            .bearer_auth(token);
+        let (status, body) = common::send(request).await;
+        assert_eq!(status, 200, "{body}");
+        *found = body["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["product_id"] == product);
+    }
+    found
+}
+
+/// Waits (up to 15 s) until both instances list `product`.
+async fn until_both_list(bases: &[String; 2], token: &str, product: &str) {
+    let give_up = std::time::Instant::now() + Duration::from_secs(15);
+    while listed(bases, token, product).await != [true, true] {
+        assert!(std::time::Instant::now() < give_up, "{product} is not listed by both");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Smartcall's product list is the deployment's (issue 24): two instances started
+/// together fetch it once; once the stored list is due, a change (the simulator's next
+/// revision adds bundle 1190 + r) reaches both after one fetch by whichever instance
+/// takes the lease; and a fetcher that died holding the lease holds the others up
+/// until it lapses, no longer. Due is set in the database, the sync interval being an
+/// hour; each instance looks at the stored list every second.
+#[tokio::test]
+async fn two_instances_share_one_smartcall_catalogue_fetched_by_one_at_a_time() {
+    let sim = SimState::default();
+    let mut settings = live_on_smartcall(&sim).await;
+    settings.providers.smartcall.catalog_reload_interval_secs = 1;
+    let (pool, bases) = two_instances(&settings).await;
+    let token = distributor_token(&settings, &bases[0], "ZA-CATALOGUE").await;
+    assert_eq!(sim.catalog_fetches(), 1, "one fetch for both instances");
+    assert_eq!(listed(&bases, &token, "ZA_VODACOM_1101").await, [true, true]);
+    assert_eq!(listed(&bases, &token, "ZA_VODACOM_1191").await, [false, false]);
+
+    let due = |lease_secs: f64| {
+        sqlx::query(
+            "UPDATE upstream_catalogues SET fetched_at = now() - interval '2 hours',
+                    fetch_until = now() + make_interval(secs => $1)
+             WHERE upstream = 'smartcall'",
+        )
+        .bind(lease_secs)
+        .execute(&pool)
+    };
+    sim.bump_catalog();
+    due(0.0).await.unwrap();
+    until_both_list(&bases, &token, "ZA_VODACOM_1191").await;
+    assert_eq!(sim.catalog_fetches(), 2, "one fetch brought the change to both");
+
+    // A fetcher that took the lease for 3 s and died.
+    sim.bump_catalog();
+    due(3.0).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sim.catalog_fetches(), 2, "nobody fetches while the lease holds");
+    assert_eq!(listed(&bases, &token, "ZA_VODACOM_1192").await, [false, false]);
+    until_both_list(&bases, &token, "ZA_VODACOM_1192").await;
+    assert_eq!(sim.catalog_fetches(), 3, "one fetch once the lease lapsed");
+    let (revision, etag): (i64, Option<String>) =
+        sqlx::query_as("SELECT revision, etag FROM upstream_catalogues WHERE upstream = 'smartcall'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(revision, 3, "three listings stored, one per fetch");
+    assert!(etag.is_some(), "kept for the next conditional fetch");
 }
 
 /// Two sandbox instances pointed at one sandbox (the simulators `recarga sandbox`

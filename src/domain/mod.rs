@@ -16,4 +16,5 @@ pub mod provider;
 pub mod refusal;
 pub mod signature;
 pub mod status;
+pub mod upstream_catalogue;
 pub mod upstream_session;

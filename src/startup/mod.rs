@@ -160,8 +160,11 @@ impl Application {
         let catalog = Arc::new(CatalogHandle::new(catalog));
         let mut syncs: Vec<(Arc<dyn CatalogSync>, u64)> = Vec::new();
         if let Some(a) = upstreams.smartcall.clone() {
-            let every = settings.providers.smartcall.catalog_sync_interval_secs;
-            syncs.push((Arc::new(SmartcallSync::new(a, Arc::clone(&catalog))), every));
+            let s = &settings.providers.smartcall;
+            let shared = Arc::new(store::upstream_catalogues::PgCatalogues::new(pool.clone()));
+            let max_age = Duration::from_secs(s.catalog_sync_interval_secs);
+            let sync = SmartcallSync::new(a, Arc::clone(&catalog), shared, max_age);
+            syncs.push((Arc::new(sync), s.catalog_reload_interval_secs));
         }
         if let Some(a) = upstreams.datamart.clone() {
             let every = settings.providers.datamart.catalog_sync_interval_secs;

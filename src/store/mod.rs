@@ -19,6 +19,7 @@ pub mod ops_users;
 pub mod reconcile;
 pub mod sessions;
 pub mod transactions;
+pub mod upstream_catalogues;
 pub mod upstream_sessions;
 pub mod volume;
 pub mod webhooks;

@@ -15,11 +15,11 @@
 //!   after a 503, which is how the next calls learn that a host is down.
 
 pub use super::catalog::CatalogFetch;
-use super::catalog::{operator_name, products_from_networks};
+use super::catalog::{operator_name, products_from_listing};
 use super::rules::Verdict;
 use super::wire::{
-    balance_in_message, AuthResponse, BalanceResponse, EnquiryResponse, NetworksResponse, RechargeRequest,
-    RechargeResponse, SimNetworkResponse, CLIENT_REFERENCE_UNKNOWN, TOKEN_REJECTED,
+    balance_in_message, AuthResponse, BalanceResponse, EnquiryResponse, RechargeRequest, RechargeResponse,
+    SimNetworkResponse, CLIENT_REFERENCE_UNKNOWN, TOKEN_REJECTED,
 };
 use super::ID;
 use crate::domain::phone::normalize_za;
@@ -136,6 +136,13 @@ impl SmartcallAdapter {
         let key = SealingKey::derive(ID, &self.username, &self.password);
         self.session = Session::shared(ID, store, key, 2 * self.timeout);
         self
+    }
+
+    /// How long one product list fetch may take: a login and the list, each trying both
+    /// hosts. The shared catalogue's fetch lease: an instance that died fetching holds
+    /// the others up no longer.
+    pub fn fetch_lease(&self) -> Duration {
+        4 * self.timeout
     }
 
     /// The last dealer balance seen (recharge answers, balance checks, error 15).
@@ -432,11 +439,12 @@ impl SmartcallAdapter {
         match reply.status {
             304 => Ok(CatalogFetch::NotModified),
             200 => {
-                let answer: NetworksResponse = serde_json::from_slice(&reply.body)
+                let listing = String::from_utf8(reply.body.to_vec())
                     .map_err(|e| format!("unreadable Smartcall product list: {e}"))?;
                 Ok(CatalogFetch::Products {
                     etag: reply.etag,
-                    products: products_from_networks(&answer.networks),
+                    products: products_from_listing(&listing)?,
+                    listing,
                 })
             }
             s => Err(format!(

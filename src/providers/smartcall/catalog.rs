@@ -1,7 +1,7 @@
 //! Smartcall's product list (`/smartload/networks`) mapped onto our catalog products,
 //! with the recorded quirks (providers.md §1) handled in one place.
 
-use super::wire::{Network, NetworkProduct, ProductType};
+use super::wire::{Network, NetworkProduct, NetworksResponse, ProductType};
 use super::ID;
 use crate::domain::catalog::{Product, ProductKind, Route};
 use rust_decimal::Decimal;
@@ -16,6 +16,9 @@ pub enum CatalogFetch {
     Products {
         etag: Option<String>,
         products: Vec<Product>,
+        /// The answer as Smartcall sent it, to be kept for the other instances, which
+        /// map it with [`products_from_listing`].
+        listing: String,
     },
 }
 
@@ -67,6 +70,13 @@ pub fn product_id(operator: &str, smartcall_id: i64) -> String {
         .collect::<Vec<_>>()
         .join("_");
     format!("ZA_{slug}_{smartcall_id}")
+}
+
+/// A `/smartload/networks` answer's sellable products.
+pub fn products_from_listing(listing: &str) -> Result<Vec<Product>, String> {
+    let answer: NetworksResponse =
+        serde_json::from_str(listing).map_err(|e| format!("unreadable Smartcall product list: {e}"))?;
+    Ok(products_from_networks(&answer.networks))
 }
 
 /// Map every sellable product, once each, sorted by id.

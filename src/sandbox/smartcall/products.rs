@@ -11,6 +11,7 @@ use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 /// One product of the simulated list; `code` is the raw space-padded type code.
 pub(super) struct SimProduct {
@@ -126,6 +127,7 @@ pub(super) async fn networks(State(state): State<SimState>, headers: HeaderMap) 
     if let Err(response) = check_bearer(&state, &headers) {
         return response.into_response();
     }
+    state.catalog_fetches.fetch_add(1, Ordering::SeqCst);
     let revision = state.lock().catalog_revision;
     let body = networks_body(revision).to_string();
     let etag = format!("\"{}\"", hex::encode(&Sha256::digest(body.as_bytes())[..16]));

@@ -165,6 +165,7 @@ pub struct SimState {
     pub(super) logins: Arc<AtomicU64>,
     pub(super) rejected_tokens: Arc<AtomicU64>,
     pub(super) enquiries: Arc<AtomicU64>,
+    pub(super) catalog_fetches: Arc<AtomicU64>,
     pub(super) seq: Arc<AtomicU64>,
     pub(super) asked: EnquiryLog,
 }
@@ -258,6 +259,10 @@ impl SimState {
     /// Enquiries by client reference.
     pub fn enquiry_log(&self) -> &EnquiryLog {
         &self.asked
+    }
+    /// Product list requests that arrived with a live token (answered 200 or 304).
+    pub fn catalog_fetches(&self) -> u64 {
+        self.catalog_fetches.load(Ordering::SeqCst)
     }
     pub fn login_calls(&self) -> u64 {
         self.logins.load(Ordering::SeqCst)
