@@ -189,11 +189,6 @@ const STILL_VIOLATING: &[&str] = &[
     "transactions: unique index transactions_pkey lacks customer_id",
     "purchase_callbacks: no column customer_id",
     "jobs: foreign key jobs_transaction_id_fkey to transactions references a distributed table from a table that is not",
-    // Ops and audit.
-    "audit_notes.customer_id: may be NULL",
-    "audit_notes: foreign key audit_notes_transaction_id_fkey to transactions does not pair the distribution columns",
-    "audit_notes: unique index audit_notes_pkey lacks customer_id",
-    "customers: unique index customers_reconcile_key lacks id",
     // Webhooks.
     "deliveries: foreign key deliveries_event_id_fkey to events does not pair the distribution columns",
     "deliveries: unique index deliveries_event_id_target_key lacks customer_id",
@@ -213,10 +208,6 @@ const STILL_VIOLATING: &[&str] = &[
     "notification_instances: foreign key notification_instances_account_id_fkey to customers references a distributed table from a table that is not",
     "notification_messages.reseller_id: may be NULL",
     "notification_messages: unique index notification_messages_pkey lacks reseller_id",
-    // Distributor sessions.
-    "refresh_tokens: foreign key refresh_tokens_family_id_fkey to token_families does not pair the distribution columns",
-    "refresh_tokens: unique index refresh_tokens_pkey lacks customer_id",
-    "token_families: unique index token_families_pkey lacks customer_id",
 ];
 
 async fn pool() -> PgPool {
