@@ -1308,6 +1308,83 @@ async fn ops_list_resellers_the_review_queue_and_the_audit_log_through_the_admin
     app.assert_ledger_invariants().await;
 }
 
+/// An ops-wide note (naming no reseller: `ops_audit_notes`, migration 0029) is in the
+/// whole audit log in its place between the resellers' notes, on the admin API's pages
+/// and on /dashboard; a reseller's log keeps to that reseller. No code path writes one
+/// today, so the test writes it as ops would, by hand.
+#[tokio::test]
+async fn an_ops_wide_note_and_the_resellers_notes_share_the_whole_audit_log() {
+    let app = TestApp::spawn().await;
+    app.customer("EARLY", "10").await;
+    let ops_wide: i64 = sqlx::query_scalar(
+        "INSERT INTO ops_audit_notes (action, note, actor)
+         VALUES ('maintenance', 'LATCOM credentials renewed', 'cli') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    app.customer("LATE", "10").await;
+    let ops = app.ops_token("ops-olga").await;
+    let read = |path: &str| send(app.client.get(app.url(path)).bearer_auth(&ops));
+
+    // The whole log, a note a page, followed to the end: (id, reseller) of each.
+    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let (status, body) = read(&format!("/api/admin/audit?limit=1{after}")).await;
+        assert_eq!(status, 200, "{body}");
+        let note = &body["notes"][0];
+        seen.push((
+            note["id"].as_i64().unwrap(),
+            note["customer_id"].as_str().map(str::to_string),
+        ));
+        if note["id"] == json!(ops_wide) {
+            assert_eq!(
+                (
+                    note["note"].as_str(),
+                    note["actor"].as_str(),
+                    note["transaction_id"].as_str()
+                ),
+                (Some("LATCOM credentials renewed"), Some("cli"), None)
+            );
+        }
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0].0 > w[1].0),
+        "newest first, each once: {seen:?}"
+    );
+    let resellers_notes = count(&app, "SELECT count(*) FROM audit_notes").await;
+    assert_eq!(seen.len() as i64, resellers_notes + 1, "{seen:?}");
+    let mut whose: Vec<Option<&str>> = seen.iter().map(|(_, c)| c.as_deref()).collect();
+    whose.dedup();
+    assert_eq!(whose, [Some("LATE"), None, Some("EARLY")], "{seen:?}");
+
+    let (status, early) = read("/api/admin/audit?customer=EARLY").await;
+    assert_eq!(status, 200, "{early}");
+    let early = early["notes"].as_array().unwrap();
+    assert!(!early.is_empty() && early.iter().all(|n| n["customer_id"] == json!("EARLY")));
+
+    let (email, password) = common::dashboard::ops_user(&app, "olga@ops.example").await;
+    let browser = common::dashboard::Browser::new(&app);
+    assert_eq!(browser.login_ops(&email, &password).await.0, 303);
+    let (status, whole) = browser.get("/dashboard/ops/audit").await;
+    assert_eq!(status, 200);
+    assert!(
+        whole.contains("LATCOM credentials renewed") && whole.contains("EARLY Telecom"),
+        "{whole}"
+    );
+    let (status, early) = browser.get("/dashboard/ops/audit?customer=EARLY").await;
+    assert_eq!(status, 200);
+    assert!(
+        !early.contains("LATCOM credentials renewed") && early.contains("EARLY Telecom"),
+        "{early}"
+    );
+}
+
 /// Adjustments raced against one balance: each is checked and written under the
 /// balance's row lock, so of eight −3.00 on 10.00 exactly three pass and the balance
 /// ends at 1.00, never below zero; the others are 409 and move nothing.

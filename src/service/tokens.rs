@@ -126,7 +126,7 @@ impl TokenService {
     }
 
     pub async fn logout(&self, claims: &Claims) -> Result<(), TokenError> {
-        sessions::revoke_family(&self.pool, claims.fam, "logout").await?;
+        sessions::revoke_family(&self.pool, &claims.sub, claims.fam, "logout").await?;
         Ok(())
     }
 }

@@ -17,7 +17,8 @@ pub enum Scope {
     Customer(String),
 }
 
-/// The reseller whose reconcile key hashes to `key_hash`.
+/// The reseller whose reconcile key hashes to `key_hash`: the key comes alone, so this
+/// reads `customers_reconcile_key`, a plain index (under Citus, on every shard).
 pub async fn customer_by_key_hash(pool: &PgPool, key_hash: &[u8]) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM customers WHERE reconcile_key_hash = $1")
         .bind(key_hash)

@@ -56,10 +56,12 @@ struct Spent {
 }
 
 /// Mark a refresh token used, exactly once (a conditional update), detecting reuse.
+/// The token is presented without its customer, so it is found by its hash alone
+/// (`refresh_tokens_token_hash`; under Citus, a look on every shard).
 pub async fn redeem(pool: &PgPool, token_hash: &[u8], now: DateTime<Utc>) -> Result<Redeemed, sqlx::Error> {
     let fresh: Option<Spent> = sqlx::query_as(
         "UPDATE refresh_tokens r SET used_at = now() FROM token_families f
-         WHERE r.token_hash = $1 AND r.used_at IS NULL AND f.id = r.family_id
+         WHERE r.token_hash = $1 AND r.used_at IS NULL AND f.customer_id = r.customer_id AND f.id = r.family_id
          RETURNING r.family_id, r.customer_id, r.expires_at, f.revoked_at",
     )
     .bind(token_hash)
@@ -75,23 +77,26 @@ pub async fn redeem(pool: &PgPool, token_hash: &[u8], now: DateTime<Utc>) -> Res
             },
         });
     }
-    let family: Option<Uuid> = sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
-        .bind(token_hash)
-        .fetch_optional(pool)
-        .await?;
+    let family: Option<(String, Uuid)> =
+        sqlx::query_as("SELECT customer_id, family_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?;
     match family {
-        Some(family_id) => {
-            revoke_family(pool, family_id, "refresh token reused").await?;
+        Some((customer_id, family_id)) => {
+            revoke_family(pool, &customer_id, family_id, "refresh token reused").await?;
             Ok(Redeemed::Reused)
         }
         None => Ok(Redeemed::Unknown),
     }
 }
 
-pub async fn revoke_family(pool: &PgPool, family_id: Uuid, reason: &str) -> Result<(), sqlx::Error> {
+pub async fn revoke_family(pool: &PgPool, customer_id: &str, family_id: Uuid, reason: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE token_families SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL",
+        "UPDATE token_families SET revoked_at = now(), revoked_reason = $3
+         WHERE customer_id = $1 AND id = $2 AND revoked_at IS NULL",
     )
+    .bind(customer_id)
     .bind(family_id)
     .bind(reason)
     .execute(pool)
