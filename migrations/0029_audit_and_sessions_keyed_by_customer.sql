@@ -9,23 +9,16 @@ UPDATE audit_notes n SET customer_id = t.customer_id
 FROM transactions t
 WHERE n.customer_id IS NULL AND t.id = n.transaction_id;
 
--- What is left without a reseller is ops-wide (no writer makes one today; a hand-written
--- row may exist): it moves to a table of its own, which no reseller owns. Its ids come
--- from the same sequence, so the whole log still reads both newest first by id and pages
--- on it.
-CREATE TABLE ops_audit_notes (
-    id          BIGINT PRIMARY KEY DEFAULT nextval('audit_notes_id_seq'),
-    action      TEXT NOT NULL,
-    note        TEXT,
-    actor       TEXT,
-    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-WITH moved AS (
-    DELETE FROM audit_notes WHERE customer_id IS NULL
-    RETURNING id, action, note, actor, created_at
-)
-INSERT INTO ops_audit_notes (id, action, note, actor, created_at)
-SELECT id, action, note, actor, created_at FROM moved;
+-- Every writer names the reseller (credits, adjustments, REVIEW settlements, reversals),
+-- and always has: a note without one was written by hand, and the migration stops on it
+-- rather than guess whose it is or drop it from the log.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM audit_notes WHERE customer_id IS NULL) THEN
+        RAISE EXCEPTION 'audit_notes: % notes name no reseller; set their customer_id, then start again',
+            (SELECT count(*) FROM audit_notes WHERE customer_id IS NULL);
+    END IF;
+END $$;
 
 ALTER TABLE audit_notes ALTER COLUMN customer_id SET NOT NULL;
 ALTER TABLE audit_notes DROP CONSTRAINT audit_notes_transaction_id_fkey;

@@ -40,8 +40,6 @@ SELECT create_reference_table('event_kinds');
 SELECT create_reference_table('ops_users');
 SELECT create_reference_table('ops_tokens');
 SELECT create_reference_table('ops_reconcile_keys');
--- Audit notes that name no reseller (the resellers' own are distributed with them).
-SELECT create_reference_table('ops_audit_notes');
 SELECT create_reference_table('dashboard_sessions');
 SELECT create_reference_table('upstream_sessions');
 SELECT create_reference_table('upstream_catalogues');

@@ -130,20 +130,21 @@ async fn migration_0032_keys_attempts_ledger_entries_and_callbacks_by_customer()
         attempts,
         [("T1", "ANA", "SUCCESS"), ("T2", "BETO", "SENT")].map(|(t, c, s)| (t.into(), c.into(), s.into()))
     );
-    let callbacks: Vec<(String, String)> =
-        sqlx::query_as("SELECT transaction_id, customer_id FROM purchase_callbacks")
+    let callbacks: Vec<(String, String)> = sqlx::query_as("SELECT transaction_id, customer_id FROM purchase_callbacks")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(callbacks, [("T2".to_string(), "BETO".to_string())]);
+    let ledger: Vec<(String, Option<String>, rust_decimal::Decimal)> =
+        sqlx::query_as("SELECT customer_id, transaction_id, amount_usd FROM ledger_entries ORDER BY customer_id, id")
             .fetch_all(&pool)
             .await
             .unwrap();
-    assert_eq!(callbacks, [("T2".to_string(), "BETO".to_string())]);
-    let ledger: Vec<(String, Option<String>, rust_decimal::Decimal)> = sqlx::query_as(
-        "SELECT customer_id, transaction_id, amount_usd FROM ledger_entries ORDER BY customer_id, id",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
     assert_eq!(ledger.len(), 4);
-    assert_eq!(ledger.iter().map(|l| l.2).sum::<rust_decimal::Decimal>(), rust_decimal::Decimal::new(8717, 2));
+    assert_eq!(
+        ledger.iter().map(|l| l.2).sum::<rust_decimal::Decimal>(),
+        rust_decimal::Decimal::new(8717, 2)
+    );
     // The keys now pair the customer: an attempt naming another reseller's purchase is refused.
     let crossed = sqlx::query(
         "INSERT INTO attempts (customer_id, transaction_id, attempt_no, upstream, upstream_reference,

@@ -36,7 +36,7 @@ pub async fn recent_attempts(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditNote {
     pub id: i64,
-    pub customer_id: Option<String>,
+    pub customer_id: String,
     pub transaction_id: Option<String>,
     pub action: String,
     pub note: Option<String>,
@@ -44,43 +44,25 @@ pub struct AuditNote {
     pub created_at: DateTime<Utc>,
 }
 
-/// A reseller's notes, and the ops-wide ones (no reseller: `ops_audit_notes`, migration
-/// 0029), as one row type. One sequence numbers both, so their ids order them together.
-const RESELLER_NOTES: &str =
-    "SELECT id, customer_id, transaction_id, action, note, actor, created_at FROM audit_notes WHERE true";
-const OPS_WIDE_NOTES: &str = "SELECT id, NULL, NULL, action, note, actor, created_at FROM ops_audit_notes WHERE true";
-
-/// At most `limit` audit notes, newest first, older than `before` (keyset on id): one
-/// reseller's (through the primary key, (customer_id, id)), or the whole log, the
-/// resellers' notes (through `audit_notes_id`) merged with the ops-wide ones. Each side
-/// is cut to a page before the merge, so under Citus every shard returns a page, not
-/// its whole table.
+/// At most `limit` audit notes (of one reseller, or all), newest first, older than
+/// `before`: keyset on the primary key (customer_id, id), or on `audit_notes_id` for the
+/// whole log (migration 0029).
 pub async fn audit_log(
     pool: &PgPool,
     customer_id: Option<&str>,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditNote>, sqlx::Error> {
-    let sides: &[&str] = match customer_id {
-        Some(_) => &[RESELLER_NOTES],
-        None => &[RESELLER_NOTES, OPS_WIDE_NOTES],
-    };
-    let mut q = QueryBuilder::new("SELECT * FROM (");
-    for (i, side) in sides.iter().enumerate() {
-        if i > 0 {
-            q.push(" UNION ALL ");
-        }
-        q.push("(").push(side);
-        // Only the resellers' side is read when one reseller is asked for.
-        if let Some(c) = customer_id {
-            q.push(" AND customer_id = ").push_bind(c);
-        }
-        if let Some(id) = before {
-            q.push(" AND id < ").push_bind(id);
-        }
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit).push(")");
+    let mut q = QueryBuilder::new(
+        "SELECT id, customer_id, transaction_id, action, note, actor, created_at FROM audit_notes WHERE true",
+    );
+    if let Some(c) = customer_id {
+        q.push(" AND customer_id = ").push_bind(c);
     }
-    q.push(") notes ORDER BY id DESC LIMIT ").push_bind(limit);
+    if let Some(id) = before {
+        q.push(" AND id < ").push_bind(id);
+    }
+    q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
     q.build_query_as().fetch_all(pool).await
 }
 

@@ -223,8 +223,7 @@ impl From<AttemptEvidence> for Attempt {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
-    /// None for an ops-wide note, one that names no reseller.
-    pub customer_id: Option<String>,
+    pub customer_id: String,
     pub transaction_id: Option<String>,
     pub action: String,
     pub note: Option<String>,

@@ -133,7 +133,7 @@ impl From<&AuditNote> for AuditRow {
     fn from(a: &AuditNote) -> Self {
         Self {
             created: time(a.created_at),
-            customer_id: a.customer_id.clone().unwrap_or_default(),
+            customer_id: a.customer_id.clone(),
             transaction_id: a.transaction_id.clone().unwrap_or_default(),
             action: a.action.clone(),
             note: a.note.clone().unwrap_or_default(),
