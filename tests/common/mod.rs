@@ -453,7 +453,8 @@ pub async fn assert_ledger_invariants(pool: &PgPool) {
     assert!(bad.is_empty(), "balance != sum(entries): {bad:?}");
     let bad: Vec<(String, String, Decimal, Decimal)> = sqlx::query_as(
         "SELECT t.id, t.status, t.charged_usd, COALESCE(sum(e.amount_usd), 0) FROM transactions t
-         LEFT JOIN ledger_entries e ON e.transaction_id = t.id GROUP BY t.id
+         LEFT JOIN ledger_entries e ON e.customer_id = t.customer_id AND e.transaction_id = t.id
+         GROUP BY t.customer_id, t.id
          HAVING COALESCE(sum(e.amount_usd), 0) <> CASE WHEN t.status IN ('FAILED', 'REVERSED') THEN 0 ELSE -t.charged_usd END",
     )
     .fetch_all(pool)
