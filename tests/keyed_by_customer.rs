@@ -158,3 +158,104 @@ async fn migration_0032_keys_attempts_ledger_entries_and_callbacks_by_customer()
         "{crossed:?}"
     );
 }
+
+/// Before migration 0029: a note of A's, a REVIEW settlement note naming only its
+/// transaction (B's), and a distributor session of A's. Each ends up keyed by its
+/// reseller, and a refresh token is still found by its hash alone.
+#[tokio::test]
+async fn migration_0029_keys_audit_notes_and_distributor_sessions_by_customer() {
+    let pool = database_before(
+        29,
+        "INSERT INTO customers (id, name, api_key_hash, secret_key_hash, reconcile_key_hash)
+             VALUES ('A', 'a', '\\x01', '\\x01', '\\x0a'), ('B', 'b', '\\x02', '\\x02', '\\x0b');
+         INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
+             exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status)
+             VALUES ('B1', 'B', 'api', 'sync', 'p', '5512345678', 100, 'MXN', 20, 5, 0, 5, '2025-10-02', 'SUCCESS');
+         INSERT INTO audit_notes (customer_id, transaction_id, action, note)
+             VALUES ('A', NULL, 'credit', '10 USD'), (NULL, 'B1', 'review_settled', 'delivered');
+         INSERT INTO token_families (id, customer_id) VALUES ('00000000-0000-0000-0000-0000000000a1', 'A');
+         INSERT INTO refresh_tokens (token_hash, family_id, customer_id, expires_at)
+             VALUES ('\\xaa', '00000000-0000-0000-0000-0000000000a1', 'A', now() + interval '1 day');",
+    )
+    .await;
+    recarga::store::migrate(&pool).await.unwrap();
+
+    let notes: Vec<(String, String)> = sqlx::query_as("SELECT customer_id, action FROM audit_notes ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        notes,
+        [("A".into(), "credit".into()), ("B".into(), "review_settled".into())]
+    );
+    let found: Option<String> = sqlx::query_scalar("SELECT customer_id FROM refresh_tokens WHERE token_hash = '\\xaa'")
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+    assert_eq!(found.as_deref(), Some("A"));
+    let reseller: Option<String> = recarga::store::reconcile::customer_by_key_hash(&pool, b"\x0b")
+        .await
+        .unwrap();
+    assert_eq!(reseller.as_deref(), Some("B"));
+}
+
+/// A note that names no reseller and no transaction was written by hand (no writer makes
+/// one): migration 0029 stops on it, saying what to do, rather than guess or drop it.
+#[tokio::test]
+async fn migration_0029_stops_on_an_audit_note_that_names_no_reseller() {
+    let pool = database_before(
+        29,
+        "INSERT INTO audit_notes (customer_id, transaction_id, action, note) VALUES (NULL, NULL, 'memo', 'by hand');",
+    )
+    .await;
+    // As `recarga serve` prints it at start-up: the error and its causes.
+    let refused = format!(
+        "{:#}",
+        anyhow::Error::from(recarga::store::migrate(&pool).await.unwrap_err())
+    );
+    assert!(refused.contains("1 notes name no reseller"), "{refused}");
+}
+
+/// Before migration 0030: a billing system's message through A's own instance (no
+/// reseller named), and recarga's notice to B through recarga's instance, each with its
+/// de-duplication row. Each message and row ends up keyed by its customer.
+#[tokio::test]
+async fn migration_0030_keys_notification_messages_and_dedup_by_customer() {
+    let pool = database_before(
+        30,
+        "INSERT INTO customers (id, name, api_key_hash, secret_key_hash, reconcile_key_hash)
+             VALUES ('A', 'a', '\\x01', '\\x01', '\\x0a'), ('B', 'b', '\\x02', '\\x02', '\\x0b');
+         INSERT INTO notification_instances (id, account_id, name, evolution_instance)
+             VALUES ('00000000-0000-0000-0000-00000000000a', 'A', 'billing', 'a-billing'),
+                    ('00000000-0000-0000-0000-00000000000f', NULL, 'recarga', 'recarga');
+         INSERT INTO notification_messages (id, instance_id, phone_number, customer_name, message_type, invoice_id,
+             amount, currency, body, reseller_id, status)
+             VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-00000000000a', '5215512345678',
+                     'Cliente', 'payment_reminder', 'INV-1', 10, 'MXN', 'hola', NULL, 'sent'),
+                    ('00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-00000000000f', '27821234567',
+                     'b', 'low_balance', 'LOW-BALANCE-2025-10-02', 3, 'USD', 'low', 'B', 'queued');
+         INSERT INTO notification_dedup (instance_id, invoice_id, message_type, message_id)
+             SELECT instance_id, invoice_id, message_type, id FROM notification_messages;",
+    )
+    .await;
+    recarga::store::migrate(&pool).await.unwrap();
+
+    let messages: Vec<(String, String)> =
+        sqlx::query_as("SELECT customer_id, invoice_id FROM notification_messages ORDER BY customer_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        messages,
+        [
+            ("A".into(), "INV-1".into()),
+            ("B".into(), "LOW-BALANCE-2025-10-02".into())
+        ]
+    );
+    let dedup: Vec<(String, String)> =
+        sqlx::query_as("SELECT customer_id, invoice_id FROM notification_dedup ORDER BY customer_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(dedup, messages);
+}
