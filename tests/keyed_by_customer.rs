@@ -25,7 +25,11 @@ impl MigrationSource<'static> for Before {
     }
 }
 
-/// A database migrated up to (not including) `version`, with `seed` run on it.
+/// Two resellers, A and B (reconcile key hashes 0x0a and 0x0b), as every version has them.
+const RESELLERS: &str = "INSERT INTO customers (id, name, api_key_hash, secret_key_hash, reconcile_key_hash)
+    VALUES ('A', 'a', '\\x01', '\\x01', '\\x0a'), ('B', 'b', '\\x02', '\\x02', '\\x0b')";
+
+/// A database migrated up to (not including) `version`, holding `RESELLERS` and `seed`.
 async fn database_before(version: i64, seed: &str) -> PgPool {
     let url = common::unmigrated_database_url();
     recarga::store::ensure_database(&url).await.unwrap();
@@ -33,6 +37,7 @@ async fn database_before(version: i64, seed: &str) -> PgPool {
         .await
         .unwrap();
     Migrator::new(Before(version)).await.unwrap().run(&pool).await.unwrap();
+    sqlx::raw_sql(RESELLERS).execute(&pool).await.unwrap();
     sqlx::raw_sql(seed).execute(&pool).await.unwrap();
     pool
 }
@@ -41,9 +46,7 @@ async fn database_before(version: i64, seed: &str) -> PgPool {
 async fn migration_0028_keys_issued_invoices_events_and_deliveries_by_customer() {
     let pool = database_before(
         28,
-        "INSERT INTO customers (id, name, api_key_hash, secret_key_hash, reconcile_key_hash)
-             VALUES ('A', 'a', '\\x01', '\\x01', '\\x01'), ('B', 'b', '\\x02', '\\x02', '\\x02');
-         INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
+        "INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
              exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status, processed_at)
              SELECT c || n, c, 'api', 'sync', 'p', '5512345678', 100, 'MXN', 20, 5, 0, 5, '2025-10-02', 'SUCCESS',
                     '2025-10-02'
@@ -103,15 +106,13 @@ async fn migration_0028_keys_issued_invoices_events_and_deliveries_by_customer()
 async fn migration_0032_keys_attempts_ledger_entries_and_callbacks_by_customer() {
     let pool = database_before(
         32,
-        "INSERT INTO customers (id, name, balance_usd, api_key_hash, secret_key_hash, reconcile_key_hash)
-         VALUES ('ANA', 'Ana', 90, 'a1', 'a2', 'a3'), ('BETO', 'Beto', 45, 'b1', 'b2', 'b3');
-         INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
+        "INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
              exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status, upstream)
-         VALUES ('T1', 'ANA', 'relier', 'sync', 'P', '525512345678', 100, 'MXN', 17, 5.88, 0, 5.88, '2026-11-30', 'SUCCESS', 'latcom'),
-                ('T2', 'BETO', 'relier', 'sync', 'P', '27821234567', 50, 'ZAR', 18, 2.78, 0.05, 2.83, '2026-11-30', 'PROCESSING', 'smartcall');
+         VALUES ('T1', 'A', 'relier', 'sync', 'P', '525512345678', 100, 'MXN', 17, 5.88, 0, 5.88, '2026-11-30', 'SUCCESS', 'latcom'),
+                ('T2', 'B', 'relier', 'sync', 'P', '27821234567', 50, 'ZAR', 18, 2.78, 0.05, 2.83, '2026-11-30', 'PROCESSING', 'smartcall');
          INSERT INTO ledger_entries (customer_id, transaction_id, kind, amount_usd, balance_after_usd)
-         VALUES ('ANA', NULL, 'credit', 95.88, 95.88), ('ANA', 'T1', 'purchase', -5.88, 90),
-                ('BETO', 'T2', 'purchase', -2.78, 45.05), ('BETO', 'T2', 'commission', -0.05, 45);
+         VALUES ('A', NULL, 'credit', 95.88, 95.88), ('A', 'T1', 'purchase', -5.88, 90),
+                ('B', 'T2', 'purchase', -2.78, 45.05), ('B', 'T2', 'commission', -0.05, 45);
          INSERT INTO attempts (transaction_id, attempt_no, upstream, upstream_reference, upstream_product, amount_sent, status)
          VALUES ('T1', 1, 'latcom', 'T1-1', 'P', 100, 'SUCCESS'), ('T2', 1, 'smartcall', 'T2-1', 'P', 50, 'SENT');
          INSERT INTO purchase_callbacks (transaction_id, url)
@@ -128,13 +129,13 @@ async fn migration_0032_keys_attempts_ledger_entries_and_callbacks_by_customer()
             .unwrap();
     assert_eq!(
         attempts,
-        [("T1", "ANA", "SUCCESS"), ("T2", "BETO", "SENT")].map(|(t, c, s)| (t.into(), c.into(), s.into()))
+        [("T1", "A", "SUCCESS"), ("T2", "B", "SENT")].map(|(t, c, s)| (t.into(), c.into(), s.into()))
     );
     let callbacks: Vec<(String, String)> = sqlx::query_as("SELECT transaction_id, customer_id FROM purchase_callbacks")
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(callbacks, [("T2".to_string(), "BETO".to_string())]);
+    assert_eq!(callbacks, [("T2".to_string(), "B".to_string())]);
     let ledger: Vec<(String, Option<String>, rust_decimal::Decimal)> =
         sqlx::query_as("SELECT customer_id, transaction_id, amount_usd FROM ledger_entries ORDER BY customer_id, id")
             .fetch_all(&pool)
@@ -149,7 +150,7 @@ async fn migration_0032_keys_attempts_ledger_entries_and_callbacks_by_customer()
     let crossed = sqlx::query(
         "INSERT INTO attempts (customer_id, transaction_id, attempt_no, upstream, upstream_reference,
              upstream_product, amount_sent, status)
-         VALUES ('ANA', 'T2', 2, 'smartcall', 'T2-2', 'P', 50, 'SENT')",
+         VALUES ('A', 'T2', 2, 'smartcall', 'T2-2', 'P', 50, 'SENT')",
     )
     .execute(&pool)
     .await;
@@ -166,9 +167,7 @@ async fn migration_0032_keys_attempts_ledger_entries_and_callbacks_by_customer()
 async fn migration_0029_keys_audit_notes_and_distributor_sessions_by_customer() {
     let pool = database_before(
         29,
-        "INSERT INTO customers (id, name, api_key_hash, secret_key_hash, reconcile_key_hash)
-             VALUES ('A', 'a', '\\x01', '\\x01', '\\x0a'), ('B', 'b', '\\x02', '\\x02', '\\x0b');
-         INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
+        "INSERT INTO transactions (id, customer_id, channel, mode, product_id, phone, amount_local, currency,
              exchange_rate, cost_usd, commission_usd, charged_usd, business_day, status)
              VALUES ('B1', 'B', 'api', 'sync', 'p', '5512345678', 100, 'MXN', 20, 5, 0, 5, '2025-10-02', 'SUCCESS');
          INSERT INTO audit_notes (customer_id, transaction_id, action, note)
@@ -223,9 +222,7 @@ async fn migration_0029_stops_on_an_audit_note_that_names_no_reseller() {
 async fn migration_0030_keys_notification_messages_and_dedup_by_customer() {
     let pool = database_before(
         30,
-        "INSERT INTO customers (id, name, api_key_hash, secret_key_hash, reconcile_key_hash)
-             VALUES ('A', 'a', '\\x01', '\\x01', '\\x0a'), ('B', 'b', '\\x02', '\\x02', '\\x0b');
-         INSERT INTO notification_instances (id, account_id, name, evolution_instance)
+        "INSERT INTO notification_instances (id, account_id, name, evolution_instance)
              VALUES ('00000000-0000-0000-0000-00000000000a', 'A', 'billing', 'a-billing'),
                     ('00000000-0000-0000-0000-00000000000f', NULL, 'recarga', 'recarga');
          INSERT INTO notification_messages (id, instance_id, phone_number, customer_name, message_type, invoice_id,
